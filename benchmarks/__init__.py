@@ -1,0 +1,1 @@
+"""Performance measurements of nncs, run with `python -m benchmarks [NAME ...]`; never part of the tests."""

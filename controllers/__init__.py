@@ -1,0 +1,1 @@
+"""The project's own trained neural controllers (ONNX + JSON card) and the JAX code that trains them."""
