@@ -1,0 +1,154 @@
+"""Property tests of nncs/dynamics/interval.py: interval results contain the exact real results of sampled points.
+
+The reference values are computed with mpmath at 60 digits, so the tests check soundness in real arithmetic.
+"""
+
+import math
+
+import mpmath
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import nncs  # noqa: F401  (float64 JAX, not needed here but keeps imports uniform)
+from nncs.dynamics import interval as I
+
+mpmath.mp.dps = 60
+SETTINGS = settings(max_examples=40, deadline=None)
+
+finite = st.floats(min_value=-50.0, max_value=50.0, allow_nan=False, allow_infinity=False)
+width = st.floats(min_value=0.0, max_value=20.0, allow_nan=False, allow_infinity=False)
+fractions = st.lists(st.floats(min_value=0.0, max_value=1.0), min_size=1, max_size=6)
+
+
+def _points(lo: float, hi: float, fr: list[float]) -> list[float]:
+    """The end points and some interior points of [lo, hi] (as exact doubles)."""
+    pts = [lo, hi] + [lo + f * (hi - lo) for f in fr]
+    return [min(max(p, lo), hi) for p in pts]
+
+
+def _inside(iv: I.Interval, k: int, value) -> bool:
+    return mpmath.mpf(float(iv.lo.flat[k])) <= value <= mpmath.mpf(float(iv.hi.flat[k]))
+
+
+@st.composite
+def intervals(draw, lo_min=-50.0, lo_max=50.0, max_width=20.0):
+    lo = draw(st.floats(min_value=lo_min, max_value=lo_max, allow_nan=False))
+    w = draw(st.floats(min_value=0.0, max_value=max_width, allow_nan=False))
+    return lo, lo + w
+
+
+UNARY = {
+    "sin": (I.sin, mpmath.sin, (-50.0, 50.0)),
+    "cos": (I.cos, mpmath.cos, (-50.0, 50.0)),
+    "exp": (I.exp, mpmath.exp, (-30.0, 30.0)),
+    "tanh": (I.tanh, mpmath.tanh, (-20.0, 20.0)),
+    "atan": (I.atan, mpmath.atan, (-50.0, 50.0)),
+    "abs": (I.abs, abs, (-50.0, 50.0)),
+    "log": (I.log, mpmath.log, (1e-6, 50.0)),
+    "sqrt": (I.sqrt, mpmath.sqrt, (0.0, 50.0)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_unary_contains_point_results(name):
+    f_iv, f_mp, (a, b) = UNARY[name]
+
+    @SETTINGS
+    @given(intervals(lo_min=a, lo_max=b, max_width=min(20.0, b - a)), fractions)
+    def check(bounds, fr):
+        lo, hi = bounds
+        out = f_iv(I.Interval([lo], [hi]))
+        for p in _points(lo, hi, fr):
+            assert _inside(out, 0, f_mp(mpmath.mpf(p))), (name, lo, hi, p, out)
+
+    check()
+
+
+@SETTINGS
+@given(intervals(max_width=3.0), fractions)
+def test_tan_contains_point_results(bounds, fr):
+    lo, hi = bounds
+    out = I.tan(I.Interval([lo], [hi]))
+    for p in _points(lo, hi, fr):
+        if abs(math.cos(p)) > 1e-12:
+            assert _inside(out, 0, mpmath.tan(mpmath.mpf(p)))
+
+
+BINARY = {
+    "+": (lambda x, y: x + y, lambda x, y: x + y),
+    "-": (lambda x, y: x - y, lambda x, y: x - y),
+    "*": (lambda x, y: x * y, lambda x, y: x * y),
+    "/": (lambda x, y: x / y, lambda x, y: x / y),
+}
+
+
+@pytest.mark.parametrize("op", sorted(BINARY))
+def test_binary_contains_point_results(op):
+    f_iv, f_mp = BINARY[op]
+
+    @SETTINGS
+    @given(intervals(), intervals(), fractions, fractions)
+    def check(bx, by, fx, fy):
+        out = f_iv(I.Interval([bx[0]], [bx[1]]), I.Interval([by[0]], [by[1]]))
+        for p in _points(*bx, fx):
+            for q in _points(*by, fy):
+                if op == "/" and q == 0.0:
+                    continue
+                assert _inside(out, 0, f_mp(mpmath.mpf(p), mpmath.mpf(q))), (op, bx, by, p, q, out)
+
+    check()
+
+
+@SETTINGS
+@given(intervals(lo_min=-5.0, lo_max=5.0, max_width=5.0), st.integers(min_value=-4, max_value=7), fractions)
+def test_integer_power_contains_point_results(bounds, n, fr):
+    lo, hi = bounds
+    out = I.Interval([lo], [hi]) ** n
+    for p in _points(lo, hi, fr):
+        if n < 0 and p == 0.0:
+            continue
+        assert _inside(out, 0, mpmath.mpf(p) ** n), (lo, hi, n, p, out)
+
+
+@SETTINGS
+@given(st.lists(intervals(), min_size=1, max_size=8))
+def test_vectorised_matches_elementwise(bounds):
+    lo = np.array([b[0] for b in bounds])
+    hi = np.array([b[1] for b in bounds])
+    x = I.Interval(lo, hi)
+    vec = I.sin(x) * x + I.exp(I.Interval(lo / 10, hi / 10))
+    for k in range(len(bounds)):
+        xk = I.Interval(lo[k], hi[k])
+        one = I.sin(xk) * xk + I.exp(I.Interval(lo[k] / 10, hi[k] / 10))
+        assert vec.lo[k] == one.lo and vec.hi[k] == one.hi
+
+
+def test_outward_rounding_makes_exact_sums_strict():
+    # 0.1 + 0.2 is not representable: the enclosure must straddle the real 0.3
+    s = I.Interval(0.1) + I.Interval(0.2)
+    real = mpmath.mpf(0.1) + mpmath.mpf(0.2)
+    assert mpmath.mpf(float(s.lo)) < real < mpmath.mpf(float(s.hi))
+
+
+def test_division_by_interval_containing_zero_is_whole_line():
+    out = I.Interval([1.0, 1.0], [2.0, 2.0]) / I.Interval([-1.0, 0.0], [1.0, 3.0])
+    assert np.all(out.lo == -np.inf) and np.all(out.hi == np.inf)
+
+
+def test_domain_errors_raise():
+    with pytest.raises(ValueError, match="log"):
+        I.log(I.Interval(-2.0, -1.0))
+    with pytest.raises(ValueError, match="sqrt"):
+        I.sqrt(I.Interval(-2.0, -1.0))
+    with pytest.raises(ValueError, match="lower bound above upper"):
+        I.Interval(1.0, 0.0)
+    with pytest.raises(ValueError, match="NaN"):
+        I.Interval(np.nan, 1.0)
+
+
+def test_sin_cos_wide_and_overflow():
+    assert I.sin(I.Interval(0.0, 7.0)).lo == -1.0 and I.sin(I.Interval(0.0, 7.0)).hi == 1.0
+    big = I.ipow(I.Interval(1e200), 3)  # the real 1e600 overflows: the lower bound must stay finite
+    assert np.isfinite(big.lo) and big.hi == np.inf
