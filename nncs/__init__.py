@@ -9,4 +9,6 @@ import jax as _jax
 _jax.config.update("jax_enable_x64", True)
 
 from nncs._version import __version__
-__all__ = ["__version__"]
+from nncs.sets import Box, HPolytope, Star, Zonotope
+
+__all__ = ["__version__", "Box", "Zonotope", "Star", "HPolytope"]

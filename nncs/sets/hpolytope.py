@@ -1,0 +1,140 @@
+"""H-polytopes `{x : H x <= g}`: specifications, unsafe regions and goal sets.
+
+Intersections are exact; emptiness and set containment are decided by certified LPs.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+
+from nncs.sets import lp
+from nncs.sets.base import Set, affine_args, as_directions, as_matrix, as_points, as_rng, as_vector
+from nncs.sets.box import Box, _same_dim
+from nncs.sets.sampling import sample_polytope
+
+
+class HPolytope(Set):
+    """The polyhedron `{x : H x <= g}` (possibly unbounded; bounds() then reports infinities).
+
+    Args:
+        H: (k, n) constraint normals, k >= 0.
+        g: (k,) offsets.
+    """
+
+    def __init__(self, H, g):
+        H = as_matrix("H", np.atleast_2d(np.asarray(H, dtype=float)))
+        g = as_vector("g", np.asarray(g, dtype=float).reshape(-1), H.shape[0])
+        self.H, self.g = H, g
+
+    @classmethod
+    def from_box(cls, box: Box) -> "HPolytope":
+        """Return the box as 2n half-spaces (exact)."""
+        eye = np.eye(box.dim)
+        return cls(np.vstack([eye, -eye]), np.concatenate([box.ub, -box.lb]))
+
+    @property
+    def dim(self) -> int:
+        return self.H.shape[1]
+
+    @property
+    def nconstraints(self) -> int:
+        """The number of half-spaces k."""
+        return self.H.shape[0]
+
+    def __repr__(self) -> str:
+        return f"HPolytope(dim={self.dim}, constraints={self.nconstraints})"
+
+    @cached_property
+    def _program(self) -> lp.LinearProgram:
+        return lp.LinearProgram(self.H, self.g, np.full(self.dim, -np.inf), np.full(self.dim, np.inf))
+
+    def intersection(self, other: "HPolytope") -> "HPolytope":
+        """Return the intersection with another H-polytope (exact: the constraints stacked)."""
+        if not isinstance(other, HPolytope):
+            raise ValueError(f"HPolytope.intersection needs an HPolytope, got {type(other).__name__}")
+        _same_dim(self, other)
+        return HPolytope(np.vstack([self.H, other.H]), np.concatenate([self.g, other.g]))
+
+    def affine_map(self, W, b=None) -> Set:
+        """Return `{W x + b : x in self}` (exact).
+
+        For an invertible square W the result is an HPolytope; otherwise the polytope must be bounded and
+        the result is a Star over it.
+        """
+        W, b = affine_args(W, b, self.dim)
+        if W.shape[0] == self.dim and np.linalg.matrix_rank(W) == self.dim:
+            W_inv = np.linalg.inv(W)
+            return HPolytope(self.H @ W_inv, self.g + self.H @ W_inv @ b)
+        return self.to_star().affine_map(W, b)
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return per-dimension bounds by LP (exact, widened by tolerance; infinite where unbounded).
+
+        Raises lp.InfeasibleLP when the polytope is empty.
+        """
+        lo = np.empty(self.dim)
+        hi = np.empty(self.dim)
+        for i, e in enumerate(np.eye(self.dim)):
+            lo[i] = self._bound(e, -1)
+            hi[i] = self._bound(e, +1)
+        return lo, hi
+
+    def _bound(self, direction: np.ndarray, sense: int) -> float:
+        try:
+            return self._program.maximize(direction) if sense > 0 else self._program.minimize(direction)
+        except lp.UnboundedLP:
+            return sense * np.inf
+
+    def box(self) -> Box:
+        """Return the bounding box by LP (exact interval hull); ValueError if the polytope is unbounded."""
+        lo, hi = self.bounds()
+        if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
+            raise ValueError("HPolytope.box: the polytope is unbounded")
+        return Box(lo, hi)
+
+    def contains(self, points, tol: float = 1e-9) -> np.ndarray:
+        """Return which points satisfy `H x <= g + tol` (exact up to `tol`)."""
+        p = as_points(points, self.dim)
+        return np.all(p @ self.H.T <= self.g + tol, axis=1)
+
+    def sample(self, n: int, rng=None) -> np.ndarray:
+        """Return `n` points of the (bounded) polytope; see `sampling.sample_polytope`."""
+        b = self.box()
+        return sample_polytope(self.H, self.g, b.lb, b.ub, n, as_rng(rng))
+
+    def support_function(self, directions) -> np.ndarray:
+        """Return `max_{x in P} d.x` for each direction (exact up to tolerance; inf if unbounded)."""
+        D = as_directions(directions, self.dim)
+        return np.array([self._bound(d, +1) for d in D])
+
+    def is_empty(self) -> bool:
+        """Return True when HiGHS finds no point with `H x <= g` (exact up to its feasibility tolerance).
+
+        Reach sets are stars, whose `is_empty` is certified; this one serves specifications.
+        """
+        if self.nconstraints == 0:
+            return False
+        try:
+            self._program.argmin(np.zeros(self.dim))
+        except lp.InfeasibleLP:
+            return True
+        return False
+
+    def contains_set(self, other: Set) -> bool:
+        """Return True only if every point of `other` satisfies every constraint (sound: LP support bounds).
+
+        `other` is any set with a support function (Star, Zonotope, Box, HPolytope).
+        """
+        _same_dim(self, other)
+        if self.nconstraints == 0:
+            return True
+        return bool(np.all(other.support_function(self.H) <= self.g))
+
+    def to_star(self):
+        """Return the (bounded) polytope as a Star with the identity basis (exact)."""
+        from nncs.sets.star import Star
+
+        b = self.box()
+        return Star(np.zeros(self.dim), np.eye(self.dim), self.H, self.g, b.lb, b.ub)

@@ -1,0 +1,312 @@
+"""Star sets `{c + V a : C a <= d, lb <= a <= ub}`: the dependency-keeping set type of neural reach.
+
+Affine maps, half-space intersections and products are exact; bounds come from certified LPs.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+
+from nncs.sets import lp
+from nncs.sets.base import (
+    Set,
+    affine_args,
+    as_directions,
+    as_matrix,
+    as_points,
+    as_rng,
+    as_vector,
+    projection_dims,
+)
+from nncs.sets.box import Box, _same_dim
+from nncs.sets.sampling import sample_polytope
+
+
+class Star(Set):
+    """The star set `{c + V a : C a <= d, lb <= a <= ub}` over predicate variables `a` of length m.
+
+    Args:
+        c: centre, shape (n,).
+        V: basis, shape (n, m).
+        C, d: predicate constraints, shapes (k, m) and (k,); k = 0 is allowed.
+        lb, ub: finite predicate-variable bounds, shape (m,), lb <= ub.
+    """
+
+    def __init__(self, c, V, C, d, lb, ub):
+        c = as_vector("c", c)
+        V = np.asarray(V, dtype=float)
+        if V.size == 0 and V.ndim < 2:
+            V = np.zeros((c.shape[0], 0))
+        V = as_matrix("V", V, rows=c.shape[0])
+        m = V.shape[1]
+        C = np.asarray(C, dtype=float)
+        if C.size == 0:
+            C = np.zeros((0, m))
+        C = as_matrix("C", C, cols=m)
+        d = as_vector("d", np.asarray(d, dtype=float).reshape(-1), C.shape[0])
+        lb = as_vector("lb", np.asarray(lb, dtype=float).reshape(-1), m)
+        ub = as_vector("ub", np.asarray(ub, dtype=float).reshape(-1), m)
+        bad = np.flatnonzero(lb > ub)
+        if bad.size:
+            raise ValueError(f"predicate lb > ub for variables {bad.tolist()}")
+        self.c, self.V, self.C, self.d, self.lb, self.ub = c, V, C, d, lb, ub
+
+    @property
+    def dim(self) -> int:
+        return self.c.shape[0]
+
+    @property
+    def nvars(self) -> int:
+        """The number of predicate variables m."""
+        return self.V.shape[1]
+
+    @property
+    def nconstraints(self) -> int:
+        """The number of predicate constraints k (rows of C), not counting the variable bounds."""
+        return self.C.shape[0]
+
+    def __repr__(self) -> str:
+        return f"Star(dim={self.dim}, nvars={self.nvars}, constraints={self.nconstraints})"
+
+    # -- constructors -------------------------------------------------------------------------------------
+    @classmethod
+    def from_box(cls, box: Box) -> "Star":
+        """Return the box as a star whose predicate variables are its coordinates (exact)."""
+        return box.to_star()
+
+    # -- exact operations ---------------------------------------------------------------------------------
+    def affine_map(self, W, b=None) -> "Star":
+        """Return `{W x + b : x in self}` over the same predicate (exact)."""
+        W, b = affine_args(W, b, self.dim)
+        return Star(W @ self.c + b, W @ self.V, self.C, self.d, self.lb, self.ub)
+
+    def translate(self, v) -> "Star":
+        """Return the star shifted by `v` (exact)."""
+        return Star(self.c + as_vector("v", v, self.dim), self.V, self.C, self.d, self.lb, self.ub)
+
+    def intersect_halfspace(self, H, g) -> "Star":
+        """Return `{x in self : H x <= g}` (exact); H is (k, n) or (n,), g is (k,) or a scalar.
+
+        The result may be empty; test with `is_empty()`.
+        """
+        H = as_matrix("H", np.atleast_2d(np.asarray(H, dtype=float)), cols=self.dim)
+        g = as_vector("g", np.asarray(g, dtype=float).reshape(-1), H.shape[0])
+        C = np.vstack([self.C, H @ self.V])
+        d = np.concatenate([self.d, g - H @ self.c])
+        return Star(self.c, self.V, C, d, self.lb, self.ub)
+
+    def with_predicate_bounds(self, lb, ub) -> "Star":
+        """Return the star with predicate bounds intersected with [lb, ub] (exact for the new predicate)."""
+        lb = np.maximum(self.lb, as_vector("lb", lb, self.nvars))
+        ub = np.minimum(self.ub, as_vector("ub", ub, self.nvars))
+        if np.any(lb > ub):
+            raise ValueError("with_predicate_bounds: the new predicate bounds are empty")
+        return Star(self.c, self.V, self.C, self.d, lb, ub)
+
+    def minkowski_sum(self, other: "Set") -> "Star":
+        """Return `{x + y : x in self, y in other}` with the other's variables appended (exact).
+
+        `other` may be a Star, Zonotope or Box; its predicate variables are independent of this star's.
+        """
+        other = _as_star(other, "minkowski_sum")
+        _same_dim(self, other)
+        return Star(
+            self.c + other.c,
+            np.hstack([self.V, other.V]),
+            _block_diag(self.C, other.C),
+            np.concatenate([self.d, other.d]),
+            np.concatenate([self.lb, other.lb]),
+            np.concatenate([self.ub, other.ub]),
+        )
+
+    def cartesian_product(self, other: "Set", shared: bool = False) -> "Star":
+        """Return `{(x, y)}` of this star's points x and the other's points y (exact).
+
+        Args:
+            other: a Star (or Zonotope / Box, only with shared=False).
+            shared: False: the predicates are independent (variables concatenated).
+                True: the two stars are over one predicate: the star with fewer variables must have its
+                variables, bounds and constraints as the leading part of the other's (the dependency-keeping
+                contract of neural reach: outputs append relaxation variables to the input's). The product
+                is then over the larger predicate, so `[x; u]` keeps every dependency.
+        """
+        other = _as_star(other, "cartesian_product")
+        if not shared:
+            return Star(
+                np.concatenate([self.c, other.c]),
+                _block_diag(self.V, other.V),
+                _block_diag(self.C, other.C),
+                np.concatenate([self.d, other.d]),
+                np.concatenate([self.lb, other.lb]),
+                np.concatenate([self.ub, other.ub]),
+            )
+        small, big = (self, other) if self.nvars <= other.nvars else (other, self)
+        _check_prefix_predicate(small, big)
+        m = big.nvars
+        V_self = np.hstack([self.V, np.zeros((self.dim, m - self.nvars))])
+        V_other = np.hstack([other.V, np.zeros((other.dim, m - other.nvars))])
+        return Star(np.concatenate([self.c, other.c]), np.vstack([V_self, V_other]), big.C, big.d, big.lb, big.ub)
+
+    # -- bounds -------------------------------------------------------------------------------------------
+    @cached_property
+    def _program(self) -> lp.LinearProgram:
+        return lp.LinearProgram(self.C, self.d, self.lb, self.ub)
+
+    def box(self) -> Box:
+        """Return the box of the predicate bounds mapped through V (cheap outer approximation)."""
+        mid, rad = (self.lb + self.ub) / 2, (self.ub - self.lb) / 2
+        centre = self.c + self.V @ mid
+        spread = np.abs(self.V) @ rad
+        return Box(centre - spread, centre + spread)
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return per-dimension (lower, upper) by 2n LPs over one model (exact, widened by certification).
+
+        Without predicate constraints the predicate box gives the exact bounds with no LP.
+        Raises lp.InfeasibleLP when the star is empty.
+        """
+        lo, hi = self._bounds
+        return lo.copy(), hi.copy()
+
+    @cached_property
+    def _bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        if self.nconstraints == 0:
+            b = self.box()
+            return b.lb, b.ub
+        lo, hi = self._program.bounds(self.V)
+        return self.c + lo, self.c + hi
+
+    def support_function(self, directions) -> np.ndarray:
+        """Return a certified upper bound on `max_{x in star} d.x` for each direction (exact up to LP tolerance)."""
+        D = as_directions(directions, self.dim)
+        objectives = D @ self.V
+        if self.nconstraints == 0:
+            mid, rad = (self.lb + self.ub) / 2, (self.ub - self.lb) / 2
+            return D @ self.c + objectives @ mid + np.abs(objectives) @ rad
+        return D @ self.c + np.array([self._program.maximize(o) for o in objectives])
+
+    def is_empty(self) -> bool:
+        """Return True only when the predicate is certified empty by an LP (never wrongly True)."""
+        if self.nconstraints == 0:
+            return False
+        return not lp.is_feasible(self.C, self.d, self.lb, self.ub)
+
+    def tighten_predicate_bounds(self) -> "Star":
+        """Return the same set with each predicate bound tightened by LP (exact: the set does not change)."""
+        if self.nconstraints == 0:
+            return self
+        lo, hi = self._program.bounds(np.eye(self.nvars))
+        return Star(self.c, self.V, self.C, self.d, np.maximum(lo, self.lb), np.minimum(hi, self.ub))
+
+    def to_zonotope(self) -> "Zonotope":
+        """Return the zonotope of the predicate box mapped through V (outer approximation; exact if k = 0)."""
+        from nncs.sets.zonotope import Zonotope
+
+        mid, rad = (self.lb + self.ub) / 2, (self.ub - self.lb) / 2
+        keep = rad > 0
+        return Zonotope(self.c + self.V @ mid, self.V[:, keep] * rad[keep])
+
+    def to_star(self) -> "Star":
+        """Return the star itself (exact)."""
+        return self
+
+    # -- points -------------------------------------------------------------------------------------------
+    def contains(self, points, tol: float = 1e-9) -> np.ndarray:
+        """Return which points lie in the star, one LP per point over one model (exact up to `tol`)."""
+        p = as_points(points, self.dim)
+        return lp.image_contains(p, self.c, self.V, self.C, self.d, self.lb, self.ub, tol)
+
+    def sample_predicate(self, n: int, rng=None) -> np.ndarray:
+        """Return `n` predicate vectors `a` satisfying `C a <= d`, `lb <= a <= ub`, shape (n, m)."""
+        return sample_polytope(self.C, self.d, self.lb, self.ub, n, as_rng(rng))
+
+    def sample(self, n: int, rng=None) -> np.ndarray:
+        """Return `n` points `c + V a` with `a` satisfying the whole predicate (not only its box)."""
+        return self.c + self.sample_predicate(n, rng) @ self.V.T
+
+    def polygon_2d(self, dims=(0, 1), tol: float = 1e-3, max_directions: int = 256) -> np.ndarray:
+        """Return the vertices (counter-clockwise) of the projection onto `dims`, shape (k, 2).
+
+        Support points in iteratively refined directions: the polygon lies inside the projection, and the
+        projection lies within `tol * diameter` of it (an inner approximation exact to that tolerance).
+        """
+        i, j = projection_dims(dims, self.dim)
+        P, c = self.V[[i, j]], self.c[[i, j]]
+        program = lp.LinearProgram(self.C, self.d, self.lb, self.ub)
+
+        def support_point(angle: float) -> np.ndarray:
+            direction = np.array([np.cos(angle), np.sin(angle)])
+            a, _ = program.argmin(-(direction @ P))
+            return c + P @ a
+
+        angles = list(np.linspace(0, 2 * np.pi, 8, endpoint=False))
+        points = [support_point(t) for t in angles]
+        diameter = max(np.ptp(np.array(points), axis=0).max(), 1e-12)
+        k = 0
+        while k < len(angles) and len(angles) < max_directions:
+            k_next = (k + 1) % len(angles)
+            p, q = points[k], points[k_next]
+            a0, a1 = angles[k], angles[k_next] + (2 * np.pi if k_next == 0 else 0.0)
+            edge = q - p
+            if np.linalg.norm(edge) <= tol * diameter or a1 - a0 <= 1e-9:
+                k += 1
+                continue
+            normal_angle = np.arctan2(-edge[0], edge[1])  # outward normal (ey, -ex) of the edge p -> q (ccw order)
+            while normal_angle < a0:
+                normal_angle += 2 * np.pi
+            if not a0 < normal_angle < a1:
+                k += 1
+                continue
+            new = support_point(normal_angle)
+            normal = np.array([np.cos(normal_angle), np.sin(normal_angle)])
+            if normal @ (new - p) <= tol * diameter:
+                k += 1
+                continue
+            angles.insert(k + 1, normal_angle)  # angles stay sorted in [angles[0], angles[0] + 2 pi)
+            points.insert(k + 1, new)
+        return _dedupe_ring(np.array(points), 1e-12 * diameter)
+
+
+def _dedupe_ring(points: np.ndarray, eps: float) -> np.ndarray:
+    keep = [0]
+    for idx in range(1, len(points)):
+        if np.linalg.norm(points[idx] - points[keep[-1]]) > eps:
+            keep.append(idx)
+    if len(keep) > 1 and np.linalg.norm(points[keep[-1]] - points[keep[0]]) <= eps:
+        keep.pop()
+    return points[keep]
+
+
+def _block_diag(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    out = np.zeros((A.shape[0] + B.shape[0], A.shape[1] + B.shape[1]))
+    out[: A.shape[0], : A.shape[1]] = A
+    out[A.shape[0] :, A.shape[1] :] = B
+    return out
+
+
+def _as_star(s: Set, operation: str) -> Star:
+    if isinstance(s, Star):
+        return s
+    if hasattr(s, "to_star"):
+        return s.to_star()
+    raise ValueError(f"{operation} needs a Star, Zonotope or Box, got {type(s).__name__}")
+
+
+def _check_prefix_predicate(small: Star, big: Star) -> None:
+    """Check that `small`'s predicate is the leading part of `big`'s (else ValueError)."""
+    m = small.nvars
+    if not (np.array_equal(small.lb, big.lb[:m]) and np.array_equal(small.ub, big.ub[:m])):
+        raise ValueError("cartesian_product(shared=True): the predicate bounds differ; the stars are not over one predicate")
+    if small.nconstraints == 0:
+        return
+    padded = np.hstack([small.C, np.zeros((small.nconstraints, big.nvars - m))])
+    rows = np.hstack([padded, small.d[:, None]])
+    big_rows = np.hstack([big.C, big.d[:, None]])
+    for row in rows:
+        if not np.any(np.all(big_rows == row, axis=1)):
+            raise ValueError(
+                "cartesian_product(shared=True): a predicate constraint of one star is missing from the other's; "
+                "the stars are not over one predicate"
+            )

@@ -1,0 +1,168 @@
+"""Zonotopes `{c + G e : e in [-1, 1]^m}`: the set type of nonlinear flowpipes and DeepZ.
+
+Affine maps, Minkowski sums and products are exact; order reduction is a sound outer approximation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nncs.sets import lp
+from nncs.sets.base import (
+    Set,
+    affine_args,
+    as_directions,
+    as_matrix,
+    as_points,
+    as_rng,
+    as_vector,
+    projection_dims,
+)
+from nncs.sets.box import Box, _same_dim
+
+
+class Zonotope(Set):
+    """The zonotope `{c + G e : e in [-1, 1]^m}`.
+
+    Args:
+        c: the centre, shape (n,).
+        G: the generator matrix, shape (n, m); m = 0 (a single point) is allowed.
+    """
+
+    def __init__(self, c, G):
+        c = as_vector("c", c)
+        G = np.asarray(G, dtype=float)
+        if G.size == 0:
+            G = np.zeros((c.shape[0], 0))
+        self.c = c
+        self.G = as_matrix("G", G, rows=c.shape[0])
+
+    @property
+    def dim(self) -> int:
+        return self.c.shape[0]
+
+    @property
+    def ngens(self) -> int:
+        """The number of generators m."""
+        return self.G.shape[1]
+
+    @property
+    def order(self) -> float:
+        """The order m / n."""
+        return self.ngens / max(self.dim, 1)
+
+    def __repr__(self) -> str:
+        return f"Zonotope(dim={self.dim}, generators={self.ngens})"
+
+    def affine_map(self, W, b=None) -> "Zonotope":
+        """Return `{W x + b : x in self}` (exact)."""
+        W, b = affine_args(W, b, self.dim)
+        return Zonotope(W @ self.c + b, W @ self.G)
+
+    def translate(self, v) -> "Zonotope":
+        """Return the zonotope shifted by `v` (exact)."""
+        return Zonotope(self.c + as_vector("v", v, self.dim), self.G)
+
+    def minkowski_sum(self, other: "Zonotope | Box") -> "Zonotope":
+        """Return `{x + y : x in self, y in other}` (exact)."""
+        if isinstance(other, Box):
+            other = other.to_zonotope()
+        if not isinstance(other, Zonotope):
+            raise ValueError(f"minkowski_sum of a Zonotope needs a Zonotope or Box, got {type(other).__name__}")
+        _same_dim(self, other)
+        return Zonotope(self.c + other.c, np.hstack([self.G, other.G]))
+
+    def cartesian_product(self, other: "Zonotope | Box") -> "Zonotope":
+        """Return `{(x, y) : x in self, y in other}` with independent generators (exact)."""
+        if isinstance(other, Box):
+            other = other.to_zonotope()
+        if not isinstance(other, Zonotope):
+            raise ValueError(f"cartesian_product of a Zonotope needs a Zonotope or Box, got {type(other).__name__}")
+        G = np.zeros((self.dim + other.dim, self.ngens + other.ngens))
+        G[: self.dim, : self.ngens] = self.G
+        G[self.dim :, self.ngens :] = other.G
+        return Zonotope(np.concatenate([self.c, other.c]), G)
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return the per-dimension bounds `c -/+ sum_j |G_ij|` (exact)."""
+        r = np.abs(self.G).sum(axis=1)
+        return self.c - r, self.c + r
+
+    def box(self) -> Box:
+        """Return the interval hull (exact: the smallest enclosing box)."""
+        return Box(*self.bounds())
+
+    interval_hull = box
+
+    def support_function(self, directions) -> np.ndarray:
+        """Return `d.c + sum_j |d.g_j|` for each direction d (exact)."""
+        D = as_directions(directions, self.dim)
+        return D @ self.c + np.abs(D @ self.G).sum(axis=1)
+
+    def contains(self, points, tol: float = 1e-9) -> np.ndarray:
+        """Return which points lie in the zonotope, by one LP per point (exact up to `tol`)."""
+        p = as_points(points, self.dim)
+        if self.ngens == 0:
+            return np.all(np.abs(p - self.c) <= tol * (1 + np.abs(p).max(axis=1, keepdims=True)), axis=1)
+        m = self.ngens
+        return lp.image_contains(p, self.c, self.G, np.zeros((0, m)), np.zeros(0), -np.ones(m), np.ones(m), tol)
+
+    def sample(self, n: int, rng=None) -> np.ndarray:
+        """Return `n` points of the zonotope: half with uniform factors e, half with e at the corners {-1, 1}^m."""
+        rng = as_rng(rng)
+        e = rng.uniform(-1.0, 1.0, (int(n), self.ngens))
+        corner = rng.random(int(n)) < 0.5
+        e[corner] = np.sign(e[corner]) + (e[corner] == 0)
+        return self.c + e @ self.G.T
+
+    def reduce_order(self, order: float, method: str = "girard") -> "Zonotope":
+        """Return a zonotope with at most `order * dim` generators that contains this one (outer approximation).
+
+        Girard's method (2005): the generators with the smallest `|g|_1 - |g|_inf` are replaced by their
+        interval hull (a box, n generators); the others are kept unchanged.
+        """
+        if method != "girard":
+            raise ValueError(f"unknown order-reduction method {method!r}; available: 'girard'")
+        if order < 1:
+            raise ValueError(f"order must be at least 1, got {order}")
+        n, m = self.dim, self.ngens
+        if m <= order * n:
+            return self
+        keep_count = int(np.floor(n * (order - 1)))
+        metric = np.abs(self.G).sum(axis=0) - np.abs(self.G).max(axis=0)
+        ranked = np.argsort(metric)  # smallest first: these are the ones boxed
+        boxed, kept = ranked[: m - keep_count], ranked[m - keep_count :]
+        radius = np.abs(self.G[:, boxed]).sum(axis=1)
+        box_gens = np.diag(radius)[:, radius > 0]
+        return Zonotope(self.c, np.hstack([self.G[:, np.sort(kept)], box_gens]))
+
+    def remove_zero_generators(self) -> "Zonotope":
+        """Return the same zonotope without all-zero generator columns (exact)."""
+        return Zonotope(self.c, self.G[:, np.any(self.G != 0, axis=0)])
+
+    def vertices_2d(self, dims=(0, 1)) -> np.ndarray:
+        """Return the vertices of the projection onto `dims`, counter-clockwise, shape (k, 2) (exact)."""
+        i, j = projection_dims(dims, self.dim)
+        c = self.c[[i, j]]
+        G = self.G[[i, j]]
+        G = G[:, np.any(np.abs(G) > 0, axis=0)]
+        if G.shape[1] == 0:
+            return c.reshape(1, 2)
+        flip = (G[1] < 0) | ((G[1] == 0) & (G[0] < 0))  # every generator points into the upper half-plane
+        G = np.where(flip, -G, G)
+        G = G[:, np.argsort(np.arctan2(G[1], G[0]))]
+        start = c - G.sum(axis=1)  # the lowest vertex: every factor at -1
+        steps = np.hstack([2 * G, -2 * G])
+        verts = start + np.cumsum(steps, axis=1).T
+        return np.vstack([start, verts[:-1]])
+
+    def to_star(self):
+        """Return the same set as a Star with predicate `e in [-1, 1]^m` and no other constraint (exact)."""
+        from nncs.sets.star import Star
+
+        m = self.ngens
+        return Star(self.c, self.G, np.zeros((0, m)), np.zeros(0), -np.ones(m), np.ones(m))
+
+    def to_zonotope(self) -> "Zonotope":
+        """Return the zonotope itself (exact)."""
+        return self
