@@ -1,0 +1,31 @@
+"""Neural networks in nncs: the layer model, file formats and reachability methods.
+
+`nncs.nn.reach(net, input_set, method=...)` maps an input set through a `Network` (see `nncs.nn.reach`).
+"""
+
+from nncs.nn.io import load_network, save_network
+from nncs.nn.network import (
+    Identity,
+    LeakyReLU,
+    Linear,
+    Network,
+    ReLU,
+    SatLin,
+    SatLins,
+    Sigmoid,
+    Tanh,
+)
+
+__all__ = [
+    "Network", "Linear", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "SatLin", "SatLins", "Identity",
+    "load_network", "save_network", "reach",
+]  # fmt: skip
+
+
+def __getattr__(name):
+    # `reach` imports nncs.sets; loaded on first use so `import nncs.nn` stays light.
+    if name == "reach":
+        from nncs.nn.reach import reach
+
+        return reach
+    raise AttributeError(f"module 'nncs.nn' has no attribute {name!r}")

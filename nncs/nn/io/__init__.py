@@ -1,0 +1,50 @@
+"""Network file formats: ONNX, .nnet, JSON and NNV .mat, all through `load_network(path)`.
+
+Saving: `save_network(net, path)` writes ONNX or JSON by extension.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nncs.nn.io.onnx_io import load_onnx, network_from_onnx_model, network_to_onnx_model, save_onnx
+from nncs.nn.io.text_formats import load_json, load_mat, load_nnet, network_from_json_dict, network_to_json_dict, save_json
+from nncs.nn.network import Network
+
+__all__ = [
+    "load_network", "save_network", "load_onnx", "save_onnx", "load_nnet", "load_json", "save_json", "load_mat",
+    "network_from_onnx_model", "network_to_onnx_model", "network_from_json_dict", "network_to_json_dict",
+]  # fmt: skip
+
+_LOADERS = {".onnx": load_onnx, ".nnet": load_nnet, ".json": load_json, ".mat": load_mat}
+
+
+def load_network(path: str | Path, **options) -> Network:
+    """Load a network from `path`, choosing the format by extension (.onnx, .nnet, .json, .mat).
+
+    Args:
+        path: the file.
+        options: passed to the format's loader (e.g. `normalize=False` for .nnet).
+    Returns:
+        The Network (exact).
+    Raises:
+        ValueError naming the file for a missing file, an unknown extension or a malformed file.
+    """
+    path = Path(path)
+    loader = _LOADERS.get(path.suffix.lower())
+    if loader is None:
+        raise ValueError(f"{path}: unknown network format {path.suffix!r} (known: {sorted(_LOADERS)})")
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
+    return loader(path, **options)
+
+
+def save_network(net: Network, path: str | Path) -> None:
+    """Write `net` to `path` as ONNX (.onnx, float64) or JSON (.json), by extension."""
+    path = Path(path)
+    if path.suffix.lower() == ".onnx":
+        save_onnx(net, path)
+    elif path.suffix.lower() == ".json":
+        save_json(net, path)
+    else:
+        raise ValueError(f"{path}: can save only .onnx or .json, not {path.suffix!r}")

@@ -1,0 +1,288 @@
+"""ONNX reading and writing: feed-forward graphs folded into the layer list of a `Network`.
+
+Supported operators: Gemm, MatMul, Add, Sub, Mul, Div (with constants), Relu, LeakyRelu, Tanh, Sigmoid, Clip,
+Flatten, Reshape, Identity, Constant. Anything else raises ValueError naming the operator and the node.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from nncs.nn.network import (
+    Identity,
+    LeakyReLU,
+    Linear,
+    Network,
+    ReLU,
+    SatLin,
+    SatLins,
+    Sigmoid,
+    Tanh,
+)
+
+__all__ = ["load_onnx", "save_onnx", "network_from_onnx_model", "network_to_onnx_model", "SUPPORTED_OPS"]
+
+SUPPORTED_OPS = (
+    "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu", "Tanh", "Sigmoid", "Clip",
+    "Flatten", "Reshape", "Identity", "Constant",
+)  # fmt: skip
+
+
+def _attrs(node) -> dict:
+    import onnx.helper
+
+    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _f32(value) -> float:
+    """A float32 attribute as the shortest decimal that rounds to it (0.05f -> 0.05): what the writer meant."""
+    return float(str(np.float32(value)))
+
+
+def _node_label(node, index: int) -> str:
+    return f"node {index} {node.name!r}" if node.name else f"node {index} (output {node.output[0]!r})"
+
+
+def _clip_layers(lo: float, hi: float, dim: int) -> list:
+    """Layers computing clip(x, lo, hi) element-wise (lo, hi may be infinite). Exact."""
+    eye = np.eye(dim)
+    if lo == -np.inf and hi == np.inf:
+        return []
+    if lo == 0.0 and hi == np.inf:
+        return [ReLU()]
+    if lo == 0.0 and hi == 1.0:
+        return [SatLin()]
+    if lo == -1.0 and hi == 1.0:
+        return [SatLins()]
+    if hi == np.inf:  # relu(x - lo) + lo
+        return [Linear(eye, -lo * np.ones(dim)), ReLU(), Linear(eye, lo * np.ones(dim))]
+    if lo == -np.inf:  # hi - relu(hi - x)
+        return [Linear(-eye, hi * np.ones(dim)), ReLU(), Linear(-eye, hi * np.ones(dim))]
+    if not hi > lo:
+        raise ValueError(f"Clip with min {lo} >= max {hi}")
+    w = hi - lo  # lo + w * satlin((x - lo) / w)
+    return [Linear(eye / w, -lo / w * np.ones(dim)), SatLin(), Linear(eye * w, lo * np.ones(dim))]
+
+
+def _input_dim(value_info) -> int | None:
+    dims = value_info.type.tensor_type.shape.dim
+    known = [d.dim_value for d in dims if d.HasField("dim_value")]
+    if len(dims) == 0:
+        return None
+    # a leading symbolic dimension is the batch; every static dimension multiplies
+    return int(np.prod(known)) if known else None
+
+
+def network_from_onnx_model(model, source: str = "model") -> Network:
+    """Return the Network that an in-memory ONNX `ModelProto` computes (exact; weights in float64).
+
+    Raises:
+        ValueError naming the operator and node for unsupported operators or non-chain graphs.
+    """
+    import onnx.numpy_helper as nph
+
+    graph = model.graph
+    consts: dict[str, np.ndarray] = {t.name: nph.to_array(t).astype(float) for t in graph.initializer}
+    data_inputs = [i for i in graph.input if i.name not in consts]
+    if len(data_inputs) != 1:
+        raise ValueError(f"{source}: expected exactly one non-constant graph input, found {[i.name for i in data_inputs]}")
+    current = data_inputs[0].name
+    dim = _input_dim(data_inputs[0])
+    n_inputs = dim
+    layers: list = []
+
+    def need_dim(label: str) -> int:
+        if dim is None:
+            raise ValueError(f"{source}: {label} needs the input dimension, which the graph input does not state")
+        return dim
+
+    def const_vector(name: str, label: str) -> np.ndarray:
+        value = consts[name].reshape(-1)
+        d = need_dim(label)
+        if value.size == 1:
+            return np.full(d, float(value[0]))
+        if value.size != d:
+            raise ValueError(f"{source}: {label}: constant {name!r} has {value.size} entries, data has {d}")
+        return value
+
+    for index, node in enumerate(graph.node):
+        op = node.op_type
+        label = f"{_node_label(node, index)} ({op})"
+        if op not in SUPPORTED_OPS:
+            raise ValueError(f"{source}: unsupported ONNX operator {op!r} at {_node_label(node, index)}")
+        attrs = _attrs(node)
+        ins = [n for n in node.input]
+        if op == "Constant":
+            if "value" in attrs:
+                consts[node.output[0]] = nph.to_array(attrs["value"]).astype(float)
+            elif "value_float" in attrs:
+                consts[node.output[0]] = np.array(attrs["value_float"], dtype=float)
+            elif "value_floats" in attrs:
+                consts[node.output[0]] = np.array(attrs["value_floats"], dtype=float)
+            elif "value_int" in attrs:
+                consts[node.output[0]] = np.array(attrs["value_int"], dtype=float)
+            elif "value_ints" in attrs:
+                consts[node.output[0]] = np.array(attrs["value_ints"], dtype=float)
+            else:
+                raise ValueError(f"{source}: {label}: unsupported Constant attribute {sorted(attrs)}")
+            continue
+        data_pos = [k for k, name in enumerate(ins) if name and name not in consts]
+        if not data_pos:  # constant folding of operators whose inputs are all constants
+            consts[node.output[0]] = _fold_constant(op, [consts[n] for n in ins if n], attrs, f"{source}: {label}")
+            continue
+        if len(data_pos) > 1 or ins[data_pos[0]] != current:
+            raise ValueError(f"{source}: {label} does not continue a single feed-forward chain")
+        pos = data_pos[0]
+        if op in ("Flatten", "Reshape", "Identity"):
+            pass  # the data is kept as a flat row-major vector: these change nothing
+        elif op == "Gemm":
+            if pos != 0 or attrs.get("transA", 0):
+                raise ValueError(f"{source}: {label}: only Gemm(data, W, b) with transA=0 is supported")
+            B = consts[ins[1]]
+            B = B.T if attrs.get("transB", 0) else B
+            W = _f32(attrs.get("alpha", 1.0)) * B.T
+            if len(ins) > 2 and ins[2]:
+                b = _f32(attrs.get("beta", 1.0)) * np.broadcast_to(consts[ins[2]].reshape(-1), (W.shape[0],))
+            else:
+                b = np.zeros(W.shape[0])
+            layers.append(Linear(W, b))
+            dim = W.shape[0]
+        elif op == "MatMul":
+            M = consts[ins[1 - pos]]
+            if M.ndim != 2:
+                raise ValueError(f"{source}: {label}: MatMul constant must be 2-D, got shape {M.shape}")
+            W = M.T if pos == 0 else M  # x @ M  or  M @ x
+            layers.append(Linear(W, np.zeros(W.shape[0])))
+            dim = W.shape[0]
+        elif op in ("Add", "Sub", "Mul", "Div"):
+            c = const_vector(ins[1 - pos], label)
+            d = c.shape[0]
+            if op == "Add":
+                layers.append(Linear(np.eye(d), c))
+            elif op == "Sub":
+                layers.append(Linear(np.eye(d), -c) if pos == 0 else Linear(-np.eye(d), c))
+            elif op == "Mul":
+                layers.append(Linear(np.diag(c), np.zeros(d)))
+            else:
+                if pos != 0:
+                    raise ValueError(f"{source}: {label}: division of a constant by the data is not affine")
+                if np.any(c == 0):
+                    raise ValueError(f"{source}: {label}: division by zero")
+                layers.append(Linear(np.diag(1.0 / c), np.zeros(d)))
+        elif op == "Relu":
+            layers.append(ReLU())
+        elif op == "LeakyRelu":
+            layers.append(LeakyReLU(_f32(attrs.get("alpha", 0.01))))
+        elif op == "Tanh":
+            layers.append(Tanh())
+        elif op == "Sigmoid":
+            layers.append(Sigmoid())
+        elif op == "Clip":
+            lo = float(attrs.get("min", -np.inf))
+            hi = float(attrs.get("max", np.inf))
+            if len(ins) > 1 and ins[1]:
+                lo = float(consts[ins[1]].reshape(-1)[0])
+            if len(ins) > 2 and ins[2]:
+                hi = float(consts[ins[2]].reshape(-1)[0])
+            try:
+                layers.extend(_clip_layers(lo, hi, need_dim(label)))
+            except ValueError as e:
+                raise ValueError(f"{source}: {label}: {e}") from None
+        current = node.output[0]
+
+    outputs = [o.name for o in graph.output]
+    if outputs != [current]:
+        raise ValueError(f"{source}: graph outputs {outputs} are not the end of the chain {current!r}")
+    try:
+        net = Network(tuple(layers), n_inputs=n_inputs)
+    except ValueError as e:
+        raise ValueError(f"{source}: {e}") from None
+    return net.simplified()
+
+
+def _fold_constant(op: str, values: list[np.ndarray], attrs: dict, label: str) -> np.ndarray:
+    if op in ("Identity", "Flatten"):
+        v = values[0]
+        return v if op == "Identity" else v.reshape(int(np.prod(v.shape[: attrs.get("axis", 1)])), -1)
+    if op == "Reshape":
+        return values[0].reshape([int(s) for s in values[1]])
+    ops = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Div": np.divide, "MatMul": np.matmul}
+    if op in ops:
+        return ops[op](values[0], values[1])
+    raise ValueError(f"{label}: cannot fold {op} over constants")
+
+
+def load_onnx(path: str | Path) -> Network:
+    """Load an ONNX file as a Network (exact: the same function, weights widened to float64).
+
+    Raises:
+        ValueError naming the file when it cannot be parsed (truncated, not ONNX) and naming the
+        operator and node for an unsupported operator.
+    """
+    import onnx
+
+    path = Path(path)
+    try:
+        model = onnx.load(str(path))
+    except Exception as e:  # protobuf DecodeError and friends
+        raise ValueError(f"{path}: not a readable ONNX file ({type(e).__name__}: {e})") from None
+    if not model.graph.node and not model.graph.input:
+        raise ValueError(f"{path}: not a readable ONNX file (empty graph; truncated?)")
+    return network_from_onnx_model(model, source=str(path))
+
+
+def network_to_onnx_model(net: Network, dtype: str = "float64", opset: int = 13):
+    """Return an ONNX ModelProto computing `net` (Gemm + activation nodes; batch dimension symbolic)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    np_dtype = {"float64": np.float64, "float32": np.float32}[dtype]
+    elem = TensorProto.DOUBLE if dtype == "float64" else TensorProto.FLOAT
+    nodes, inits = [], []
+    cur = "input"
+    for i, layer in enumerate(net.layers):
+        out = f"l{i}"
+        if isinstance(layer, Linear):
+            inits.append(numpy_helper.from_array(layer.W.astype(np_dtype), f"W{i}"))
+            inits.append(numpy_helper.from_array(layer.b.astype(np_dtype), f"b{i}"))
+            nodes.append(helper.make_node("Gemm", [cur, f"W{i}", f"b{i}"], [out], name=f"gemm{i}", transB=1))
+        elif isinstance(layer, ReLU):
+            nodes.append(helper.make_node("Relu", [cur], [out], name=f"relu{i}"))
+        elif isinstance(layer, LeakyReLU):
+            nodes.append(helper.make_node("LeakyRelu", [cur], [out], name=f"leaky{i}", alpha=layer.alpha))
+        elif isinstance(layer, Tanh):
+            nodes.append(helper.make_node("Tanh", [cur], [out], name=f"tanh{i}"))
+        elif isinstance(layer, Sigmoid):
+            nodes.append(helper.make_node("Sigmoid", [cur], [out], name=f"sigmoid{i}"))
+        elif isinstance(layer, (SatLin, SatLins)):
+            lo = 0.0 if isinstance(layer, SatLin) else -1.0
+            inits.append(numpy_helper.from_array(np.array(lo, dtype=np_dtype), f"lo{i}"))
+            inits.append(numpy_helper.from_array(np.array(1.0, dtype=np_dtype), f"hi{i}"))
+            nodes.append(helper.make_node("Clip", [cur, f"lo{i}", f"hi{i}"], [out], name=f"clip{i}"))
+        elif isinstance(layer, Identity):
+            nodes.append(helper.make_node("Identity", [cur], [out], name=f"id{i}"))
+        else:
+            raise ValueError(f"layer {i}: cannot save {layer!r} to ONNX")
+        cur = out
+    if not nodes:
+        nodes.append(helper.make_node("Identity", [cur], ["l0"], name="id0"))
+        cur = "l0"
+    graph = helper.make_graph(
+        nodes,
+        "nncs_network",
+        [helper.make_tensor_value_info("input", elem, ["batch", net.n_inputs])],
+        [helper.make_tensor_value_info(cur, elem, ["batch", net.n_outputs])],
+        initializer=inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="nncs")
+    onnx.checker.check_model(model)
+    return model
+
+
+def save_onnx(net: Network, path: str | Path, dtype: str = "float64") -> None:
+    """Write `net` as an ONNX file (float64 by default, so it reloads to the same function exactly)."""
+    import onnx
+
+    onnx.save(network_to_onnx_model(net, dtype=dtype), str(path))

@@ -1,0 +1,281 @@
+"""VNN-LIB properties (the subset ACAS Xu and common benchmarks use): input boxes and unsafe output regions.
+
+A property is violated when some input of one of its boxes gives an output in one of that box's unsafe polytopes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from itertools import product
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["VnnlibCase", "VnnlibProperty", "load_vnnlib", "parse_vnnlib"]
+
+
+@dataclass(frozen=True, eq=False)
+class VnnlibCase:
+    """One input box with the unsafe output region attached to it.
+
+    Attributes:
+        lb, ub: (n_inputs,) bounds of the input box.
+        unsafe: tuple of (A, b) pairs; the output y is unsafe when `A y <= b` holds for some pair
+            (a disjunction of conjunctions of linear inequalities).
+    """
+
+    lb: np.ndarray
+    ub: np.ndarray
+    unsafe: tuple
+
+    def is_unsafe(self, y: np.ndarray, tol: float = 0.0) -> np.ndarray:
+        """Return, for each row of y (shape (n, n_outputs) or (n_outputs,)), whether it lies in the unsafe region."""
+        y = np.atleast_2d(np.asarray(y, dtype=float))
+        hit = np.zeros(y.shape[0], dtype=bool)
+        for A, b in self.unsafe:
+            hit |= np.all(y @ A.T <= b + tol, axis=1)
+        return hit
+
+
+@dataclass(frozen=True, eq=False)
+class VnnlibProperty:
+    """A parsed VNN-LIB file: `cases` is a disjunction of (input box, unsafe output region) pairs.
+
+    The property holds when no case has an input in its box whose output is unsafe; it is violated otherwise.
+    """
+
+    n_inputs: int
+    n_outputs: int
+    cases: tuple
+    source: str = "property"
+
+    def violated_by(self, x: np.ndarray, y: np.ndarray, tol: float = 0.0) -> bool:
+        """Return True when input x (in some case's box, to `tol`) and its output y witness a violation."""
+        x = np.asarray(x, dtype=float).reshape(-1)
+        for case in self.cases:
+            if np.all(x >= case.lb - tol) and np.all(x <= case.ub + tol) and case.is_unsafe(y, tol)[0]:
+                return True
+        return False
+
+
+# ---------------------------------------------------------------------------------------------- lexer/parser
+_TOKEN = re.compile(r"\(|\)|[^\s()]+")
+
+
+def _tokenize(text: str, source: str) -> list[tuple[str, int]]:
+    """Return the (token, line number) pairs of `text`, comments (from ';' to the end of the line) removed."""
+    tokens: list[tuple[str, int]] = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        code = line.split(";", 1)[0]
+        tokens.extend((tok, lineno) for tok in _TOKEN.findall(code))
+    return tokens
+
+
+def _parse_sexprs(tokens: list[tuple[str, int]], source: str) -> list:
+    """Return a list of (expression, line) where an expression is a token string or a list of (expr, line)."""
+    stack: list[list] = [[]]
+    open_lines: list[int] = []
+    for tok, line in tokens:
+        if tok == "(":
+            stack.append([])
+            open_lines.append(line)
+        elif tok == ")":
+            if len(stack) == 1:
+                raise ValueError(f"{source}: line {line}: unmatched ')'")
+            done = stack.pop()
+            stack[-1].append((done, open_lines.pop()))
+        else:
+            stack[-1].append((tok, line))
+    if len(stack) > 1:
+        raise ValueError(f"{source}: line {open_lines[-1]}: '(' is never closed")
+    return stack[0]
+
+
+_VAR = re.compile(r"^([XY])_(\d+)$")
+
+
+class _Builder:
+    def __init__(self, source: str):
+        self.source = source
+        self.declared: dict[str, int] = {}
+        self.n_x = 0
+        self.n_y = 0
+
+    def err(self, line: int, msg: str) -> ValueError:
+        return ValueError(f"{self.source}: line {line}: {msg}")
+
+    # A linear term is a dict {("X", i) | ("Y", i) | "const": coefficient}.
+    def term(self, expr, line) -> dict:
+        if isinstance(expr, str):
+            m = _VAR.match(expr)
+            if m:
+                if expr not in self.declared:
+                    raise self.err(line, f"variable {expr} is used before its declare-const")
+                return {(m.group(1), int(m.group(2))): 1.0}
+            try:
+                return {"const": float(expr)}
+            except ValueError:
+                raise self.err(line, f"unknown symbol {expr!r}") from None
+        if not expr:
+            raise self.err(line, "empty expression ()")
+        head, hline = expr[0]
+        args = [self.term(e, ln) for e, ln in expr[1:]]
+        if head == "+":
+            return _combine(args, [1.0] * len(args))
+        if head == "-":
+            if len(args) == 1:
+                return _combine(args, [-1.0])
+            return _combine(args, [1.0] + [-1.0] * (len(args) - 1))
+        if head == "*":
+            consts = [a for a in args if set(a) <= {"const"}]
+            others = [a for a in args if not set(a) <= {"const"}]
+            if len(others) > 1:
+                raise self.err(hline, "product of two variables is not linear")
+            k = float(np.prod([a.get("const", 0.0) for a in consts])) if consts else 1.0
+            base = others[0] if others else {"const": 1.0}
+            return {key: k * v for key, v in base.items()}
+        raise self.err(hline, f"unsupported operator {head!r} in a term")
+
+    # A formula in DNF: list of conjunctions, each a list of (coefficient dict, line) meaning `expr <= 0`.
+    def formula(self, expr, line) -> list[list]:
+        if isinstance(expr, str) or not expr:
+            raise self.err(line, f"expected a formula, got {expr!r}")
+        head, hline = expr[0]
+        args = expr[1:]
+        if head == "and":
+            parts = [self.formula(e, ln) for e, ln in args]
+            return [sum(combo, []) for combo in product(*parts)] if parts else [[]]
+        if head == "or":
+            out: list[list] = []
+            for e, ln in args:
+                out.extend(self.formula(e, ln))
+            if not out:
+                raise self.err(hline, "empty (or)")
+            return out
+        if head in ("<=", ">=", "<", ">"):
+            if len(args) != 2:
+                raise self.err(hline, f"({head} ...) needs two arguments, got {len(args)}")
+            a = self.term(*args[0])
+            b = self.term(*args[1])
+            diff = _combine([a, b], [1.0, -1.0] if head in ("<=", "<") else [-1.0, 1.0])
+            return [[(diff, hline)]]
+        if head == "=":
+            if len(args) != 2:
+                raise self.err(hline, "(= ...) needs two arguments")
+            a, b = self.term(*args[0]), self.term(*args[1])
+            return [[(_combine([a, b], [1.0, -1.0]), hline), (_combine([a, b], [-1.0, 1.0]), hline)]]
+        raise self.err(hline, f"unsupported operator {head!r} in an assertion")
+
+
+def _combine(terms: list[dict], weights: list[float]) -> dict:
+    out: dict = {}
+    for t, w in zip(terms, weights):
+        for k, v in t.items():
+            out[k] = out.get(k, 0.0) + w * v
+    return out
+
+
+def parse_vnnlib(text: str, source: str = "property") -> VnnlibProperty:
+    """Parse VNN-LIB text into a VnnlibProperty (exact: every constraint is kept).
+
+    Supported: `(declare-const X_i Real)` / `Y_i`, `(assert F)` with F built from `and`, `or`, `<=`, `>=`, `<`,
+    `>`, `=` over linear terms (`+`, `-`, `*` by constants). Strict inequalities are treated as non-strict
+    (the closure; sound for proving safety). Input constraints must be bounds on single inputs and bound
+    every input; output constraints may be any linear inequalities; a constraint may not mix X and Y.
+    Raises:
+        ValueError with the line number on malformed or unsupported content.
+    """
+    b = _Builder(source)
+    exprs = _parse_sexprs(_tokenize(text, source), source)
+    asserts: list[tuple] = []
+    for expr, line in exprs:
+        if isinstance(expr, str) or not expr:
+            raise b.err(line, f"expected (declare-const ...) or (assert ...), got {expr!r}")
+        head, _ = expr[0]
+        if head == "declare-const":
+            if len(expr) != 3 or not isinstance(expr[1][0], str):
+                raise b.err(line, "declare-const needs a name and a sort")
+            name = expr[1][0]
+            m = _VAR.match(name)
+            if not m:
+                raise b.err(line, f"variable {name!r} is not named X_i or Y_i")
+            if expr[2][0] != "Real":
+                raise b.err(line, f"variable {name} has sort {expr[2][0]!r}, expected Real")
+            b.declared[name] = line
+            idx = int(m.group(2))
+            if m.group(1) == "X":
+                b.n_x = max(b.n_x, idx + 1)
+            else:
+                b.n_y = max(b.n_y, idx + 1)
+        elif head == "assert":
+            if len(expr) != 2:
+                raise b.err(line, "assert takes exactly one formula")
+            asserts.append(expr[1])
+        else:
+            raise b.err(line, f"unsupported command {head!r}")
+    for kind, n in (("X", b.n_x), ("Y", b.n_y)):
+        missing = [f"{kind}_{i}" for i in range(n) if f"{kind}_{i}" not in b.declared]
+        if missing:
+            raise ValueError(f"{source}: {missing[0]} is not declared although a higher index is")
+    if b.n_x == 0 or b.n_y == 0:
+        raise ValueError(f"{source}: the property declares no {'X' if b.n_x == 0 else 'Y'}_i variables")
+    dnf: list[list] = [[]]
+    for expr, line in asserts:
+        dnf = [c1 + c2 for c1 in dnf for c2 in b.formula(expr, line)]
+        if len(dnf) > 100000:
+            raise b.err(line, "the disjunctive normal form of the assertions is too large")
+    groups: dict[tuple, list] = {}
+    for conj in dnf:
+        lb = np.full(b.n_x, -np.inf)
+        ub = np.full(b.n_x, np.inf)
+        rows, rhs = [], []
+        for coeffs, line in conj:
+            c0 = coeffs.get("const", 0.0)
+            xs = {k[1]: v for k, v in coeffs.items() if k != "const" and k[0] == "X" and v != 0.0}
+            ys = {k[1]: v for k, v in coeffs.items() if k != "const" and k[0] == "Y" and v != 0.0}
+            if xs and ys:
+                raise b.err(line, "a constraint mixing inputs X and outputs Y is not supported")
+            if xs:
+                if len(xs) != 1:
+                    raise b.err(line, "input constraints must bound a single input X_i")
+                (i, a), = xs.items()
+                bound = -c0 / a  # a x + c0 <= 0
+                if a > 0:
+                    ub[i] = min(ub[i], bound)
+                else:
+                    lb[i] = max(lb[i], bound)
+            elif ys:
+                row = np.zeros(b.n_y)
+                for i, v in ys.items():
+                    row[i] = v
+                rows.append(row)
+                rhs.append(-c0)
+            elif c0 > 0:  # constant constraint that is false: this disjunct is empty
+                lb[:] = np.inf
+        if np.any(lb > ub):
+            continue  # an empty input box contributes nothing
+        if not (np.all(np.isfinite(lb)) and np.all(np.isfinite(ub))):
+            free = [f"X_{i}" for i in range(b.n_x) if not (np.isfinite(lb[i]) and np.isfinite(ub[i]))]
+            raise ValueError(f"{source}: input {free[0]} has no finite lower and upper bound")
+        key = (tuple(lb), tuple(ub))
+        A = np.array(rows).reshape(-1, b.n_y)
+        groups.setdefault(key, []).append((A, np.array(rhs, dtype=float)))
+    cases = []
+    for (lb, ub), unsafe in groups.items():
+        for A, _ in unsafe:
+            A.setflags(write=False)
+        cases.append(VnnlibCase(np.array(lb), np.array(ub), tuple(unsafe)))
+    if not cases:
+        raise ValueError(f"{source}: the assertions leave no input box (the property holds vacuously)")
+    return VnnlibProperty(n_inputs=b.n_x, n_outputs=b.n_y, cases=tuple(cases), source=source)
+
+
+def load_vnnlib(path: str | Path) -> VnnlibProperty:
+    """Load a `.vnnlib` file (see parse_vnnlib). Raises ValueError naming the file (and line) when malformed."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise ValueError(f"{path}: cannot read ({e})") from None
+    return parse_vnnlib(text, source=str(path))
