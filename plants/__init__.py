@@ -1,4 +1,53 @@
 """The plant library: one module per plant, each returning a symbolic model with its parameters.
 
-Models land with the dynamics layer (symbolic plants, flowpipes); see plants/README.md.
+`plants.get(name, **parameters)` builds a plant, `plants.names()` lists them, `plants.example(name)` gives a
+representative one-period reachability problem (initial box, input box, period) for tests and benchmarks.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# name -> (module, factory, example function)
+_REGISTRY: dict[str, tuple[str, str, str]] = {
+    "acc": ("plants.acc", "acc", "example"),
+    "acc_linear": ("plants.acc_linear", "acc_linear", "example"),
+    "tora": ("plants.tora", "tora", "example"),
+    "pendulum": ("plants.pendulum", "pendulum", "example"),
+    "unicycle": ("plants.unicycle", "unicycle", "example"),
+    "double_integrator": ("plants.double_integrator", "double_integrator", "example"),
+    "double_integrator_discrete": ("plants.double_integrator", "double_integrator_discrete", "example_discrete"),
+    "van_der_pol": ("plants.van_der_pol", "van_der_pol", "example"),
+    "dubins": ("plants.dubins", "dubins", "example"),
+}
+
+
+def names() -> list[str]:
+    """The names of the library's plants, sorted."""
+    return sorted(_REGISTRY)
+
+
+def _lookup(name: str) -> tuple[str, str, str]:
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown plant {name!r}; known plants: {', '.join(names())}")
+    return _REGISTRY[name]
+
+
+def get(name: str, **parameters: Any):
+    """The plant `name` built with the given parameters (see each module's docstring); ValueError if unknown."""
+    module, factory, _ = _lookup(name)
+    fn = getattr(importlib.import_module(module), factory)
+    try:
+        return fn(**parameters)
+    except TypeError as exc:
+        raise ValueError(f"plant {name!r}: bad parameters {sorted(parameters)}: {exc}") from None
+
+
+def example(name: str) -> dict:
+    """A one-period problem for plant `name`: {state_lower, state_upper, input_lower, input_upper, period}."""
+    module, _, ex = _lookup(name)
+    return getattr(importlib.import_module(module), ex)()
+
+
+__all__ = ["get", "names", "example"]

@@ -1,0 +1,536 @@
+"""Symbolic plant models: sympy right-hand sides compiled once to JAX (f, Jacobians, Hessians) and to intervals.
+
+A `SymbolicPlant` is x' = f(x, u, w) (continuous) or x+ = f(x, u, w) (discrete), with named parameters.
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+from collections.abc import Mapping, Sequence
+from functools import cached_property
+from typing import Any, Callable
+
+import numpy as np
+import sympy as sp
+from sympy.parsing.sympy_parser import (
+    auto_number,
+    auto_symbol,
+    convert_xor,
+    factorial_notation,
+    parse_expr,
+    repeated_decimals,
+)
+
+from nncs.dynamics import interval as iv
+
+__all__ = ["SymbolicPlant", "IntervalProgram", "SUPPORTED_FUNCTIONS"]
+
+TIME_KINDS = ("continuous", "discrete")
+
+# sympy function class -> interval function; the same set is accepted in expressions
+_INTERVAL_FUNCS: dict[type, Callable[[iv.Interval], iv.Interval]] = {
+    sp.sin: iv.sin,
+    sp.cos: iv.cos,
+    sp.tan: iv.tan,
+    sp.exp: iv.exp,
+    sp.log: iv.log,
+    sp.tanh: iv.tanh,
+    sp.Abs: iv.abs,
+    sp.atan: iv.atan,
+}
+SUPPORTED_FUNCTIONS = ("sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "Abs/abs", "atan", "**", "+", "-", "*", "/")
+
+# names a dynamics string may use besides the declared symbols
+_PARSE_GLOBALS: dict[str, Any] = {
+    "Integer": sp.Integer,
+    "Float": sp.Float,
+    "Rational": sp.Rational,
+    "Symbol": sp.Symbol,
+    "Function": sp.Function,
+    "sin": sp.sin,
+    "cos": sp.cos,
+    "tan": sp.tan,
+    "exp": sp.exp,
+    "log": sp.log,
+    "sqrt": sp.sqrt,
+    "tanh": sp.tanh,
+    "Abs": sp.Abs,
+    "abs": sp.Abs,
+    "atan": sp.atan,
+    "arctan": sp.atan,
+    "pi": sp.pi,
+}
+_TRANSFORMS = (auto_symbol, repeated_decimals, auto_number, factorial_notation, convert_xor)
+
+
+# ------------------------------------------------------------------------------------------ interval programs
+def _number_interval(node: sp.Expr) -> iv.Interval:
+    """An enclosure of a sympy number: exact for doubles and small integers, outward-rounded otherwise."""
+    if node is sp.pi:
+        return iv.pi
+    if node is sp.E:
+        return iv.const(math.e)
+    if isinstance(node, sp.Integer):
+        value = int(node)
+        f = float(value)
+        return iv.Interval(f) if int(f) == value else iv.const(f)
+    if isinstance(node, sp.Rational):
+        return iv.Interval(float(node.p)) / iv.Interval(float(node.q)) if abs(node.p) < 2**53 and node.q < 2**53 \
+            else iv.const(float(node))
+    if isinstance(node, sp.Float):
+        f = float(node)
+        return iv.Interval(f) if sp.Rational(f) == sp.Rational(node) else iv.const(f)
+    raise ValueError(f"unsupported constant {node!r} in a plant expression")
+
+
+class IntervalProgram:
+    """Interval evaluation of a list of sympy expressions in given variables (common subexpressions shared).
+
+    Calling it with an Interval whose leading axis runs over the variables returns an Interval whose leading
+    axis runs over the expressions; every result contains the exact real value of each expression for every
+    point of the input box (outer approximation, outward rounded).
+    """
+
+    def __init__(self, exprs: Sequence[sp.Expr], variables: Sequence[sp.Symbol]):
+        self.variables = tuple(variables)
+        self.n_out = len(exprs)
+        replacements, reduced = sp.cse(list(exprs), optimizations=None)
+        self._replacements = replacements
+        self._reduced = reduced
+        for e in [r for _, r in replacements] + list(reduced):
+            _check_supported(e, "expression")
+
+    def __call__(self, box: iv.Interval) -> iv.Interval:
+        if box.shape[0] != len(self.variables):
+            raise ValueError(f"interval program expects {len(self.variables)} variables, got {box.shape[0]}")
+        env: dict[sp.Symbol, iv.Interval] = {v: box[i] for i, v in enumerate(self.variables)}
+        for sym, expr in self._replacements:
+            env[sym] = _eval(expr, env)
+        tail = box.shape[1:]
+        outs = [_eval(e, env) for e in self._reduced]
+        lo = np.stack([np.broadcast_to(o.lo, tail) for o in outs]) if outs else np.zeros((0,) + tail)
+        hi = np.stack([np.broadcast_to(o.hi, tail) for o in outs]) if outs else np.zeros((0,) + tail)
+        return iv.Interval(lo, hi)
+
+
+def _eval(node: sp.Expr, env: dict) -> iv.Interval:
+    if node.is_Symbol:
+        return env[node]
+    if node.is_Number or node in (sp.pi, sp.E):
+        return _number_interval(node)
+    if node.is_Add:
+        args = node.args
+        acc = _eval(args[0], env)
+        for a in args[1:]:
+            acc = acc + _eval(a, env)
+        return acc
+    if node.is_Mul:
+        args = node.args
+        if args[0] == sp.S.NegativeOne:
+            rest = args[1:]
+            acc = _eval(rest[0], env)
+            for a in rest[1:]:
+                acc = acc * _eval(a, env)
+            return -acc
+        acc = _eval(args[0], env)
+        for a in args[1:]:
+            acc = acc * _eval(a, env)
+        return acc
+    if node.is_Pow:
+        base, ex = node.args
+        b = _eval(base, env)
+        if ex.is_Integer:
+            return iv.ipow(b, int(ex))
+        if ex == sp.S.Half:
+            return iv.sqrt(b)
+        if ex == -sp.S.Half:
+            return iv.sqrt(b).reciprocal()
+        return iv.exp(_eval(ex, env) * iv.log(b))
+    fn = _INTERVAL_FUNCS.get(type(node))
+    if fn is not None:
+        return fn(_eval(node.args[0], env))
+    raise ValueError(f"unsupported operation {type(node).__name__} in a plant expression")
+
+
+def _check_supported(expr: sp.Expr, where: str) -> None:
+    """Raise ValueError naming the first node the interval and JAX back ends do not support."""
+    for node in sp.preorder_traversal(expr):
+        if node.is_Symbol or node in (sp.pi, sp.E):
+            continue
+        if node.is_Number:
+            if not node.is_finite or node is sp.nan:
+                raise ValueError(f"non-finite constant {node} in {where}")
+            continue
+        if node.is_Add or node.is_Mul or node.is_Pow or type(node) in _INTERVAL_FUNCS:
+            continue
+        name = getattr(node.func, "__name__", type(node).__name__)
+        raise ValueError(f"unsupported function or operation {name!r} in {where} (supported: "
+                         f"{', '.join(SUPPORTED_FUNCTIONS)})")
+
+
+# ----------------------------------------------------------------------------------------------------- plant
+def _names(items: Any, what: str) -> list[str]:
+    if items is None:
+        return []
+    if isinstance(items, (str, sp.Symbol)):
+        items = [items]
+    out = []
+    for it in items:
+        if isinstance(it, sp.Symbol):
+            name = it.name
+        elif isinstance(it, str):
+            name = it.strip()
+        else:
+            raise ValueError(f"{what}: expected names (str or sympy Symbol), got {it!r}")
+        if not name.isidentifier() or keyword.iskeyword(name):
+            raise ValueError(f"{what}: {name!r} is not a valid name (use a Python identifier, not a keyword)")
+        out.append(name)
+    return out
+
+
+class SymbolicPlant:
+    """A plant x' = f(x, u, w) (time="continuous") or x+ = f(x, u, w) (time="discrete") from sympy expressions.
+
+    Args:
+        states: state names (str or sympy Symbol), in order.
+        inputs: control input names (held constant over a control period).
+        dynamics: one expression (sympy or string) per state: the derivative (continuous) or the next value
+            (discrete). Strings may use the declared names, numbers, + - * / ** ^, and sin, cos, tan, exp,
+            log, sqrt, tanh, abs/Abs, atan, pi.
+        parameters: name -> finite float, substituted into the dynamics.
+        disturbances: name -> (lower, upper) bounds of a disturbance that is constant over a period
+            (a sequence of names is accepted too; its bounds must then be passed to the flowpipe).
+        time: "continuous" or "discrete".
+        name: an optional label.
+
+    Raises:
+        ValueError: naming the offending item for unknown symbols, duplicate or invalid names, wrong number of
+            dynamics, non-finite parameters or disturbance bounds, unsupported functions or a bad time kind.
+
+    The JAX functions (`f`, `jac_x`, `jac_u`, `jac_w`, `hessian`, ...) and the interval programs are built
+    lazily on first use and cached on the plant (compiled once).
+    """
+
+    def __init__(self, states: Sequence[Any], inputs: Sequence[Any], dynamics: Sequence[Any],
+                 parameters: Mapping[Any, float] | None = None, disturbances: Any = None,
+                 time: str = "continuous", name: str | None = None):
+        if time not in TIME_KINDS:
+            raise ValueError(f"time must be one of {TIME_KINDS}, got {time!r}")
+        self.time = time
+        self.name = name or "plant"
+        self.state_names = tuple(_names(states, "states"))
+        self.input_names = tuple(_names(inputs, "inputs"))
+        if not self.state_names:
+            raise ValueError("states: a plant needs at least one state")
+        params = dict(parameters or {})
+        self.parameter_names = tuple(_names(list(params.keys()), "parameters"))
+        values = {}
+        for key, nm in zip(params.keys(), self.parameter_names):
+            val = params[key]
+            try:
+                fval = float(val)
+            except (TypeError, ValueError):
+                raise ValueError(f"parameter {nm!r}: value {val!r} is not a number") from None
+            if not math.isfinite(fval):
+                raise ValueError(f"parameter {nm!r}: value {val!r} is not finite")
+            values[nm] = fval
+        self.parameters = values
+        if disturbances is None:
+            dist_names, bounds = [], None
+        elif isinstance(disturbances, Mapping):
+            dist_names = _names(list(disturbances.keys()), "disturbances")
+            bounds = []
+            for key, nm in zip(disturbances.keys(), dist_names):
+                b = disturbances[key]
+                try:
+                    lo, hi = (float(v) for v in b)
+                except (TypeError, ValueError):
+                    raise ValueError(f"disturbance {nm!r}: bounds must be a pair (lower, upper), got {b!r}") from None
+                if not (math.isfinite(lo) and math.isfinite(hi)):
+                    raise ValueError(f"disturbance {nm!r}: bounds {b!r} are not finite")
+                if lo > hi:
+                    raise ValueError(f"disturbance {nm!r}: lower bound {lo} above upper bound {hi}")
+                bounds.append((lo, hi))
+        else:
+            dist_names, bounds = _names(disturbances, "disturbances"), None
+        self.disturbance_names = tuple(dist_names)
+        self.disturbance_bounds = None if bounds is None else (np.array([b[0] for b in bounds], dtype=np.float64),
+                                                               np.array([b[1] for b in bounds], dtype=np.float64))
+        if bounds is None and not dist_names:
+            self.disturbance_bounds = (np.zeros(0), np.zeros(0))
+
+        all_names = self.state_names + self.input_names + self.disturbance_names + self.parameter_names
+        seen: set[str] = set()
+        for nm in all_names:
+            if nm in seen:
+                raise ValueError(f"name {nm!r} is declared more than once (states, inputs, disturbances, parameters)")
+            seen.add(nm)
+
+        self.state_symbols = tuple(sp.Symbol(n) for n in self.state_names)
+        self.input_symbols = tuple(sp.Symbol(n) for n in self.input_names)
+        self.disturbance_symbols = tuple(sp.Symbol(n) for n in self.disturbance_names)
+        self.parameter_symbols = tuple(sp.Symbol(n) for n in self.parameter_names)
+        self.variables = self.state_symbols + self.input_symbols + self.disturbance_symbols
+        symtab = {s.name: s for s in self.variables + self.parameter_symbols}
+
+        if isinstance(dynamics, (str, sp.Expr)):
+            dynamics = [dynamics]
+        dynamics = list(dynamics)
+        if len(dynamics) != len(self.state_names):
+            raise ValueError(f"dynamics: {len(dynamics)} expressions for {len(self.state_names)} states "
+                             f"{list(self.state_names)}")
+        raw = []
+        for state, d in zip(self.state_names, dynamics):
+            raw.append(self._parse(d, state, symtab))
+        self.raw_dynamics = tuple(raw)
+        subs = {symtab[k]: sp.Float(v) if not float(v).is_integer() else sp.Integer(int(v))
+                for k, v in values.items()}
+        self.dynamics = tuple(sp.sympify(e).xreplace(subs) for e in raw)
+        for state, e in zip(self.state_names, self.dynamics):
+            _check_supported(e, f"dynamics of {state!r}")
+
+    @staticmethod
+    def _parse(d: Any, state: str, symtab: dict[str, sp.Symbol]) -> sp.Expr:
+        where = f"dynamics of {state!r}"
+        if isinstance(d, str):
+            try:
+                expr = parse_expr(d, local_dict=dict(symtab), global_dict=dict(_PARSE_GLOBALS),
+                                  transformations=_TRANSFORMS)
+            except Exception as exc:  # sympy raises many kinds here
+                raise ValueError(f"{where}: cannot parse {d!r}: {exc}") from None
+        elif isinstance(d, (int, float)):
+            expr = sp.sympify(d)
+        elif isinstance(d, sp.Basic):
+            expr = d
+        else:
+            raise ValueError(f"{where}: expected a sympy expression or a string, got {type(d).__name__}")
+        if not isinstance(expr, sp.Expr):
+            raise ValueError(f"{where}: {d!r} is not an expression")
+        unknown = sorted(s.name for s in expr.free_symbols if s.name not in symtab)
+        if unknown:
+            raise ValueError(f"{where}: unknown symbol(s) {unknown} (declare them as states, inputs, "
+                             f"disturbances or parameters)")
+        for f in expr.atoms(sp.Function):
+            if type(f) not in _INTERVAL_FUNCS:
+                nm = getattr(f.func, "__name__", str(f.func))
+                raise ValueError(f"{where}: unsupported function {nm!r} (supported: {', '.join(SUPPORTED_FUNCTIONS)})")
+        # canonical symbols by name (a user Symbol('x', real=True) becomes the plant's Symbol('x'))
+        return expr.xreplace({s: symtab[s.name] for s in expr.free_symbols})
+
+    # ------------------------------------------------------------------------------------------- description
+    @property
+    def n_states(self) -> int:
+        return len(self.state_names)
+
+    @property
+    def n_inputs(self) -> int:
+        return len(self.input_names)
+
+    @property
+    def n_disturbances(self) -> int:
+        return len(self.disturbance_names)
+
+    @property
+    def n_joint(self) -> int:
+        """Dimension of the joint vector z = [x; u; w]."""
+        return self.n_states + self.n_inputs + self.n_disturbances
+
+    @property
+    def is_continuous(self) -> bool:
+        return self.time == "continuous"
+
+    def __repr__(self) -> str:
+        return (f"SymbolicPlant(name={self.name!r}, states={list(self.state_names)}, inputs={list(self.input_names)}, "
+                f"disturbances={list(self.disturbance_names)}, time={self.time!r})")
+
+    def with_parameters(self, **values: float) -> "SymbolicPlant":
+        """A copy of this plant with some parameter values replaced (unknown names raise ValueError)."""
+        unknown = sorted(set(values) - set(self.parameter_names))
+        if unknown:
+            raise ValueError(f"with_parameters: unknown parameter(s) {unknown}; known: {list(self.parameter_names)}")
+        params = dict(self.parameters)
+        params.update(values)
+        dist: Any = (None if not self.disturbance_names else
+                     dict(zip(self.disturbance_names, zip(*self.disturbance_bounds)))
+                     if self.disturbance_bounds is not None else list(self.disturbance_names))
+        return SymbolicPlant(self.state_names, self.input_names, self.raw_dynamics, params, dist, self.time, self.name)
+
+    # ------------------------------------------------------------------------------------ symbolic derivatives
+    @cached_property
+    def jacobian_exprs(self) -> sp.Matrix:
+        """d f / d z with z = [x; u; w], shape (n, n+p+q), sympy."""
+        return sp.Matrix(self.dynamics).jacobian(sp.Matrix(self.variables))
+
+    @cached_property
+    def is_affine(self) -> bool:
+        """True when f is affine in (x, u, w) after substituting the parameters (then `linear_parts` exists)."""
+        zset = set(self.variables)
+        return all(not (sp.sympify(e).free_symbols & zset) for e in self.jacobian_exprs)
+
+    def linear_parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(A, B, c, E) with f(x, u, w) = A x + B u + c + E w, for an affine plant; ValueError otherwise."""
+        if not self.is_affine:
+            raise ValueError(f"plant {self.name!r} is not affine in its states, inputs and disturbances")
+        return self._linear_parts
+
+    @cached_property
+    def _linear_parts(self):
+        n, p = self.n_states, self.n_inputs
+        J = np.array(self.jacobian_exprs.evalf(30), dtype=np.float64).reshape(n, self.n_joint)
+        zero = {s: sp.S.Zero for s in self.variables}
+        c = np.array([float(sp.sympify(e).xreplace(zero).evalf(30)) for e in self.dynamics], dtype=np.float64)
+        for a in (J, c):
+            a.setflags(write=False)
+        return J[:, :n], J[:, n:n + p], c, J[:, n + p:]
+
+    # ---------------------------------------------------------------------------------------------- JAX side
+    @cached_property
+    def _jax_flat(self) -> Callable:
+        import jax.numpy as jnp
+
+        fn = sp.lambdify(list(self.variables), list(self.dynamics), modules="jax")
+
+        def f_flat(z):
+            vals = fn(*[z[i] for i in range(len(self.variables))])
+            return jnp.stack([jnp.asarray(v, dtype=jnp.float64) * jnp.ones((), jnp.float64) for v in vals])
+
+        return f_flat
+
+    def _split(self, z):
+        n, p = self.n_states, self.n_inputs
+        return z[:n], z[n:n + p], z[n + p:]
+
+    @cached_property
+    def f_joint(self) -> Callable:
+        """jitted f(z) with z = [x; u; w] of shape (n+p+q,) -> (n,)."""
+        import jax
+
+        return jax.jit(self._jax_flat)
+
+    @cached_property
+    def f(self) -> Callable:
+        """jitted f(x, u, w) -> (n,) (vmappable; w may be an empty array when there are no disturbances)."""
+        import jax
+        import jax.numpy as jnp
+
+        flat = self._jax_flat
+        return jax.jit(lambda x, u, w: flat(jnp.concatenate([jnp.atleast_1d(x), jnp.atleast_1d(u),
+                                                             jnp.atleast_1d(w)]).astype(jnp.float64)))
+
+    @cached_property
+    def f_batch(self) -> Callable:
+        """jitted, vmapped f over a leading batch axis of x, u and w: (N, n), (N, p), (N, q) -> (N, n)."""
+        import jax
+
+        return jax.jit(jax.vmap(self.f))
+
+    @cached_property
+    def jacobian_joint(self) -> Callable:
+        """jitted d f/d z at z = [x; u; w]: (n+p+q,) -> (n, n+p+q)."""
+        import jax
+
+        return jax.jit(jax.jacfwd(self._jax_flat))
+
+    @cached_property
+    def jac_x(self) -> Callable:
+        """jitted d f / d x (x, u, w) -> (n, n)."""
+        import jax
+
+        return jax.jit(jax.jacfwd(self.f, argnums=0))
+
+    @cached_property
+    def jac_u(self) -> Callable:
+        """jitted d f / d u (x, u, w) -> (n, p)."""
+        import jax
+
+        return jax.jit(jax.jacfwd(self.f, argnums=1))
+
+    @cached_property
+    def jac_w(self) -> Callable:
+        """jitted d f / d w (x, u, w) -> (n, q)."""
+        import jax
+
+        return jax.jit(jax.jacfwd(self.f, argnums=2))
+
+    @cached_property
+    def hessian(self) -> Callable:
+        """jitted second derivatives d^2 f_i / dz_j dz_k at z = [x; u; w]: (n+p+q,) -> (n, N, N)."""
+        import jax
+
+        return jax.jit(jax.hessian(self._jax_flat))
+
+    @cached_property
+    def linearize(self) -> Callable:
+        """jitted (f(z), df/dz(z)) at z = [x; u; w], one compiled call."""
+        import jax
+
+        flat = self._jax_flat
+        jac = jax.jacfwd(flat)
+        return jax.jit(lambda z: (flat(z), jac(z)))
+
+    # -------------------------------------------------------------------------------------------- numpy side
+    @cached_property
+    def f_numpy(self) -> Callable:
+        """f(x, u, w) -> numpy (n,), plain numpy (fast for single points, e.g. inside scipy integrators)."""
+        fn = sp.lambdify(list(self.variables), list(self.dynamics), modules="numpy")
+
+        def f(x, u=(), w=()):
+            return np.array(fn(*x, *u, *w), dtype=np.float64)
+
+        return f
+
+    # ----------------------------------------------------------------------------------------- interval side
+    @cached_property
+    def _f_program(self) -> IntervalProgram:
+        return IntervalProgram(self.dynamics, self.variables)
+
+    def f_interval(self, z: iv.Interval) -> iv.Interval:
+        """An enclosure of f over the box z of the joint vector [x; u; w] (leading axis: the n+p+q variables).
+        Outer approximation (interval arithmetic, outward rounded)."""
+        return self._f_program(z)
+
+    @cached_property
+    def _hessian_entries(self) -> tuple[list[tuple[int, int, int]], IntervalProgram | None]:
+        entries, exprs = [], []
+        for i, e in enumerate(self.dynamics):
+            for j, zj in enumerate(self.variables):
+                dj = sp.diff(e, zj)
+                if dj == 0:
+                    continue
+                for k in range(j, len(self.variables)):
+                    djk = sp.diff(dj, self.variables[k])
+                    if djk != 0:
+                        entries.append((i, j, k))
+                        exprs.append(djk)
+        return entries, (IntervalProgram(exprs, self.variables) if exprs else None)
+
+    @property
+    def hessian_is_zero(self) -> bool:
+        """True when every second derivative of f is identically zero (f affine)."""
+        return not self._hessian_entries[0]
+
+    def hessian_interval(self, z: iv.Interval) -> iv.Interval:
+        """An enclosure of the Hessians d^2 f_i/dz_j dz_k over the box z = [x; u; w], shape (n, N, N).
+        Outer approximation (interval arithmetic on the symbolic second derivatives, outward rounded)."""
+        N = self.n_joint
+        if z.shape[0] != N:
+            raise ValueError(f"hessian_interval: box has {z.shape[0]} variables, plant has {N}")
+        tail = z.shape[1:]
+        lo = np.zeros((self.n_states, N, N) + tail)
+        hi = np.zeros((self.n_states, N, N) + tail)
+        entries, prog = self._hessian_entries
+        if prog is not None:
+            vals = prog(z)
+            idx = np.array(entries)
+            i, j, k = idx[:, 0], idx[:, 1], idx[:, 2]
+            lo[i, j, k] = vals.lo
+            hi[i, j, k] = vals.hi
+            lo[i, k, j] = vals.lo
+            hi[i, k, j] = vals.hi
+        return iv.Interval(lo, hi)
+
+    @property
+    def disturbance_box(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(lower, upper) of the declared disturbance bounds, or None where only names were declared."""
+        return self.disturbance_bounds
