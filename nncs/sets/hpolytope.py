@@ -47,8 +47,26 @@ class HPolytope(Set):
         return f"HPolytope(dim={self.dim}, constraints={self.nconstraints})"
 
     @cached_property
-    def _program(self) -> lp.LinearProgram:
+    def _free_program(self) -> lp.LinearProgram:
         return lp.LinearProgram(self.H, self.g, np.full(self.dim, -np.inf), np.full(self.dim, np.inf))
+
+    @cached_property
+    def _program(self) -> lp.LinearProgram:
+        """The LP used for bounds: over a finite enclosing box when the polytope is bounded.
+
+        The box (tolerance-widened bounds plus a margin) cuts nothing off, and makes every bound
+        dual-certified (see lp.LinearProgram); an unbounded polytope keeps the tolerance-widened LP.
+        """
+        free = self._free_program
+        lo = np.empty(self.dim)
+        hi = np.empty(self.dim)
+        for i, e in enumerate(np.eye(self.dim)):
+            try:
+                lo[i], hi[i] = free.minimize(e), free.maximize(e)
+            except lp.UnboundedLP:
+                return free
+        margin = 1.0 + 1e-3 * np.maximum(np.abs(lo), np.abs(hi))
+        return lp.LinearProgram(self.H, self.g, lo - margin, hi + margin)
 
     def intersection(self, other: "HPolytope") -> "HPolytope":
         """Return the intersection with another H-polytope (exact: the constraints stacked)."""
@@ -117,7 +135,7 @@ class HPolytope(Set):
         if self.nconstraints == 0:
             return False
         try:
-            self._program.argmin(np.zeros(self.dim))
+            self._free_program.argmin(np.zeros(self.dim))
         except lp.InfeasibleLP:
             return True
         return False

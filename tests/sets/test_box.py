@@ -1,0 +1,107 @@
+"""Tests of nncs/sets/box.py: hand-computed answers, sampled soundness, and argument errors."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import nncs
+from tests.sets.strategies import boxes, random_affine, seeds
+
+SETTINGS = settings(max_examples=30, deadline=None)
+
+
+def test_known_values():
+    b = nncs.Box([0, -1], [2, 3])
+    assert b.dim == 2
+    np.testing.assert_array_equal(b.center, [1, 1])
+    np.testing.assert_array_equal(b.radius, [1, 2])
+    assert b.volume() == 8.0
+    assert b.contains([[0, -1], [2, 3], [1, 0], [2.1, 0]]).tolist() == [True, True, True, False]
+    np.testing.assert_array_equal(b.support_function([[1, 1], [-1, 0]]), [5, 0])
+    assert sorted(map(tuple, b.vertices())) == [(0, -1), (0, 3), (2, -1), (2, 3)]
+
+
+def test_intersection_hull_split():
+    a = nncs.Box([0, 0], [2, 2])
+    b = nncs.Box([1, -1], [3, 1])
+    inter = a.intersection(b)
+    np.testing.assert_array_equal(inter.lb, [1, 0])
+    np.testing.assert_array_equal(inter.ub, [2, 1])
+    assert a.intersection(nncs.Box([5, 5], [6, 6])) is None
+    hull = a.hull(b)
+    np.testing.assert_array_equal(hull.lb, [0, -1])
+    np.testing.assert_array_equal(hull.ub, [3, 2])
+    parts = a.split(1, 4)
+    assert len(parts) == 4
+    assert sum(p.volume() for p in parts) == pytest.approx(a.volume())
+    assert parts[0].lb[1] == 0 and parts[-1].ub[1] == 2
+    for p, q in zip(parts[:-1], parts[1:]):
+        assert p.ub[1] == q.lb[1]
+
+
+@SETTINGS
+@given(boxes(), seeds)
+def test_samples_inside_and_affine_map_sound(box, seed):
+    rng = np.random.default_rng(seed)
+    pts = box.sample(200, rng)
+    assert box.contains(pts).all()
+    W, b = random_affine(rng, box.dim, 3)
+    image = box.affine_map(W, b)
+    assert isinstance(image, nncs.Zonotope)
+    assert image.contains(pts @ W.T + b).all()
+    assert image.contains(box.vertices() @ W.T + b).all()
+
+
+@SETTINGS
+@given(boxes())
+def test_conversions_are_exact(box):
+    z = box.to_zonotope()
+    s = box.to_star()
+    for other in (z, s):
+        lo, hi = other.bounds()
+        np.testing.assert_allclose(lo, box.lb, atol=1e-9)
+        np.testing.assert_allclose(hi, box.ub, atol=1e-9)
+    assert z.contains(box.vertices()).all()
+    assert s.contains(box.vertices()).all()
+
+
+def test_degenerate_side_is_allowed():
+    b = nncs.Box([1, 0], [1, 2])
+    assert b.volume() == 0
+    assert b.to_zonotope().ngens == 1
+
+
+@pytest.mark.parametrize(
+    "lb, ub, word",
+    [
+        ([0, 2], [1, 1], "lb > ub"),
+        ([0, np.nan], [1, 1], "lb"),
+        ([0, 0], [1, np.inf], "ub"),
+        ([0, 0], [1, 1, 1], "ub"),
+        ([[0, 0]], [[1, 1]], "lb"),
+    ],
+)
+def test_bad_arguments(lb, ub, word):
+    with pytest.raises(ValueError, match=word):
+        nncs.Box(lb, ub)
+
+
+def test_bad_operations():
+    b = nncs.Box([0, 0], [1, 1])
+    with pytest.raises(ValueError, match="dimensions"):
+        b.intersection(nncs.Box([0], [1]))
+    with pytest.raises(ValueError, match="split dimension"):
+        b.split(2)
+    with pytest.raises(ValueError, match="points"):
+        b.contains([[0, 0, 0]])
+    with pytest.raises(ValueError, match="W"):
+        b.affine_map(np.ones((2, 3)))
+
+
+def test_immutable():
+    b = nncs.Box([0], [1])
+    with pytest.raises(AttributeError):
+        b.lb = np.array([5.0])
+    with pytest.raises(ValueError):
+        b.lb[0] = 5.0

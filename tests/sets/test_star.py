@@ -1,0 +1,218 @@
+"""Tests of nncs/sets/star.py: exact maps and intersections, LP bounds against scipy, sampling, polygons."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import linprog
+
+import nncs
+from nncs.sets import lp
+from tests.sets.strategies import random_affine, random_star, seeds, stars
+
+SETTINGS = settings(max_examples=30, deadline=None)
+
+
+def scipy_range(star: nncs.Star, direction: np.ndarray) -> tuple[float, float]:
+    """min and max of direction.x over the star, by scipy's linprog (an independent LP path)."""
+    obj = star.V.T @ direction
+    kw = dict(A_ub=star.C if star.nconstraints else None, b_ub=star.d if star.nconstraints else None,
+              bounds=list(zip(star.lb, star.ub)), method="highs")
+    lo = linprog(obj, **kw)
+    hi = linprog(-obj, **kw)
+    assert lo.status == 0 and hi.status == 0
+    return direction @ star.c + lo.fun, direction @ star.c - hi.fun
+
+
+def test_known_bounds_and_intersection():
+    s = nncs.Box([0, 0], [1, 1]).to_star().affine_map(np.array([[1.0, 1.0], [1.0, -1.0]]), [1.0, 0.0])
+    lo, hi = s.bounds()
+    np.testing.assert_allclose(lo, [1, -1], atol=1e-9)
+    np.testing.assert_allclose(hi, [3, 1], atol=1e-9)
+    cut = s.intersect_halfspace([1.0, 0.0], 2.0)  # keeps x0 <= 2: the triangle (1,0), (2,-1), (2,1)
+    lo, hi = cut.bounds()
+    np.testing.assert_allclose(lo, [1, -1], atol=1e-9)
+    np.testing.assert_allclose(hi, [2, 1], atol=1e-9)
+    assert cut.contains([[1.5, 0.4], [1.5, 0.6], [2.5, 0]]).tolist() == [True, False, False]
+    assert not cut.is_empty()
+    assert cut.intersect_halfspace([-1.0, 0.0], -2.5).is_empty()
+    assert s.box().contains([[3, 1], [1, -1]]).all()
+
+
+def test_box_of_predicate_is_cheap_outer():
+    s = nncs.Box([0, 0], [1, 1]).to_star().intersect_halfspace([1.0, 1.0], 1.0)
+    b = s.box()
+    np.testing.assert_array_equal(b.ub, [1, 1])  # predicate bounds only: looser than the LP bounds
+    lo, hi = s.bounds()
+    np.testing.assert_allclose(hi, [1, 1], atol=1e-9)
+    assert s.support_function([1.0, 1.0])[0] == pytest.approx(1.0, abs=1e-9)
+
+
+@SETTINGS
+@given(stars(), seeds)
+def test_affine_map_sound_and_bounds_tight(star, seed):
+    rng = np.random.default_rng(seed)
+    pts = star.sample(100, rng)
+    assert star.contains(pts).all()
+    lo, hi = star.bounds()
+    assert np.all(pts >= lo - 1e-9) and np.all(pts <= hi + 1e-9)
+    assert star.box().contains(pts).all()
+    for i in range(star.dim):
+        s_lo, s_hi = scipy_range(star, np.eye(star.dim)[i])
+        assert lo[i] <= s_lo + 1e-9 and hi[i] >= s_hi - 1e-9  # outer
+        assert lo[i] == pytest.approx(s_lo, abs=1e-6) and hi[i] == pytest.approx(s_hi, abs=1e-6)  # tight
+    W, b = random_affine(rng, star.dim, 3)
+    image = star.affine_map(W, b)
+    assert image.contains(pts @ W.T + b).all()
+    assert image.nvars == star.nvars
+
+
+@SETTINGS
+@given(stars(), seeds)
+def test_bounds_attained_by_star_points(star, seed):
+    rng = np.random.default_rng(seed)
+    program = lp.LinearProgram(star.C, star.d, star.lb, star.ub)
+    lo, hi = star.bounds()
+    for i in range(star.dim):
+        for sign, bound in ((1, lo[i]), (-1, hi[i])):
+            a, _ = program.argmin(sign * star.V[i])
+            x = star.c + star.V @ a
+            assert star.contains(x, tol=1e-6)[0]
+            assert x[i] == pytest.approx(bound, abs=1e-6)
+
+
+@SETTINGS
+@given(stars(), seeds)
+def test_support_function_and_zonotope_outer(star, seed):
+    rng = np.random.default_rng(seed)
+    pts = star.sample(100, rng)
+    directions = rng.normal(size=(5, star.dim))
+    h = star.support_function(directions)
+    assert np.all(pts @ directions.T <= h + 1e-9)
+    for d, value in zip(directions, h):
+        assert value == pytest.approx(scipy_range(star, d)[1], abs=1e-6)
+    z = star.to_zonotope()
+    assert z.contains(pts).all()
+    tight = star.tighten_predicate_bounds()
+    assert np.all(tight.lb >= star.lb) and np.all(tight.ub <= star.ub)
+    assert tight.contains(pts).all()
+
+
+@SETTINGS
+@given(stars(max_dim=3), stars(max_dim=3), seeds)
+def test_products_and_sums(a, b, seed):
+    rng = np.random.default_rng(seed)
+    pa, pb = a.sample(40, rng), b.sample(40, rng)
+    assert a.cartesian_product(b).contains(np.hstack([pa, pb])).all()
+    if a.dim == b.dim:
+        assert a.minkowski_sum(b).contains(pa + pb).all()
+
+
+def test_shared_product_keeps_dependency():
+    rng = np.random.default_rng(7)
+    x = random_star(rng, 2, 3, 2)
+    # an "output" star over x's predicate plus one appended variable, as neural reach builds it
+    extra_C = np.hstack([rng.normal(size=(1, 3)), [[1.0]]])
+    u = nncs.Star(
+        [0.5], np.hstack([rng.normal(size=(1, 3)), [[2.0]]]),
+        np.vstack([np.hstack([x.C, np.zeros((x.nconstraints, 1))]), extra_C]),
+        np.concatenate([x.d, [5.0]]), np.append(x.lb, -1), np.append(x.ub, 1),
+    )
+    joint = x.cartesian_product(u, shared=True)
+    assert joint.nvars == 4 and joint.dim == 3
+    a = u.sample_predicate(200, rng)
+    points = np.hstack([x.c + a[:, :3] @ x.V.T, u.c + a @ u.V.T])
+    assert joint.contains(points).all()
+    # dependency: a point pairing x from one predicate value with u from another is (generally) outside
+    mixed = np.hstack([points[:50, :2], points[50:100, 2:]])
+    separate = x.cartesian_product(u)
+    assert separate.contains(mixed).all()
+    assert not joint.contains(mixed).all()
+    with pytest.raises(ValueError, match="predicate"):
+        x.cartesian_product(random_star(rng, 1, 4, 1), shared=True)
+
+
+@SETTINGS
+@given(stars(), seeds)
+def test_samples_satisfy_predicate(star, seed):
+    a = star.sample_predicate(200, np.random.default_rng(seed))
+    assert np.all(a >= star.lb - 1e-9) and np.all(a <= star.ub + 1e-9)
+    assert np.all(a @ star.C.T <= star.d + 1e-7)
+
+
+def test_sampling_of_thin_predicate_uses_hit_and_run():
+    # x0 + x1 <= -1.9 inside [-1, 1]^2 is a tiny corner: rejection alone would almost never hit it
+    s = nncs.Box([-1, -1], [1, 1]).to_star().intersect_halfspace([1.0, 1.0], -1.9)
+    pts = s.sample(300, 0)
+    assert np.all(pts.sum(axis=1) <= -1.9 + 1e-9)
+    assert np.all(pts >= -1 - 1e-12)
+    assert np.ptp(pts[:, 0]) > 0.05  # spread over the corner, not one point
+
+
+def test_sampling_of_flat_predicate():
+    # equality x0 = x1 written as two inequalities: an empty interior
+    s = nncs.Box([-1, -1], [1, 1]).to_star().intersect_halfspace([[1.0, -1.0], [-1.0, 1.0]], [0.0, 0.0])
+    pts = s.sample(50, 1)
+    np.testing.assert_allclose(pts[:, 0], pts[:, 1], atol=1e-6)
+    assert np.ptp(pts[:, 0]) > 0.1
+
+
+@settings(max_examples=15, deadline=None)
+@given(stars(max_dim=3, max_vars=4, max_constraints=4), seeds)
+def test_polygon_2d_inner_and_close(star, seed):
+    rng = np.random.default_rng(seed)
+    if star.dim < 2:
+        star = star.cartesian_product(nncs.Box([0], [1]).to_star())
+    poly = star.polygon_2d((0, 1), tol=1e-4)
+    # every vertex is a projected point of the star: check against the star projected to 2-D
+    proj = star.affine_map(np.eye(star.dim)[:2])
+    assert proj.contains(poly, tol=1e-6).all()
+    # every sample projects within tol * diameter of the polygon: check with the polygon's half-planes
+    pts = star.sample(200, rng)[:, :2]
+    diameter = max(np.ptp(poly, axis=0).max(), 1e-9)
+    if len(poly) >= 3:
+        edges = np.roll(poly, -1, axis=0) - poly
+        normals = np.column_stack([edges[:, 1], -edges[:, 0]])
+        lengths = np.linalg.norm(normals, axis=1)
+        ok = lengths > 1e-12
+        normals = normals[ok] / lengths[ok, None]
+        offsets = np.einsum("ij,ij->i", normals, poly[ok])
+        assert np.all(pts @ normals.T <= offsets + 2e-4 * diameter + 1e-9)
+
+
+@pytest.mark.parametrize(
+    "args, word",
+    [
+        (([0, 0], [[1, 0]], [], [], [0], [1]), "V"),
+        (([0], [[1, 0]], [[1, 0, 0]], [1], [0, 0], [1, 1]), "C"),
+        (([0], [[1, 0]], [[1, 0]], [1, 2], [0, 0], [1, 1]), "d"),
+        (([0], [[1, 0]], [], [], [0, 2], [1, 1]), "lb > ub"),
+        (([0], [[1, np.nan]], [], [], [0, 0], [1, 1]), "V"),
+        (([0], [[1, 0]], [], [], [0, -np.inf], [1, 1]), "lb"),
+        (([0], [[1, 0]], [], [], [0, 0], [1]), "ub"),
+    ],
+)
+def test_bad_arguments(args, word):
+    with pytest.raises(ValueError, match=word):
+        nncs.Star(*args)
+
+
+def test_bad_operations():
+    s = nncs.Box([0, 0], [1, 1]).to_star()
+    with pytest.raises(ValueError, match="W"):
+        s.affine_map(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="b"):
+        s.affine_map(np.ones((2, 2)), [1, 2, 3])
+    with pytest.raises(ValueError, match="H"):
+        s.intersect_halfspace([1, 0, 0], 1)
+    with pytest.raises(ValueError, match="dims"):
+        s.polygon_2d((1, 1))
+    with pytest.raises(ValueError, match="points"):
+        s.contains(np.zeros((3, 3)))
+
+
+def test_empty_star_bounds_raise():
+    s = nncs.Box([0, 0], [1, 1]).to_star().intersect_halfspace([1.0, 0.0], -1.0)
+    assert s.is_empty()
+    with pytest.raises(lp.InfeasibleLP):
+        s.bounds()

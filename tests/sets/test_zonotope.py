@@ -1,0 +1,159 @@
+"""Tests of nncs/sets/zonotope.py: exact operations, Girard reduction containment, 2-D vertices, errors."""
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.spatial import ConvexHull
+
+import nncs
+from tests.sets.strategies import random_affine, random_zonotope, seeds, zonotopes
+
+SETTINGS = settings(max_examples=30, deadline=None)
+
+
+def corner_points(z: nncs.Zonotope) -> np.ndarray:
+    """All 2^m images of the factor corners (for small m): they include every vertex."""
+    signs = np.array(list(itertools.product([-1.0, 1.0], repeat=z.ngens))).reshape(-1, z.ngens)
+    return z.c + signs @ z.G.T
+
+
+def test_known_values():
+    z = nncs.Zonotope([1, 0], [[1, 0, 1], [0, 2, 1]])
+    lo, hi = z.bounds()
+    np.testing.assert_array_equal(lo, [-1, -3])
+    np.testing.assert_array_equal(hi, [3, 3])
+    np.testing.assert_array_equal(z.support_function([[1, 1], [0, -1]]), [1 + 1 + 2 + 2, 3])
+    assert z.order == 1.5
+    assert z.contains([[3, 3], [1, 0], [3.01, 3], [-1, -3]]).tolist() == [True, True, False, True]
+
+
+def test_square_vertices():
+    z = nncs.Zonotope([0, 0], [[1, 0], [0, 1]])
+    v = z.vertices_2d()
+    assert sorted(map(tuple, v)) == [(-1, -1), (-1, 1), (1, -1), (1, 1)]
+    # counter-clockwise: positive signed area
+    x, y = v[:, 0], v[:, 1]
+    assert 0.5 * np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y) == pytest.approx(4.0)
+
+
+@SETTINGS
+@given(seeds, st.integers(2, 6))
+def test_vertices_2d_match_convex_hull_of_corners(seed, m):
+    rng = np.random.default_rng(seed)
+    z = random_zonotope(rng, 3, m)
+    v = z.vertices_2d((0, 2))
+    hull = ConvexHull(corner_points(z)[:, [0, 2]])
+    area = 0.5 * np.sum(v[:, 0] * np.roll(v[:, 1], -1) - np.roll(v[:, 0], -1) * v[:, 1])
+    assert area == pytest.approx(hull.volume, rel=1e-9, abs=1e-12)
+    projected_corners = corner_points(z)[:, [0, 2]]
+    distance = np.linalg.norm(v[:, None, :] - projected_corners[None, :, :], axis=2).min(axis=1)
+    assert np.all(distance <= 1e-9)  # every vertex is the image of a factor corner
+
+
+@SETTINGS
+@given(zonotopes(), seeds)
+def test_affine_map_and_bounds_sound(z, seed):
+    rng = np.random.default_rng(seed)
+    pts = z.sample(300, rng)
+    lo, hi = z.bounds()
+    assert np.all(pts >= lo - 1e-12) and np.all(pts <= hi + 1e-12)
+    assert z.box().contains(pts).all()
+    W, b = random_affine(rng, z.dim, 2)
+    image = z.affine_map(W, b)
+    assert image.contains(pts @ W.T + b).all()
+    # the bounds are attained: a corner point reaches each one
+    if z.ngens:
+        for i in range(z.dim):
+            x_hi = z.c + z.G @ np.sign(z.G[i])
+            assert x_hi[i] == pytest.approx(hi[i])
+
+
+@SETTINGS
+@given(zonotopes(max_dim=3), zonotopes(max_dim=3), seeds)
+def test_minkowski_sum_and_product(a, b, seed):
+    rng = np.random.default_rng(seed)
+    pa, pb = a.sample(50, rng), b.sample(50, rng)
+    prod = a.cartesian_product(b)
+    assert prod.dim == a.dim + b.dim
+    assert prod.contains(np.hstack([pa, pb])).all()
+    if a.dim == b.dim:
+        assert a.minkowski_sum(b).contains(pa + pb).all()
+    else:
+        with pytest.raises(ValueError, match="dimensions"):
+            a.minkowski_sum(b)
+
+
+@SETTINGS
+@given(seeds, st.integers(1, 4), st.sampled_from([1, 1.5, 2, 3]))
+def test_reduce_order_contains_original(seed, n, order):
+    rng = np.random.default_rng(seed)
+    z = random_zonotope(rng, n, int(order * n) + 4)
+    r = z.reduce_order(order)
+    assert r.ngens <= order * n
+    np.testing.assert_array_equal(r.c, z.c)
+    pts = np.vstack([z.sample(200, rng), corner_points(z) if z.ngens <= 10 else z.sample(500, rng)])
+    assert r.contains(pts).all()
+    lo, hi = z.bounds()
+    rlo, rhi = r.bounds()
+    assert np.all(rlo <= lo + 1e-9) and np.all(rhi >= hi - 1e-9)
+
+
+def test_reduce_order_large_6d():
+    rng = np.random.default_rng(1)
+    z = random_zonotope(rng, 6, 1000)
+    r = z.reduce_order(10)
+    assert r.ngens <= 60
+    directions = rng.normal(size=(200, 6))
+    assert np.all(r.support_function(directions) >= z.support_function(directions) - 1e-9)
+    assert r.contains(z.sample(100, rng)).all()
+
+
+def test_reduce_order_keeps_small_zonotope():
+    z = nncs.Zonotope([0, 0], [[1, 0], [0, 1]])
+    assert z.reduce_order(2) is z
+
+
+def test_to_star_is_exact():
+    rng = np.random.default_rng(3)
+    z = random_zonotope(rng, 3, 4)
+    s = z.to_star()
+    np.testing.assert_allclose(np.array(s.bounds()), np.array(z.bounds()), atol=1e-9)
+    assert s.contains(corner_points(z)).all()
+
+
+def test_point_zonotope():
+    z = nncs.Zonotope([1, 2], np.zeros((2, 0)))
+    assert z.contains([[1, 2], [1, 2.1]]).tolist() == [True, False]
+    assert z.vertices_2d().shape == (1, 2)
+
+
+@pytest.mark.parametrize(
+    "c, G, word",
+    [
+        ([0, 0], [[1, 0]], "G"),
+        ([0, np.nan], [[1], [0]], "c"),
+        ([0, 0], [[1], [np.inf]], "G"),
+    ],
+)
+def test_bad_arguments(c, G, word):
+    with pytest.raises(ValueError, match=word):
+        nncs.Zonotope(c, G)
+
+
+def test_bad_operations():
+    z = nncs.Zonotope([0, 0, 0], np.eye(3))
+    with pytest.raises(ValueError, match="dims"):
+        z.vertices_2d((0, 0))
+    with pytest.raises(ValueError, match="dims"):
+        z.vertices_2d((0, 1, 2))
+    with pytest.raises(ValueError, match="dims"):
+        z.vertices_2d((0, 3))
+    with pytest.raises(ValueError, match="order"):
+        z.reduce_order(0.5)
+    with pytest.raises(ValueError, match="method"):
+        z.reduce_order(2, method="pca-magic")
+    with pytest.raises(ValueError, match="directions"):
+        z.support_function([1, 0])
