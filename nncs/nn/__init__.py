@@ -3,6 +3,7 @@
 `nncs.nn.reach(net, input_set, method=...)` maps an input set through a `Network` (see `nncs.nn.reach`).
 """
 
+from nncs.nn import reach  # the package is callable: nncs.nn.reach(net, input_set, method)
 from nncs.nn.io import load_network, save_network
 from nncs.nn.network import (
     Identity,
@@ -20,12 +21,3 @@ __all__ = [
     "Network", "Linear", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "SatLin", "SatLins", "Identity",
     "load_network", "save_network", "reach",
 ]  # fmt: skip
-
-
-def __getattr__(name):
-    # `reach` imports nncs.sets; loaded on first use so `import nncs.nn` stays light.
-    if name == "reach":
-        from nncs.nn.reach import reach
-
-        return reach
-    raise AttributeError(f"module 'nncs.nn' has no attribute {name!r}")

@@ -1,0 +1,155 @@
+"""Reachability of sets through networks: `reach(net, input_set, method)` over a table of per-layer rules.
+
+Rules are keyed by (set kind, layer type, method), jax_verify style; every rule is exact or an outer approximation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from nncs.nn.network import (
+    Identity,
+    LeakyReLU,
+    Linear,
+    Network,
+    ReLU,
+    SatLin,
+    SatLins,
+    Sigmoid,
+    Tanh,
+)
+from nncs.nn.reach.poly import PolyState, poly_activation, poly_linear
+from nncs.nn.reach.star import approx_star_activation, exact_star_activation, star_linear
+from nncs.nn.reach.zono import zono_activation, zono_linear
+from nncs.sets import Box, Star, Zonotope
+
+__all__ = ["reach", "ReachOptions", "METHODS", "RULES", "register_rule"]
+
+METHODS = ("exact-star", "approx-star", "approx-zono", "abs-dom")
+
+
+@dataclass(frozen=True)
+class ReachOptions:
+    """Options of `reach`.
+
+    Attributes:
+        bounds: approx-star pre-activation bounds: "lp" (exact LPs for neurons the cheap estimate cannot
+            settle) or "estimate" (the predicate box only; faster, looser).
+        concretize: abs-dom bounds over the input predicate: "box" (its box) or "lp" (its polytope).
+        max_stars: exact-star raises RuntimeError when the union would exceed this many stars.
+        output: abs-dom result: "star" (input predicate + one variable per output) or "box".
+    """
+
+    bounds: str = "lp"
+    concretize: str = "box"
+    max_stars: int = 100_000
+    output: str = "star"
+
+
+Rule = Callable[[object, object, ReachOptions], list]
+RULES: dict[tuple[str, type, str], Rule] = {}
+"""(set kind, layer type, method) -> rule(set, layer, options) -> list of sets."""
+
+_ACTS = (ReLU, LeakyReLU, Tanh, Sigmoid, SatLin, SatLins)
+_PWL = (ReLU, LeakyReLU, SatLin, SatLins)
+
+
+def register_rule(kind: str, layer_type: type, method: str, rule: Rule) -> None:
+    """Add or replace the rule for (set kind, layer type, method)."""
+    RULES[(kind, layer_type, method)] = rule
+
+
+def _identity(s, layer, opts):
+    return [s]
+
+
+for _m in METHODS:
+    _kind = {"exact-star": "star", "approx-star": "star", "approx-zono": "zono", "abs-dom": "poly"}[_m]
+    register_rule(_kind, Identity, _m, _identity)
+register_rule("star", Linear, "exact-star", star_linear)
+register_rule("star", Linear, "approx-star", star_linear)
+register_rule("zono", Linear, "approx-zono", zono_linear)
+register_rule("poly", Linear, "abs-dom", poly_linear)
+for _a in _PWL:
+    register_rule("star", _a, "exact-star", exact_star_activation)
+for _a in _ACTS:
+    register_rule("star", _a, "approx-star", approx_star_activation)
+    register_rule("zono", _a, "approx-zono", zono_activation)
+    register_rule("poly", _a, "abs-dom", poly_activation)
+
+
+def _kind(s) -> str:
+    if isinstance(s, Star):
+        return "star"
+    if isinstance(s, Zonotope):
+        return "zono"
+    if isinstance(s, PolyState):
+        return "poly"
+    return type(s).__name__
+
+
+def _prepare(input_set, method: str, opts: ReachOptions):
+    if method in ("exact-star", "approx-star"):
+        return input_set if isinstance(input_set, Star) else input_set.to_star()
+    if method == "approx-zono":
+        return input_set if isinstance(input_set, Zonotope) else input_set.to_zonotope()
+    star = input_set if isinstance(input_set, Star) else input_set.to_star()
+    return PolyState(star, (), star.dim, opts.concretize)
+
+
+def reach(net: Network, input_set, method: str = "approx-star", options: ReachOptions | None = None) -> list:
+    """Return sets covering `{net(x) : x in input_set}`: exact for exact-star (the union), outer otherwise.
+
+    Args:
+        net: the network.
+        input_set: a Box, Zonotope or Star of dimension net.n_inputs.
+        method: "exact-star" (union of stars, complete for piecewise-linear networks), "approx-star" (one star,
+            NNV's relaxations), "approx-zono" (one zonotope, DeepZ; a Star input is first boxed into a
+            zonotope, which loses its constraints), "abs-dom" (DeepPoly back-substitution; one Star, or a Box
+            with options.output = "box").
+        options: ReachOptions.
+    Returns:
+        A list of sets. Star outputs keep the input's predicate variables first (relaxation variables are
+        appended), so the joint set of input and output is exact up to the relaxations. approx-zono keeps
+        the input zonotope's generators first in the same way.
+    Raises:
+        ValueError for an unknown method, a dimension mismatch, or a layer the method does not support.
+    """
+    opts = options or ReachOptions()
+    if method not in METHODS:
+        raise ValueError(f"unknown reach method {method!r} (known: {list(METHODS)})")
+    if not isinstance(net, Network):
+        raise ValueError(f"reach: expected a Network, got {type(net).__name__}")
+    if not isinstance(input_set, (Box, Zonotope, Star)):
+        raise ValueError(f"reach: input_set must be a Box, Zonotope or Star, got {type(input_set).__name__}")
+    if input_set.dim != net.n_inputs:
+        raise ValueError(f"reach: input set has dimension {input_set.dim}, the network expects {net.n_inputs}")
+    sets = [_prepare(input_set, method, opts)]
+    for i, layer in enumerate(net.layers):
+        out = []
+        for s in sets:
+            rule = RULES.get((_kind(s), type(layer), method))
+            if rule is None:
+                raise ValueError(f"reach: method {method!r} does not support layer {i} ({layer!r}) on {_kind(s)} sets")
+            out.extend(rule(s, layer, opts))
+        sets = out
+    if method == "abs-dom":
+        if opts.output == "box":
+            return [Box(*p.bounds()) for p in sets]
+        if opts.output != "star":
+            raise ValueError(f"options.output must be 'star' or 'box', got {opts.output!r}")
+        return [p.to_star() for p in sets]
+    return sets
+
+
+class _CallableModule(__import__("types").ModuleType):
+    """Lets `nncs.nn.reach(net, set, method)` call `reach` although `nncs.nn.reach` is also this package."""
+
+    def __call__(self, net: Network, input_set, method: str = "approx-star", options: ReachOptions | None = None) -> list:
+        return reach(net, input_set, method, options)
+
+
+__import__("sys").modules[__name__].__class__ = _CallableModule
