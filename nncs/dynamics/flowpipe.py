@@ -1,0 +1,569 @@
+"""Flowpipes of a symbolic plant over one control period with the input held: linear and nonlinear methods.
+
+Linear: exact zero-order-hold samples plus Taylor-error segments; nonlinear: Althoff's conservative linearisation.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from nncs.dynamics import interval as iv
+from nncs.dynamics.symbolic import SymbolicPlant
+from nncs.sets import Box, Star, Zonotope
+
+__all__ = ["FlowpipeOptions", "Flowpipe", "flowpipe", "METHODS"]
+
+METHODS = ("auto", "linear", "nonlinear")
+
+
+@dataclass(frozen=True)
+class FlowpipeOptions:
+    """Options of `flowpipe` (immutable).
+
+    Attributes:
+        time_step: length of a sub-interval; None: period / substeps. The period is divided into
+            ceil(period / time_step) equal sub-intervals.
+        substeps: number of sub-intervals when time_step is None (default 10).
+        taylor_terms: Taylor terms of the matrix exponential in the error bounds (more are added
+            automatically when ||M|| * time_step would make the series remainder bound invalid).
+        zonotope_order: nonlinear method: the state zonotope is reduced (Girard) to at most
+            order * dim generators after each sub-step.
+        method: "auto" (linear for affine plants, nonlinear otherwise), "linear" (affine plants only) or
+            "nonlinear" (conservative linearisation, any plant).
+        max_iterations: nonlinear method: rounds of the assume/check/enlarge loop before the sub-step is
+            halved (at most `max_halvings` times, then a RuntimeError).
+        enlarge: nonlinear method: relative enlargement of the assumed remainder set when the check fails.
+        max_halvings: nonlinear method: how often a failing sub-step may be split in two.
+        float_guard: relative bloat added to every computed segment and nonlinear sample set, covering the
+            floating-point error of the matrix exponentials and products (the interval parts are outward
+            rounded by themselves).
+    """
+
+    time_step: float | None = None
+    substeps: int = 10
+    taylor_terms: int = 10
+    zonotope_order: float = 50.0
+    method: str = "auto"
+    max_iterations: int = 40
+    enlarge: float = 0.5
+    max_halvings: int = 6
+    float_guard: float = 1e-12
+
+    def __post_init__(self):
+        if self.method not in METHODS:
+            raise ValueError(f"FlowpipeOptions.method must be one of {METHODS}, got {self.method!r}")
+        if self.time_step is not None and not (self.time_step > 0 and math.isfinite(self.time_step)):
+            raise ValueError(f"FlowpipeOptions.time_step must be a positive number, got {self.time_step!r}")
+        if int(self.substeps) < 1:
+            raise ValueError(f"FlowpipeOptions.substeps must be at least 1, got {self.substeps!r}")
+        if int(self.taylor_terms) < 2:
+            raise ValueError(f"FlowpipeOptions.taylor_terms must be at least 2, got {self.taylor_terms!r}")
+        if not self.zonotope_order >= 1:
+            raise ValueError(f"FlowpipeOptions.zonotope_order must be at least 1, got {self.zonotope_order!r}")
+        if int(self.max_iterations) < 1 or int(self.max_halvings) < 0:
+            raise ValueError("FlowpipeOptions.max_iterations must be >= 1 and max_halvings >= 0")
+        if not self.enlarge > 0:
+            raise ValueError(f"FlowpipeOptions.enlarge must be positive, got {self.enlarge!r}")
+        if not self.float_guard >= 0:
+            raise ValueError(f"FlowpipeOptions.float_guard must be >= 0, got {self.float_guard!r}")
+
+
+@dataclass(frozen=True)
+class Flowpipe:
+    """The reachable states of the plant over one period [0, T].
+
+    Attributes:
+        times: t_0 = 0 < t_1 < ... < t_m = T, shape (m+1,).
+        segments: m sets over the states; segments[i] contains every state reached at any t in [t_i, t_{i+1}].
+        final: the set of states at t = T.
+        method: "linear", "nonlinear" or "discrete" (the method that computed it).
+    """
+
+    times: np.ndarray
+    segments: tuple
+    final: Any
+    method: str
+
+    def segment_at(self, t: float) -> list[int]:
+        """Indices of the segments whose closed time interval contains t."""
+        return [i for i in range(len(self.segments)) if self.times[i] <= t <= self.times[i + 1]]
+
+    def interval_hull(self) -> tuple[np.ndarray, np.ndarray]:
+        """Bounds of the states over the whole period (from each segment's cheap box; sound)."""
+        boxes = [s.box() for s in self.segments]
+        return np.min([b.lb for b in boxes], axis=0), np.max([b.ub for b in boxes], axis=0)
+
+
+# ------------------------------------------------------------------------------------------ generator form
+class _Gen:
+    """z = c + V a with a in the predicate {C a <= d, lb <= a <= ub} (a zonotope when constraint-free with
+    a in [-1, 1]^m); a light internal form shared by stars and zonotopes."""
+
+    __slots__ = ("c", "V", "C", "d", "lb", "ub", "star")
+
+    def __init__(self, c, V, C, d, lb, ub, star: bool):
+        self.c, self.V, self.C, self.d, self.lb, self.ub, self.star = c, V, C, d, lb, ub, star
+
+    @staticmethod
+    def of(s, what: str) -> "_Gen":
+        if isinstance(s, Box):
+            s = s.to_zonotope()
+        if isinstance(s, Zonotope):
+            m = s.ngens
+            return _Gen(np.asarray(s.c), np.asarray(s.G), np.zeros((0, m)), np.zeros(0), -np.ones(m), np.ones(m),
+                        False)
+        if isinstance(s, Star):
+            return _Gen(np.asarray(s.c), np.asarray(s.V), np.asarray(s.C), np.asarray(s.d), np.asarray(s.lb),
+                        np.asarray(s.ub), True)
+        raise ValueError(f"{what}: expected a Box, Zonotope or Star, got {type(s).__name__}")
+
+    @property
+    def mid(self) -> np.ndarray:
+        return 0.5 * (self.lb + self.ub)
+
+    @property
+    def rad(self) -> np.ndarray:
+        return 0.5 * (self.ub - self.lb)
+
+
+def _product(a: _Gen, b: _Gen) -> _Gen:
+    """Cartesian product with independent predicates (exact)."""
+    n1, m1 = a.V.shape
+    n2, m2 = b.V.shape
+    V = np.zeros((n1 + n2, m1 + m2))
+    V[:n1, :m1], V[n1:, m1:] = a.V, b.V
+    C = np.zeros((a.C.shape[0] + b.C.shape[0], m1 + m2))
+    C[:a.C.shape[0], :m1], C[a.C.shape[0]:, m1:] = a.C, b.C
+    return _Gen(np.concatenate([a.c, b.c]), V, C, np.concatenate([a.d, b.d]), np.concatenate([a.lb, b.lb]),
+                np.concatenate([a.ub, b.ub]), a.star or b.star)
+
+
+def _output(c: np.ndarray, V: np.ndarray, g: _Gen, extra_V: np.ndarray | None = None,
+            extra_lb: np.ndarray | None = None, extra_ub: np.ndarray | None = None):
+    """The set c + V a + extra_V b over g's predicate for a and a box for b: a Star if g is a star (same
+    leading predicate variables), else a Zonotope (exact conversion: g's predicate is the unit box)."""
+    if extra_V is None:
+        extra_V = np.zeros((len(c), 0))
+        extra_lb = extra_ub = np.zeros(0)
+    if g.star:
+        k = extra_V.shape[1]
+        C = np.hstack([g.C, np.zeros((g.C.shape[0], k))])
+        return Star(c, np.hstack([V, extra_V]), C, g.d, np.concatenate([g.lb, extra_lb]),
+                    np.concatenate([g.ub, extra_ub]))
+    mid, rad = 0.5 * (extra_lb + extra_ub), 0.5 * (extra_ub - extra_lb)
+    G = np.hstack([V, extra_V * rad])
+    G = G[:, np.any(G != 0, axis=0)]
+    return Zonotope(c + extra_V @ mid, G)
+
+
+# ------------------------------------------------------------------------------------- Taylor error terms
+def expm(M: np.ndarray) -> np.ndarray:
+    """Matrix exponential by scaling and squaring of a Taylor series, in numpy (small matrices; scipy's
+    expm is slow for them here because of BLAS threading). Accurate to about the double rounding level
+    for the moderate norms of flowpipe steps; tested against scipy.linalg.expm."""
+    M = np.asarray(M, dtype=np.float64)
+    N = M.shape[0]
+    nrm = _norm_inf(M)
+    s = 0 if nrm <= 0.5 else int(math.ceil(math.log2(nrm / 0.5)))
+    X = M / (2.0 ** s)
+    E = np.eye(N)
+    T = np.eye(N)
+    for k in range(1, 30):
+        T = (T @ X) / k
+        E = E + T
+        if np.abs(T).max(initial=0.0) <= 1e-20 * np.abs(E).max(initial=1.0):
+            break
+    for _ in range(s):
+        E = E @ E
+    return E
+
+
+def _norm_inf(M: np.ndarray) -> float:
+    return float(np.abs(M).sum(axis=1).max(initial=0.0))
+
+
+def _terms(M: np.ndarray, delta: float, eta: int) -> int:
+    """Enough Taylor terms that the series remainder bound (needs ||M|| delta / (eta+2) < 1/2) is valid."""
+    nd = _norm_inf(M) * delta
+    while nd / (eta + 2) >= 0.5:
+        eta += 1
+    return eta
+
+
+def _remainder(M: np.ndarray, delta: float, eta: int) -> float:
+    """Upper bound on every entry of sum_{k > eta} M^k t^k / k! for 0 <= t <= delta (inf-norm bound)."""
+    nd = _norm_inf(M) * delta
+    eps = nd / (eta + 2)
+    return (nd ** (eta + 1) / math.factorial(eta + 1)) / (1.0 - eps) * (1.0 + 1e-10)
+
+
+def _correction(M: np.ndarray, delta: float, eta: int) -> tuple[np.ndarray, np.ndarray]:
+    """Interval matrix (centre, radius) containing F(t) = e^{Mt} - I - (t/delta)(e^{M delta} - I) for all
+    t in [0, delta] (Althoff 2010, Prop. 3.1): sum_{k=2}^{eta} [(k^{-k/(k-1)} - k^{-1/(k-1)}) delta^k, 0] M^k/k!
+    plus the series remainder (whose coefficients |t^k - t delta^{k-1}| <= delta^k)."""
+    N = M.shape[0]
+    Fc, Fr = np.zeros((N, N)), np.zeros((N, N))
+    Mk = M.copy()
+    for k in range(2, eta + 1):
+        Mk = Mk @ M
+        a = (k ** (-k / (k - 1)) - k ** (-1 / (k - 1))) * delta ** k / math.factorial(k)
+        Fc += 0.5 * a * Mk
+        Fr += 0.5 * abs(a) * np.abs(Mk)
+    Fr += _remainder(M, delta, eta)
+    return Fc, Fr
+
+
+def _input_gain(A: np.ndarray, delta: float, eta: int) -> np.ndarray:
+    """Entrywise bound on int_0^t |e^{A s}| ds for t in [0, delta]: sum_{k<=eta} |A|^k delta^{k+1}/(k+1)!
+    plus the remainder (so |int_0^t e^{A(t-s)} l(s) ds| <= gain @ r whenever |l(s)| <= r)."""
+    N = A.shape[0]
+    G = np.zeros((N, N))
+    Ak = np.eye(N)
+    absA = np.abs(A)
+    for k in range(0, eta + 1):
+        G += Ak * (delta ** (k + 1) / math.factorial(k + 1))
+        Ak = Ak @ absA
+    return G + delta * _remainder(A, delta, eta)
+
+
+def _hull_parts(c0, V0, c1, V1, mid, rad):
+    """{x0 + s (x1 - x0) : s in [0, 1]} for x0 = c0 + V0 a, x1 = c1 + V1 a (same a, a - mid in [-rad, rad]) is
+    inside (c0+c1)/2 + (V0+V1)/2 a + lam * h + box(r) with lam in [-1, 1] (outer approximation):
+    returns (centre, basis for a, h, r)."""
+    dc = c1 - c0 + (V1 - V0) @ mid
+    return 0.5 * (c0 + c1), 0.5 * (V0 + V1), 0.5 * dc, 0.5 * np.abs(V1 - V0) @ rad
+
+
+def _guard(c, V, rad, extra_r, rel: float) -> np.ndarray:
+    """Relative floating-point guard: rel * (|centre| + spread) per row."""
+    return rel * (np.abs(c) + np.abs(V) @ np.abs(rad) + extra_r + 1e-300)
+
+
+# ------------------------------------------------------------------------------------------- entry point
+def flowpipe(plant: SymbolicPlant, state_set, input_set, period: float, options: FlowpipeOptions | None = None,
+             *, disturbance=None, shared_predicate: bool = False) -> Flowpipe:
+    """The flowpipe of the plant over one period [0, T] with the input held constant.
+
+    Args:
+        plant: the plant (continuous: x' = f(x, u, w); discrete: x+ = f(x, u, w), one step per period).
+        state_set: a Box, Zonotope or Star of dimension n (states), or of dimension n + p (the joint [x; u])
+            when input_set is None.
+        input_set: a Box, Zonotope or Star of dimension p (inputs, held over the period), or None when
+            state_set is the joint set (or the plant has no inputs). With a Box/Zonotope, or a Star and
+            shared_predicate=False, the input is independent of the state.
+        period: T > 0.
+        options: FlowpipeOptions (defaults: 10 sub-intervals, method from the plant).
+        disturbance: a Box (or (lower, upper)) of the constant disturbances w; default the plant's declared
+            bounds. Independent of the state and input.
+        shared_predicate: state_set and input_set are Stars over one predicate (the input's variables begin
+            with the state's, as neural reach returns them): the joint set is their shared product, so the
+            dependency between x and u survives.
+
+    Returns:
+        Flowpipe with `times`, `segments` (one set per [t_i, t_{i+1}]) and `final` (the set at T), all over the
+        n states. Every trajectory from the joint initial set is inside segments[i] at all t in [t_i, t_{i+1}]
+        and inside final at T (outer approximations). When the joint set is a Star and the plant is affine
+        (or discrete), `final` is a Star whose leading predicate variables are the joint set's, and it is
+        exact (up to floating-point rounding); disturbance variables and error terms are appended. Otherwise
+        the sets are Zonotopes (a Star input to the nonlinear method is first enclosed by its zonotope).
+
+    Raises:
+        ValueError: wrong dimensions or types, a non-positive period, method "linear" for a non-affine
+            plant, missing disturbance bounds.
+        RuntimeError: the nonlinear method could not bound the linearisation error even after halving.
+    """
+    opts = options or FlowpipeOptions()
+    if not isinstance(opts, FlowpipeOptions):
+        raise ValueError(f"options must be FlowpipeOptions, got {type(opts).__name__}")
+    if not isinstance(plant, SymbolicPlant):
+        raise ValueError(f"plant must be a SymbolicPlant, got {type(plant).__name__}")
+    period = float(period)
+    if not (period > 0 and math.isfinite(period)):
+        raise ValueError(f"period must be a positive number, got {period!r}")
+    n, p, q = plant.n_states, plant.n_inputs, plant.n_disturbances
+    joint = _joint_set(plant, state_set, input_set, disturbance, shared_predicate)
+    if opts.method == "linear" and not plant.is_affine:
+        raise ValueError(f"method 'linear' needs an affine plant; {plant.name!r} is not affine "
+                         f"(use method 'nonlinear' or 'auto')")
+    if not plant.is_continuous:
+        return _discrete(plant, joint, period, opts)
+    steps = opts.substeps if opts.time_step is None else max(1, int(math.ceil(period / opts.time_step - 1e-9)))
+    method = opts.method
+    if method == "auto":
+        method = "linear" if plant.is_affine else "nonlinear"
+    if method == "linear":
+        return _linear(plant, joint, period, steps, opts)
+    return _nonlinear(plant, joint, period, steps, opts)
+
+
+def _joint_set(plant: SymbolicPlant, state_set, input_set, disturbance, shared: bool) -> _Gen:
+    n, p, q = plant.n_states, plant.n_inputs, plant.n_disturbances
+    if input_set is None:
+        if getattr(state_set, "dim", None) != n + p:
+            raise ValueError(f"state_set: with input_set=None it must be the joint [x; u] set of dimension "
+                             f"{n + p} ({n} states + {p} inputs), got dimension {getattr(state_set, 'dim', None)}")
+        xu = _Gen.of(state_set, "state_set")
+    else:
+        if getattr(state_set, "dim", None) != n:
+            raise ValueError(f"state_set: expected dimension {n} (states {list(plant.state_names)}), "
+                             f"got {getattr(state_set, 'dim', None)}")
+        if getattr(input_set, "dim", None) != p:
+            raise ValueError(f"input_set: expected dimension {p} (inputs {list(plant.input_names)}), "
+                             f"got {getattr(input_set, 'dim', None)}")
+        if shared:
+            if not (isinstance(state_set, Star) and isinstance(input_set, Star)):
+                raise ValueError("shared_predicate=True needs state_set and input_set to be Stars")
+            xu = _Gen.of(state_set.cartesian_product(input_set, shared=True), "state_set")
+        else:
+            xu = _product(_Gen.of(state_set, "state_set"), _Gen.of(input_set, "input_set"))
+    if q:
+        if disturbance is None:
+            if plant.disturbance_bounds is None:
+                raise ValueError(f"disturbance: plant {plant.name!r} declares no bounds for "
+                                 f"{list(plant.disturbance_names)}; pass disturbance=Box(...)")
+            disturbance = Box(*plant.disturbance_bounds)
+        elif isinstance(disturbance, tuple) and len(disturbance) == 2 and not hasattr(disturbance, "dim"):
+            disturbance = Box(*disturbance)
+        if getattr(disturbance, "dim", None) != q:
+            raise ValueError(f"disturbance: expected dimension {q} ({list(plant.disturbance_names)}), "
+                             f"got {getattr(disturbance, 'dim', None)}")
+        wb = disturbance.box()
+        rad = wb.radius
+        keep = rad > 0
+        w = _Gen(wb.center.copy(), np.diag(rad)[:, keep], np.zeros((0, int(keep.sum()))), np.zeros(0),
+                 -np.ones(int(keep.sum())), np.ones(int(keep.sum())), False)
+        xu = _product(xu, w)
+    elif disturbance is not None:
+        raise ValueError(f"disturbance: plant {plant.name!r} has no disturbances")
+    return xu
+
+
+# ----------------------------------------------------------------------------------------- linear method
+def _linear(plant: SymbolicPlant, g: _Gen, period: float, steps: int, opts: FlowpipeOptions) -> Flowpipe:
+    """Affine continuous plant: z = [x; u; w; 1], z' = M z. Samples by expm (exact); segments by the hull of
+    consecutive samples plus Althoff's correction term F z (outer approximation)."""
+    A, B, cvec, E = plant.linear_parts()
+    n = plant.n_states
+    N = g.c.shape[0]
+    M = np.zeros((N + 1, N + 1))
+    M[:n, :n], M[:n, n:n + B.shape[1]], M[:n, n + B.shape[1]:N], M[:n, N] = A, B, E, cvec
+    zc = np.append(g.c, 1.0)
+    zV = np.vstack([g.V, np.zeros((1, g.V.shape[1]))])
+    times = np.linspace(0.0, period, steps + 1)
+    delta = period / steps
+    eta = _terms(M, delta, opts.taylor_terms)
+    Phi_d = expm(M * delta)
+    Fc, Fr = _correction(M, delta, eta)
+    mid, rad = g.mid, g.rad
+    segments = []
+    Phi = np.eye(N + 1)
+    c_i, V_i = zc, zV
+    for i in range(steps):
+        Phi_next = expm(M * times[i + 1])
+        c_n, V_n = Phi_next @ zc, Phi_next @ zV
+        # hull of the samples at t_i and t_i + delta (both affine in the same predicate a)
+        hc, hV, hl, hr = _hull_parts(c_i, V_i, Phi_d @ c_i, Phi_d @ V_i, mid, rad)
+        # F z over the sample set at t_i: |Fc z - Fc z_mid| <= |Fc V| rad, |Fr z| <= Fr |z|
+        z_mid = c_i + V_i @ mid
+        z_mag = np.abs(z_mid) + np.abs(V_i) @ rad
+        err_c = Fc @ z_mid
+        err_r = np.abs(Fc @ V_i) @ rad + Fr @ z_mag
+        box_r = (hr + err_r)[:n]
+        box_r = box_r + _guard(hc[:n] + err_c[:n], hV[:n], rad, box_r + np.abs(hl[:n]), opts.float_guard)
+        extra = np.hstack([hl[:n, None], np.diag(box_r)])
+        lb_e = -np.ones(n + 1)
+        segments.append(_output(hc[:n] + err_c[:n], hV[:n], g, extra, lb_e, -lb_e))
+        c_i, V_i = c_n, V_n
+    final = _output(c_i[:n], V_i[:n], g)
+    return Flowpipe(times, tuple(segments), final, "linear")
+
+
+# -------------------------------------------------------------------------------------- nonlinear method
+def _nonlinear(plant: SymbolicPlant, g: _Gen, period: float, steps: int, opts: FlowpipeOptions) -> Flowpipe:
+    """Conservative linearisation (Althoff, Stursberg, Buss 2008) on zonotopes in z = [x; u; w] with u, w of
+    zero derivative: per sub-step, linearise at the centre (advanced by half a step), bound the Lagrange
+    remainder by interval arithmetic on the Hessians over the sub-step's set (assume / check / enlarge),
+    then reduce the zonotope order (Girard). Outer approximation."""
+    n = plant.n_states
+    # a Star input is enclosed by its zonotope (exact when it has no constraints)
+    c = g.c + g.V @ g.mid
+    G = g.V * g.rad
+    G = G[:, np.any(G != 0, axis=0)]
+    times = [0.0]
+    segments = []
+    psi = np.zeros((2, n))  # the assumed remainder box, warm-started from the previous sub-step
+    delta = period / steps
+    t = 0.0
+    for i in range(steps):
+        t_end = period if i == steps - 1 else (i + 1) * delta
+        pieces, c, G, psi = _nl_interval(plant, c, G, t_end - t, opts, psi, 0)
+        for dt, seg in pieces:
+            t += dt
+            times.append(t)
+            segments.append(seg)
+        times[-1] = t_end
+        t = t_end
+    final = Zonotope(c[:n], G[:n])
+    return Flowpipe(np.array(times), tuple(segments), final, "nonlinear")
+
+
+def _nl_interval(plant, c, G, delta, opts, psi, depth):
+    """One sub-step of length delta, halved recursively when the remainder loop does not converge."""
+    try:
+        seg, c1, G1, psi1 = _nl_step(plant, c, G, delta, opts, psi)
+        return [(delta, seg)], c1, G1, psi1
+    except _NoConvergence:
+        if depth >= opts.max_halvings:
+            raise RuntimeError(
+                f"nonlinear flowpipe of {plant.name!r}: the linearisation error could not be bounded even with "
+                f"a time step of {delta:g}; use a smaller time_step or a smaller initial set") from None
+    first, c, G, psi = _nl_interval(plant, c, G, delta / 2, opts, psi, depth + 1)
+    second, c, G, psi = _nl_interval(plant, c, G, delta / 2, opts, psi, depth + 1)
+    return first + second, c, G, psi
+
+
+class _NoConvergence(Exception):
+    pass
+
+
+def _nl_step(plant: SymbolicPlant, c: np.ndarray, G: np.ndarray, delta: float, opts: FlowpipeOptions,
+             psi_guess: np.ndarray):
+    n = plant.n_states
+    N = c.shape[0]
+    f_c = np.zeros(N)
+    f_c[:n] = np.asarray(plant.f_joint(c))
+    z_star = c + 0.5 * delta * f_c
+    f0_x, J_x = plant.linearize(z_star)
+    A = np.zeros((N, N))
+    A[:n] = np.asarray(J_x)
+    f0 = np.zeros(N)
+    f0[:n] = np.asarray(f0_x)
+    yc = np.append(c - z_star, 1.0)
+    yG = np.vstack([G, np.zeros((1, G.shape[1]))])
+    gen_rad = np.ones(G.shape[1])
+    zero_mid = np.zeros(G.shape[1])
+    hess_zero = plant.hessian_is_zero
+    eta = _terms(np.hstack([A, f0[:, None]]), delta, opts.taylor_terms)
+
+    def linear_part(psi_lo, psi_hi):
+        """Segment and end set of y' = A y + f0 + l(t), l(t) in [psi_lo, psi_hi] (rows of x), in z coordinates."""
+        l_mid = np.zeros(N)
+        l_rad = np.zeros(N)
+        l_mid[:n] = 0.5 * (psi_lo + psi_hi)
+        l_rad[:n] = iv._up(0.5 * (psi_hi - psi_lo))
+        M = np.zeros((N + 1, N + 1))
+        M[:N, :N] = A
+        M[:N, N] = f0 + l_mid
+        et = _terms(M, delta, eta)
+        Phi = expm(M * delta)
+        Fc, Fr = _correction(M, delta, et)
+        rp = _input_gain(A, delta, et) @ l_rad
+        e_c, e_G = Phi @ yc, Phi @ yG
+        hc, hV, hl, hr = _hull_parts(yc, yG, e_c, e_G, zero_mid, gen_rad)
+        z_mag = np.abs(yc) + np.abs(yG).sum(axis=1)
+        err_c = Fc @ yc
+        err_r = np.abs(Fc @ yG).sum(axis=1) + Fr @ z_mag
+        seg_c = hc[:N] + err_c[:N] + z_star
+        seg_G = np.hstack([hV[:N], hl[:N, None]])
+        seg_r = hr[:N] + err_r[:N] + rp
+        seg_r = seg_r + _guard(seg_c, seg_G, np.ones(seg_G.shape[1]), seg_r, opts.float_guard)
+        end_c = e_c[:N] + z_star
+        end_G = e_G[:N]
+        end_r = rp + _guard(end_c, end_G, gen_rad, rp, opts.float_guard)
+        return seg_c, seg_G, seg_r, end_c, end_G, end_r
+
+    def remainder(seg_c, seg_G, seg_r):
+        """Interval enclosure of the Lagrange remainder of f over the segment's box (and z*)."""
+        spread = np.abs(seg_G).sum(axis=1) + seg_r
+        lo = np.minimum(iv._down(seg_c - spread), z_star)
+        hi = np.maximum(iv._up(seg_c + spread), z_star)
+        if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
+            raise _NoConvergence
+        try:
+            H = plant.hessian_interval(iv.Interval(lo, hi))
+        except ValueError:  # the box left the domain of a function (log, sqrt): not boundable here
+            raise _NoConvergence from None
+        D = iv.Interval(lo, hi) - iv.Interval(z_star)
+        DD = iv.Interval(D.lo[:, None], D.hi[:, None]) * iv.Interval(D.lo[None, :], D.hi[None, :])
+        sq = iv.ipow(D, 2)
+        dd_lo, dd_hi = DD.lo.copy(), DD.hi.copy()
+        diag = np.arange(N)
+        dd_lo[diag, diag], dd_hi[diag, diag] = sq.lo, sq.hi
+        L = iv.isum(H * iv.Interval(dd_lo, dd_hi), axis=(1, 2)) * 0.5
+        return L.lo, L.hi
+
+    if hess_zero:
+        seg_c, seg_G, seg_r, end_c, end_G, end_r = linear_part(np.zeros(n), np.zeros(n))
+    else:
+        psi_lo, psi_hi = psi_guess[0].copy(), psi_guess[1].copy()
+        for _ in range(opts.max_iterations):
+            parts = linear_part(psi_lo, psi_hi)
+            L_lo, L_hi = remainder(*parts[:3])
+            if not (np.all(np.isfinite(L_lo)) and np.all(np.isfinite(L_hi))):
+                raise _NoConvergence
+            if np.all(L_lo >= psi_lo) and np.all(L_hi <= psi_hi):
+                break
+            lo, hi = np.minimum(psi_lo, L_lo), np.maximum(psi_hi, L_hi)
+            grow = opts.enlarge * (hi - lo) + 1e-14 * (1.0 + np.abs(lo) + np.abs(hi))
+            psi_lo, psi_hi = lo - grow, hi + grow
+        else:
+            raise _NoConvergence
+        # trajectories stay in the segment of the assumed psi and their remainder lies in [L_lo, L_hi]:
+        # recompute both sets with the tighter remainder (still sound)
+        seg_c, seg_G, seg_r, end_c, end_G, end_r = linear_part(L_lo, L_hi)
+        psi_guess = np.stack([L_lo, L_hi])
+    seg = Zonotope(seg_c[:n], np.hstack([seg_G[:n], np.diag(seg_r[:n])]))
+    keep = end_r > 0
+    Z = Zonotope(end_c, np.hstack([end_G, np.diag(end_r)[:, keep]])).reduce_order(opts.zonotope_order)
+    return seg, np.asarray(Z.c), np.asarray(Z.G), psi_guess
+
+
+# --------------------------------------------------------------------------------------- discrete method
+def _discrete(plant: SymbolicPlant, g: _Gen, period: float, opts: FlowpipeOptions) -> Flowpipe:
+    """x+ = f(z) = f(z*) + J (z - z*) + L with z* the centre and L the Lagrange remainder over the set's box
+    (interval Hessians): exact for affine plants (L = 0), an outer approximation otherwise. The one segment
+    encloses the convex hull of the state set and the next-state set."""
+    n = plant.n_states
+    N = g.c.shape[0]
+    mid, rad = g.mid, g.rad
+    z_star = g.c + g.V @ mid
+    if plant.is_affine:
+        A, B, cvec, E = plant.linear_parts()
+        J = np.hstack([A, B, E])
+        f0 = J @ z_star + cvec
+    else:
+        f0_j, J_j = plant.linearize(z_star)
+        J, f0 = np.asarray(J_j), np.asarray(f0_j)
+    c1 = f0 + J @ (g.c - z_star)
+    V1 = J @ g.V
+    L_lo, L_hi = np.zeros(n), np.zeros(n)
+    if not plant.hessian_is_zero:
+        spread = np.abs(g.V) @ rad
+        box = iv.Interval(iv._down(z_star - spread), iv._up(z_star + spread))
+        H = plant.hessian_interval(box)
+        D = box - iv.Interval(z_star)
+        DD = iv.Interval(D.lo[:, None], D.hi[:, None]) * iv.Interval(D.lo[None, :], D.hi[None, :])
+        sq = iv.ipow(D, 2)
+        dd_lo, dd_hi = DD.lo.copy(), DD.hi.copy()
+        diag = np.arange(N)
+        dd_lo[diag, diag], dd_hi[diag, diag] = sq.lo, sq.hi
+        L = iv.isum(H * iv.Interval(dd_lo, dd_hi), axis=(1, 2)) * 0.5
+        L_lo, L_hi = L.lo, L.hi
+        L_mid = 0.5 * (L_lo + L_hi)
+        L_rad = iv._up(0.5 * (L_hi - L_lo))
+        guard = _guard(c1, V1, rad, L_rad, opts.float_guard)
+        final = _output(c1 + L_mid, V1, g, np.diag(L_rad + guard), -np.ones(n), np.ones(n))
+    else:
+        L_mid = np.zeros(n)
+        L_rad = np.zeros(n)
+        final = _output(c1, V1, g)
+    hc, hV, hl, hr = _hull_parts(g.c[:n], g.V[:n], c1 + L_mid, V1, mid, rad)
+    box_r = hr + L_rad
+    box_r = box_r + _guard(hc, hV, rad, box_r + np.abs(hl), opts.float_guard)
+    extra = np.hstack([hl[:, None], np.diag(box_r)])
+    seg = _output(hc, hV, g, extra, -np.ones(n + 1), np.ones(n + 1))
+    return Flowpipe(np.array([0.0, period]), (seg,), final, "discrete")
