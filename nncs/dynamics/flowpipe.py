@@ -189,6 +189,9 @@ def _norm_inf(M: np.ndarray) -> float:
 def _terms(M: np.ndarray, delta: float, eta: int) -> int:
     """Enough Taylor terms that the series remainder bound (needs ||M|| delta / (eta+2) < 1/2) is valid."""
     nd = _norm_inf(M) * delta
+    if not math.isfinite(nd) or nd > 50.0:
+        raise _StepTooLarge(f"||M|| * time_step = {nd:g} is too large for the Taylor error bounds; "
+                            f"use a smaller time_step")
     while nd / (eta + 2) >= 0.5:
         eta += 1
     return eta
@@ -302,6 +305,10 @@ def flowpipe(plant: SymbolicPlant, state_set, input_set, period: float, options:
 
 def _joint_set(plant: SymbolicPlant, state_set, input_set, disturbance, shared: bool) -> _Gen:
     n, p, q = plant.n_states, plant.n_inputs, plant.n_disturbances
+    for what, s in (("state_set", state_set), ("input_set", input_set), ("disturbance", disturbance)):
+        if s is not None and not isinstance(s, (Box, Zonotope, Star)) and not (what == "disturbance"
+                                                                              and isinstance(s, tuple)):
+            raise ValueError(f"{what}: expected a Box, Zonotope or Star, got {type(s).__name__}")
     if input_set is None:
         if getattr(state_set, "dim", None) != n + p:
             raise ValueError(f"state_set: with input_set=None it must be the joint [x; u] set of dimension "
@@ -428,6 +435,11 @@ def _nl_interval(plant, c, G, delta, opts, psi, depth):
 
 class _NoConvergence(Exception):
     pass
+
+
+class _StepTooLarge(ValueError, _NoConvergence):
+    """The time step is too large for the Taylor bounds: a ValueError for the linear method, a halving of the
+    sub-step for the nonlinear one."""
 
 
 def _nl_step(plant: SymbolicPlant, c: np.ndarray, G: np.ndarray, delta: float, opts: FlowpipeOptions,
