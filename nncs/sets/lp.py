@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import highspy
@@ -26,6 +27,11 @@ __all__ = [
 
 FEASIBILITY_TOL = 1e-7
 """The primal and dual feasibility tolerance nncs sets on HiGHS."""
+
+LP_THREADS = max(1, min(4, int(os.environ.get("NNCS_LP_THREADS", os.cpu_count() or 1))))
+"""Threads used for large batches of bounds (environment variable NNCS_LP_THREADS; 1 turns threading off)."""
+
+_THREADED_SIZE = 4000  # nvars * rows above which a batch of bounds is worth spreading over threads
 
 _ROUNDING = 8 * np.finfo(float).eps
 """Relative slack added to each certified bound to cover floating-point rounding in its evaluation."""
@@ -186,8 +192,23 @@ class LinearProgram:
         return sol.x, sol.value
 
     def bounds(self, objectives: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Return certified (min, max) of each row of `objectives` (shape (k, nvars)) over the polytope."""
+        """Return certified (min, max) of each row of `objectives` (shape (k, nvars)) over the polytope.
+
+        Large batches are spread over `LP_THREADS` threads, each with its own copy of the model (HiGHS
+        releases the GIL while it solves).
+        """
         objectives = np.asarray(objectives, dtype=float).reshape(-1, self.nvars)
+        k = objectives.shape[0]
+        threads = min(LP_THREADS, k // 4)
+        if threads <= 1 or self.nvars * (self.A.shape[0] + 1) < _THREADED_SIZE:
+            return self._bounds_serial(objectives)
+        programs = [self] + [LinearProgram(self.A, self.b, self.lb, self.ub) for _ in range(threads - 1)]
+        chunks = np.array_split(np.arange(k), threads)
+        with ThreadPoolExecutor(threads) as pool:
+            parts = list(pool.map(lambda pc: pc[0]._bounds_serial(objectives[pc[1]]), zip(programs, chunks)))
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+    def _bounds_serial(self, objectives: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         lo = np.empty(objectives.shape[0])
         hi = np.empty(objectives.shape[0])
         for i, c in enumerate(objectives):
