@@ -269,10 +269,12 @@ def flowpipe(plant: SymbolicPlant, state_set, input_set, period: float, options:
     Returns:
         Flowpipe with `times`, `segments` (one set per [t_i, t_{i+1}]) and `final` (the set at T), all over the
         n states. Every trajectory from the joint initial set is inside segments[i] at all t in [t_i, t_{i+1}]
-        and inside final at T (outer approximations). When the joint set is a Star and the plant is affine
-        (or discrete), `final` is a Star whose leading predicate variables are the joint set's, and it is
-        exact (up to floating-point rounding); disturbance variables and error terms are appended. Otherwise
-        the sets are Zonotopes (a Star input to the nonlinear method is first enclosed by its zonotope).
+        and inside final at T (outer approximations). When the joint set [x; u] is a Star, every output set
+        is a Star whose leading predicate variables (with their constraints) are the joint set's, followed by
+        the disturbance variables and then error/relaxation variables: the dependency on the initial state
+        and input survives. For an affine continuous plant (and for an affine discrete one) `final` is then
+        exact (up to floating-point rounding). Otherwise (Box/Zonotope inputs) the sets are Zonotopes whose
+        leading generators are the joint set's.
 
     Raises:
         ValueError: wrong dimensions or types, a non-positive period, method "linear" for a non-affine
@@ -394,12 +396,16 @@ def _nonlinear(plant: SymbolicPlant, g: _Gen, period: float, steps: int, opts: F
     """Conservative linearisation (Althoff, Stursberg, Buss 2008) on zonotopes in z = [x; u; w] with u, w of
     zero derivative: per sub-step, linearise at the centre (advanced by half a step), bound the Lagrange
     remainder by interval arithmetic on the Hessians over the sub-step's set (assume / check / enlarge),
-    then reduce the zonotope order (Girard). Outer approximation."""
+    then reduce the zonotope order (Girard). Outer approximation.
+
+    The generators that come from the joint set's predicate variables are never reduced: every bound holds
+    for each value of those variables separately (the enclosure is parametric in them), so a Star input
+    keeps its constraints and its predicate variables in the output Stars."""
     n = plant.n_states
-    # a Star input is enclosed by its zonotope (exact when it has no constraints)
+    prot = g.rad > 0
     c = g.c + g.V @ g.mid
-    G = g.V * g.rad
-    G = G[:, np.any(G != 0, axis=0)]
+    G = g.V[:, prot] * g.rad[prot]  # generator j <-> predicate variable a_j = mid_j + rad_j e_j
+    m0 = G.shape[1]
     times = [0.0]
     segments = []
     psi = np.zeros((2, n))  # the assumed remainder box, warm-started from the previous sub-step
@@ -407,29 +413,57 @@ def _nonlinear(plant: SymbolicPlant, g: _Gen, period: float, steps: int, opts: F
     t = 0.0
     for i in range(steps):
         t_end = period if i == steps - 1 else (i + 1) * delta
-        pieces, c, G, psi = _nl_interval(plant, c, G, t_end - t, opts, psi, 0)
-        for dt, seg in pieces:
+        pieces, c, G, psi = _nl_interval(plant, c, G, m0, t_end - t, opts, psi, 0)
+        for dt, (sc, sG, sr) in pieces:
             t += dt
             times.append(t)
-            segments.append(seg)
+            segments.append(_param_output(sc, sG, m0, g, prot, np.diag(sr)))
         times[-1] = t_end
         t = t_end
-    final = Zonotope(c[:n], G[:n])
+    final = _param_output(c[:n], G[:n], m0, g, prot, None)
     return Flowpipe(np.array(times), tuple(segments), final, "nonlinear")
 
 
-def _nl_interval(plant, c, G, delta, opts, psi, depth):
+def _param_output(c: np.ndarray, G: np.ndarray, m0: int, g: _Gen, prot: np.ndarray, box: np.ndarray | None):
+    """c + G[:, :m0] e0 + G[:, m0:] e + box b, with e0 the protected (predicate) factors, as a set over g's
+    predicate a = mid + rad e0 (a Star keeping g's constraints, or a Zonotope)."""
+    V = np.zeros((len(c), g.V.shape[1]))
+    V[:, prot] = G[:, :m0] / g.rad[prot]
+    c_out = c - V @ g.mid
+    extra = G[:, m0:] if box is None else np.hstack([G[:, m0:], box])
+    ones = np.ones(extra.shape[1])
+    return _output(c_out, V, g, extra, -ones, ones)
+
+
+def _reduce(c: np.ndarray, G: np.ndarray, m0: int, order: float) -> np.ndarray:
+    """Girard reduction of the generators after the first m0 (which are kept): at most max(order*N, m0 + N)
+    generators in all (outer approximation)."""
+    N, m = G.shape
+    budget = max(int(math.floor(order * N)), m0 + N)
+    if m <= budget:
+        return G
+    rest = G[:, m0:]
+    keep_count = budget - m0 - N
+    metric = np.abs(rest).sum(axis=0) - np.abs(rest).max(axis=0)
+    ranked = np.argsort(metric, kind="stable")
+    boxed, kept = ranked[: rest.shape[1] - keep_count], np.sort(ranked[rest.shape[1] - keep_count:])
+    radius = np.abs(rest[:, boxed]).sum(axis=1)
+    box = np.diag(radius)[:, radius > 0]
+    return np.hstack([G[:, :m0], rest[:, kept], box])
+
+
+def _nl_interval(plant, c, G, m0, delta, opts, psi, depth):
     """One sub-step of length delta, halved recursively when the remainder loop does not converge."""
     try:
-        seg, c1, G1, psi1 = _nl_step(plant, c, G, delta, opts, psi)
+        seg, c1, G1, psi1 = _nl_step(plant, c, G, m0, delta, opts, psi)
         return [(delta, seg)], c1, G1, psi1
     except _NoConvergence:
         if depth >= opts.max_halvings:
             raise RuntimeError(
                 f"nonlinear flowpipe of {plant.name!r}: the linearisation error could not be bounded even with "
                 f"a time step of {delta:g}; use a smaller time_step or a smaller initial set") from None
-    first, c, G, psi = _nl_interval(plant, c, G, delta / 2, opts, psi, depth + 1)
-    second, c, G, psi = _nl_interval(plant, c, G, delta / 2, opts, psi, depth + 1)
+    first, c, G, psi = _nl_interval(plant, c, G, m0, delta / 2, opts, psi, depth + 1)
+    second, c, G, psi = _nl_interval(plant, c, G, m0, delta / 2, opts, psi, depth + 1)
     return first + second, c, G, psi
 
 
@@ -442,7 +476,7 @@ class _StepTooLarge(ValueError, _NoConvergence):
     sub-step for the nonlinear one."""
 
 
-def _nl_step(plant: SymbolicPlant, c: np.ndarray, G: np.ndarray, delta: float, opts: FlowpipeOptions,
+def _nl_step(plant: SymbolicPlant, c: np.ndarray, G: np.ndarray, m0: int, delta: float, opts: FlowpipeOptions,
              psi_guess: np.ndarray):
     n = plant.n_states
     N = c.shape[0]
@@ -528,10 +562,9 @@ def _nl_step(plant: SymbolicPlant, c: np.ndarray, G: np.ndarray, delta: float, o
         # recompute both sets with the tighter remainder (still sound)
         seg_c, seg_G, seg_r, end_c, end_G, end_r = linear_part(L_lo, L_hi)
         psi_guess = np.stack([L_lo, L_hi])
-    seg = Zonotope(seg_c[:n], np.hstack([seg_G[:n], np.diag(seg_r[:n])]))
     keep = end_r > 0
-    Z = Zonotope(end_c, np.hstack([end_G, np.diag(end_r)[:, keep]])).reduce_order(opts.zonotope_order)
-    return seg, np.asarray(Z.c), np.asarray(Z.G), psi_guess
+    G1 = _reduce(end_c, np.hstack([end_G, np.diag(end_r)[:, keep]]), m0, opts.zonotope_order)
+    return (seg_c[:n], seg_G[:n], seg_r[:n]), end_c, G1, psi_guess
 
 
 # --------------------------------------------------------------------------------------- discrete method
