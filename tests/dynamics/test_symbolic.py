@@ -138,14 +138,3 @@ def test_bad_definitions_raise_value_error_naming_the_problem(kwargs, message):
 def test_with_parameters_rejects_unknown_names():
     with pytest.raises(ValueError, match="unknown parameter"):
         plants.get("tora").with_parameters(zeta=1.0)
-
-
-def test_registry():
-    assert {"acc", "acc_linear", "tora", "pendulum", "unicycle", "double_integrator", "van_der_pol",
-            "dubins"} <= set(plants.names())
-    with pytest.raises(ValueError, match="unknown plant 'nope'"):
-        plants.get("nope")
-    with pytest.raises(ValueError, match="bad parameters"):
-        plants.get("tora", zeta=1.0)
-    pend = plants.get("pendulum").f_numpy
-    np.testing.assert_allclose(pend([0.3, 0.0], [1.0]), [0.0, 2 * np.sin(0.3) + 8.0], rtol=1e-15)
