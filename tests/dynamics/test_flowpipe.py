@@ -2,6 +2,7 @@
 tightness regression against tests/golden/, linear vs nonlinear agreement, stars and joint sets, errors.
 """
 
+import itertools
 import json
 import os
 import zlib
@@ -100,6 +101,17 @@ def test_final_widths_do_not_grow_beyond_golden(name):
                                             "on plants.example(name); regenerate with NNCS_UPDATE_GOLDEN=1"},
                                    indent=1) + "\n")
     golden = np.array(json.loads(path.read_text())["final_widths"])
+    # independent check of the golden numbers themselves: at least the spread of simulated end states
+    # (corners and random points of the joint box, fine-step RK4) and at most 1.25 times it
+    dl, du = p.disturbance_box
+    lo, hi = np.concatenate([X.lb, U.lb, dl]), np.concatenate([X.ub, U.ub, du])
+    corners = np.array(list(itertools.product(*zip(lo, hi))))
+    z = np.vstack([corners, np.random.default_rng(0).uniform(lo, hi, (100, len(lo)))])
+    n, m = p.n_states, p.n_inputs
+    _, xs = S.rk4_period(p, z[:, :n], z[:, n:n + m], z[:, n + m:], T, substeps=100)
+    spread = xs[:, -1].max(axis=0) - xs[:, -1].min(axis=0)
+    assert np.all(golden >= spread - 1e-9) and np.all(widths >= spread - 1e-9)
+    assert np.all(widths <= 1.25 * spread + 1e-6), f"{name}: widths {widths} vs simulated spread {spread}"
     assert widths.shape == golden.shape
     grown = widths > golden * (1 + 1e-6) + 1e-12
     assert not grown.any(), f"{name}: final widths grew: {widths[grown]} > golden {golden[grown]}"
