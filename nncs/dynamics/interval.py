@@ -69,6 +69,17 @@ class Interval:
     def __setattr__(self, name, value):  # immutable
         raise AttributeError("Interval is immutable")
 
+    @classmethod
+    def _make(cls, lo: np.ndarray, hi: np.ndarray) -> "Interval":
+        """Internal constructor without checks, for results of the sound operations below (their bounds are
+        never NaN, ordered, and a lower bound is never +inf because _down/_up map overflow to the largest
+        double)."""
+        obj = object.__new__(cls)
+        lo, hi = np.broadcast_arrays(lo, hi)
+        object.__setattr__(obj, "lo", lo)
+        object.__setattr__(obj, "hi", hi)
+        return obj
+
     # ----------------------------------------------------------------------------------------------- basics
     @property
     def shape(self) -> tuple[int, ...]:
@@ -102,7 +113,7 @@ class Interval:
         return Interval(np.minimum(self.lo, other.lo), np.maximum(self.hi, other.hi))
 
     def __getitem__(self, key) -> "Interval":
-        return Interval(self.lo[key], self.hi[key])
+        return Interval._make(self.lo[key], self.hi[key])
 
     def __len__(self) -> int:
         return len(self.lo)
@@ -112,20 +123,20 @@ class Interval:
 
     # ----------------------------------------------------------------------------------------- arithmetic
     def __neg__(self) -> "Interval":
-        return Interval(-self.hi, -self.lo)
+        return Interval._make(-self.hi, -self.lo)
 
     def __pos__(self) -> "Interval":
         return self
 
     def __add__(self, other: Any) -> "Interval":
         o = as_interval(other)
-        return Interval(_down(self.lo + o.lo), _up(self.hi + o.hi))
+        return Interval._make(_down(self.lo + o.lo), _up(self.hi + o.hi))
 
     __radd__ = __add__
 
     def __sub__(self, other: Any) -> "Interval":
         o = as_interval(other)
-        return Interval(_down(self.lo - o.hi), _up(self.hi - o.lo))
+        return Interval._make(_down(self.lo - o.hi), _up(self.hi - o.lo))
 
     def __rsub__(self, other: Any) -> "Interval":
         return as_interval(other) - self
@@ -136,7 +147,7 @@ class Interval:
             p = np.stack(np.broadcast_arrays(self.lo * o.lo, self.lo * o.hi, self.hi * o.lo, self.hi * o.hi))
         # 0 * inf is nan in IEEE; in interval arithmetic the product with an exact zero bound is zero
         p = np.where(np.isnan(p), 0.0, p)
-        return Interval(_down(p.min(axis=0)), _up(p.max(axis=0)))
+        return Interval._make(_down(p.min(axis=0)), _up(p.max(axis=0)))
 
     __rmul__ = __mul__
 
