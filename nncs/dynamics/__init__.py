@@ -2,3 +2,27 @@
 
 Imports nncs.sets only (never nncs.nn, nncs.loop or nncs.verify).
 """
+
+from nncs.dynamics.flowpipe import Flowpipe, FlowpipeOptions, flowpipe
+from nncs.dynamics.interval import Interval
+from nncs.dynamics.simulate import (
+    reference_closed_loop,
+    reference_period,
+    reference_trajectory,
+    rk4_period,
+    simulate,
+)
+from nncs.dynamics.symbolic import SymbolicPlant
+
+__all__ = [
+    "SymbolicPlant",
+    "flowpipe",
+    "Flowpipe",
+    "FlowpipeOptions",
+    "Interval",
+    "simulate",
+    "rk4_period",
+    "reference_trajectory",
+    "reference_period",
+    "reference_closed_loop",
+]

@@ -41,6 +41,9 @@ class FlowpipeOptions:
         float_guard: relative bloat added to every computed segment and nonlinear sample set, covering the
             floating-point error of the matrix exponentials and products (the interval parts are outward
             rounded by themselves).
+        final_order: nonlinear method: if set, the final set's error generators (those after the joint set's
+            predicate variables) are reduced (Girard, outer) to at most final_order * n, which bounds how many
+            variables a Star gains per period; None keeps them (up to zonotope_order).
     """
 
     time_step: float | None = None
@@ -52,6 +55,7 @@ class FlowpipeOptions:
     enlarge: float = 0.5
     max_halvings: int = 6
     float_guard: float = 1e-12
+    final_order: float | None = None
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -70,6 +74,8 @@ class FlowpipeOptions:
             raise ValueError(f"FlowpipeOptions.enlarge must be positive, got {self.enlarge!r}")
         if not self.float_guard >= 0:
             raise ValueError(f"FlowpipeOptions.float_guard must be >= 0, got {self.float_guard!r}")
+        if self.final_order is not None and not self.final_order >= 1:
+            raise ValueError(f"FlowpipeOptions.final_order must be None or at least 1, got {self.final_order!r}")
 
 
 @dataclass(frozen=True)
@@ -420,7 +426,10 @@ def _nonlinear(plant: SymbolicPlant, g: _Gen, period: float, steps: int, opts: F
             segments.append(_param_output(sc, sG, m0, g, prot, np.diag(sr)))
         times[-1] = t_end
         t = t_end
-    final = _param_output(c[:n], G[:n], m0, g, prot, None)
+    Gx = G[:n]
+    if opts.final_order is not None:
+        Gx = np.hstack([Gx[:, :m0], _reduce(c[:n], Gx[:, m0:], 0, opts.final_order)])
+    final = _param_output(c[:n], Gx, m0, g, prot, None)
     return Flowpipe(np.array(times), tuple(segments), final, "nonlinear")
 
 

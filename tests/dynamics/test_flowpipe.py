@@ -236,6 +236,21 @@ def test_nonlinear_star_input_keeps_predicate_and_is_parametric():
     assert fp.final.bounds()[1][0] <= loose.final.bounds()[1][0] + 1e-9
 
 
+def test_final_order_bounds_the_added_variables_and_stays_sound():
+    p, X, U, T = _problem("tora")
+    J = X.to_star().cartesian_product(U.to_star())
+    full = flowpipe(p, J, None, T)
+    lean = flowpipe(p, J, None, T, FlowpipeOptions(final_order=2))
+    assert lean.final.nvars <= J.nvars + 2 * 4 < full.final.nvars
+    pts = J.sample(40, 16)
+    _assert_sound(lean, p, pts[:, :4], pts[:, 4:], np.zeros((40, 0)), T, per_segment=1)
+    a = J.sample_predicate(8, 17)
+    z0 = J.c + a @ J.V.T
+    _, xs = S.reference_period(p, z0[:, :4], z0[:, 4:], None, T, samples=2)
+    for ai, x in zip(a, xs[:, -1]):
+        assert _contains(_pinned(lean.final, ai, J.nvars), x[None]).all()
+
+
 def test_linear_star_with_disturbance_appends_variables():
     p = SymbolicPlant(["x", "v"], ["u"], ["v", "-x + u + w"], disturbances={"w": (-0.2, 0.2)})
     J = Box([0.0, 0.0, -1.0], [0.1, 0.1, 1.0]).to_star()
