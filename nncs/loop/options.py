@@ -1,0 +1,95 @@
+"""The one options object of closed-loop reachability and verification, with named presets.
+
+Every field has a default that works for the bundled case studies; problem files set them under [options].
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+SET_TYPES = ("auto", "star", "zonotope")
+NN_METHODS = ("auto", "approx-star", "exact-star", "abs-dom", "approx-zono")
+
+
+@dataclass(frozen=True)
+class Options:
+    """Settings of `nncs.reach` and `nncs.verify` (immutable; `dataclasses.replace` makes variants).
+
+    Attributes:
+        set_type: "star" (dependency-keeping stars, LP bounds), "zonotope" (DeepZ + zonotope flowpipes, no
+            LPs) or "auto" (stars for affine plants, zonotopes otherwise).
+        nn_method: network reach method; "auto" picks approx-star for stars and approx-zono for zonotopes.
+        nn_bounds: approx-star pre-activation bounds, "lp" (tight) or "estimate" (cheap).
+        time_step: flowpipe sub-interval length in seconds; None: period / substeps.
+        substeps: flowpipe sub-intervals per control period when time_step is None.
+        zonotope_order: zonotopes are reduced (Girard) to at most order * dim generators each period.
+        max_star_vars: a state star with more predicate variables is replaced by an outer zonotope of
+            `zonotope_order` (as a star) before the next period.
+        max_sets: exact-star: abort (unknown) when the union holds more sets than this.
+        split_budget: verify: at most this many initial-set parts when refining a failed proof.
+        falsify_samples: verify: random initial states simulated before reachability.
+        falsify_steps: verify: gradient-ascent iterations of the falsifier.
+        seed: random seed of falsification and sampling.
+        progress: show tqdm progress bars (None: only when attached to a terminal).
+    """
+
+    set_type: str = "auto"
+    nn_method: str = "auto"
+    nn_bounds: str = "lp"
+    time_step: float | None = None
+    substeps: int = 10
+    zonotope_order: float = 50.0
+    max_star_vars: int = 3000
+    max_sets: int = 1000
+    split_budget: int = 64
+    falsify_samples: int = 256
+    falsify_steps: int = 30
+    seed: int = 0
+    progress: bool | None = None
+
+    def __post_init__(self):
+        if self.set_type not in SET_TYPES:
+            raise ValueError(f"options.set_type must be one of {SET_TYPES}, got {self.set_type!r}")
+        if self.nn_method not in NN_METHODS:
+            raise ValueError(f"options.nn_method must be one of {NN_METHODS}, got {self.nn_method!r}")
+        if self.nn_bounds not in ("lp", "estimate"):
+            raise ValueError(f"options.nn_bounds must be 'lp' or 'estimate', got {self.nn_bounds!r}")
+        if self.set_type == "zonotope" and self.nn_method not in ("auto", "approx-zono"):
+            raise ValueError(f"options.nn_method {self.nn_method!r} needs star sets; with set_type 'zonotope' use approx-zono")
+        if self.set_type == "star" and self.nn_method == "approx-zono":
+            raise ValueError("options.nn_method 'approx-zono' needs set_type 'zonotope' (or 'auto')")
+        if self.time_step is not None and not self.time_step > 0:
+            raise ValueError(f"options.time_step must be positive, got {self.time_step!r}")
+        for name in ("substeps", "max_star_vars", "max_sets", "split_budget"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"options.{name} must be at least 1, got {getattr(self, name)!r}")
+        for name in ("falsify_samples", "falsify_steps"):
+            if int(getattr(self, name)) < 0:
+                raise ValueError(f"options.{name} must be >= 0, got {getattr(self, name)!r}")
+        if not self.zonotope_order >= 1:
+            raise ValueError(f"options.zonotope_order must be at least 1, got {self.zonotope_order!r}")
+
+    @classmethod
+    def from_dict(cls, values: dict, where: str = "options") -> "Options":
+        """Build Options from a mapping (e.g. a problem file's [options]); unknown keys raise ValueError."""
+        values = dict(values)
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known - {"preset"})
+        if unknown:
+            raise ValueError(f"{where}: unknown option(s) {unknown}; known: {sorted(known | {'preset'})}")
+        preset = values.pop("preset", "default")
+        if preset not in PRESETS:
+            raise ValueError(f"{where}.preset: unknown preset {preset!r}; known: {sorted(PRESETS)}")
+        try:
+            return dataclasses.replace(PRESETS[preset], **values)
+        except TypeError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+
+
+PRESETS: dict[str, Options] = {
+    "default": Options(),
+    "fast": Options(nn_bounds="estimate", substeps=5, zonotope_order=20, falsify_samples=64, falsify_steps=10),
+    "tight": Options(substeps=20, zonotope_order=100, split_budget=256),
+}
+"""Named presets: "default", "fast" (cheaper bounds, coarser time steps) and "tight" (finer, more splits)."""

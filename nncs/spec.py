@@ -1,0 +1,134 @@
+"""Specifications of closed-loop problems (always, goal, avoid) and their sound checks on sets and traces.
+
+A set check answers True only when every point of the set satisfies the specification (LPs on stars are
+certified, zonotopes exact); trace checks measure by how much a concrete trajectory violates it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from nncs.expressions import linear_constraint
+from nncs.sets import HPolytope, Star
+from nncs.sets.base import Set
+
+__all__ = ["Always", "Goal", "Avoid", "Spec", "parse_constraints"]
+
+
+def parse_constraints(texts: Sequence[str], names: Sequence[str], what: str) -> HPolytope:
+    """Return the conjunction of linear constraints (strings over `names`) as an HPolytope `H x <= g`."""
+    if isinstance(texts, str) or not len(texts):
+        raise ValueError(f"{what}: expected a non-empty list of constraints like ['x1 >= 0']")
+    rows = [linear_constraint(t, names, f"{what}[{i}]") for i, t in enumerate(texts)]
+    return HPolytope(np.array([h for h, _ in rows]), np.array([g for _, g in rows]))
+
+
+def _window(window, what: str) -> tuple[float, float]:
+    if window is None:
+        return (0.0, np.inf)
+    lo, hi = (float(window[0]), float(window[1]))
+    if not (lo >= 0 and hi >= lo):
+        raise ValueError(f"{what}: the time window must satisfy 0 <= from <= to, got {window}")
+    return lo, hi
+
+
+@dataclass(frozen=True)
+class Always:
+    """Every state at every time in the window satisfies all constraints `H x <= g`.
+
+    Attributes:
+        region: the constraints as an HPolytope.
+        window: (from, to) in seconds; None means the whole horizon.
+        text: the constraints as written (for reports).
+    """
+
+    region: HPolytope
+    window: tuple[float, float] | None = None
+    text: tuple[str, ...] = field(default=())
+
+    kind = "always"
+
+    def applies(self, t0: float, t1: float, horizon: float) -> bool:
+        """Whether the time interval [t0, t1] meets the window."""
+        lo, hi = _window(self.window, "always")
+        return t1 >= lo and t0 <= hi
+
+    def holds_on(self, s: Set) -> bool:
+        """True only if every point of `s` satisfies every constraint (sound)."""
+        return self.region.contains_set(s)
+
+    def violation(self, states: np.ndarray) -> np.ndarray:
+        """Per state (rows), the largest `(H x - g)_i`: positive means violated."""
+        return (states @ self.region.H.T - self.region.g).max(axis=1)
+
+
+@dataclass(frozen=True)
+class Goal:
+    """At the final time, the state satisfies all constraints `H x <= g`."""
+
+    region: HPolytope
+    text: tuple[str, ...] = field(default=())
+
+    kind = "goal"
+    window = None
+
+    def holds_on(self, s: Set) -> bool:
+        """True only if every point of `s` satisfies every constraint (sound)."""
+        return self.region.contains_set(s)
+
+    def violation(self, states: np.ndarray) -> np.ndarray:
+        """Per state, the largest `(H x - g)_i`: positive means outside the goal."""
+        return (states @ self.region.H.T - self.region.g).max(axis=1)
+
+
+@dataclass(frozen=True)
+class Avoid:
+    """No state at any time in the window enters the unsafe region `{x : H x <= g}` (a conjunction)."""
+
+    region: HPolytope
+    window: tuple[float, float] | None = None
+    text: tuple[str, ...] = field(default=())
+
+    kind = "avoid"
+
+    def applies(self, t0: float, t1: float, horizon: float) -> bool:
+        """Whether the time interval [t0, t1] meets the window."""
+        lo, hi = _window(self.window, "avoid")
+        return t1 >= lo and t0 <= hi
+
+    def holds_on(self, s: Set) -> bool:
+        """True only if `s` and the unsafe region are disjoint (sound: certified LP emptiness)."""
+        H, g = self.region.H, self.region.g
+        # one constraint that no point of s can satisfy already separates them
+        if np.any(-s.support_function(-H) > g):
+            return True
+        star = s if isinstance(s, Star) else s.to_star()
+        return star.intersect_halfspace(H, g).is_empty()
+
+    def violation(self, states: np.ndarray) -> np.ndarray:
+        """Per state, `-max_i (H x - g)_i`: positive means inside the unsafe region (violated)."""
+        return -(states @ self.region.H.T - self.region.g).max(axis=1)
+
+
+Spec = Always | Goal | Avoid
+
+
+def make_spec(kind: str, constraints: Sequence[str], names: Sequence[str], window=None, what: str = "spec") -> Spec:
+    """Build a spec of `kind` ("always", "goal", "avoid") from constraint strings over the state `names`."""
+    region = parse_constraints(constraints, names, what)
+    text = tuple(constraints)
+    if kind == "always":
+        return Always(region, None if window is None else _window(window, what), text)
+    if kind == "goal":
+        if window is not None:
+            raise ValueError(f"{what}: a goal is checked at the final time; it takes no from/to window")
+        return Goal(region, text)
+    if kind == "avoid":
+        return Avoid(region, None if window is None else _window(window, what), text)
+    raise ValueError(f"{what}: unknown spec kind {kind!r}; expected 'always', 'goal' or 'avoid'")
+
+
+__all__ += ["make_spec"]
