@@ -1,6 +1,7 @@
 """Plant dynamics: symbolic models compiled to JAX, interval arithmetic, simulation and flowpipes.
 
-Imports nncs.sets only (never nncs.nn, nncs.loop or nncs.verify).
+Imports nncs.sets only (never nncs.nn, nncs.loop or nncs.verify). `nncs.dynamics.simulate` is the simulation
+module (its batched closed-loop function is `nncs.dynamics.simulate.simulate`).
 """
 
 from nncs.dynamics.flowpipe import Flowpipe, FlowpipeOptions, flowpipe
@@ -10,7 +11,6 @@ from nncs.dynamics.simulate import (
     reference_period,
     reference_trajectory,
     rk4_period,
-    simulate,
 )
 from nncs.dynamics.symbolic import SymbolicPlant
 
@@ -20,7 +20,6 @@ __all__ = [
     "Flowpipe",
     "FlowpipeOptions",
     "Interval",
-    "simulate",
     "rk4_period",
     "reference_trajectory",
     "reference_period",
