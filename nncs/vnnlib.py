@@ -240,7 +240,7 @@ def parse_vnnlib(text: str, source: str = "property") -> VnnlibProperty:
                 if len(xs) != 1:
                     raise b.err(line, "input constraints must bound a single input X_i")
                 (i, a), = xs.items()
-                bound = -c0 / a  # a x + c0 <= 0
+                bound = -c0 / a + 0.0  # a x + c0 <= 0 (+ 0.0 turns -0.0 into 0.0)
                 if a > 0:
                     ub[i] = min(ub[i], bound)
                 else:

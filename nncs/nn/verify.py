@@ -1,0 +1,455 @@
+"""Open-loop property checking: does a network's output avoid an unsafe region over an input box?
+
+A quick attack (random samples + JAX gradient steps) looks for counterexamples; batched symbolic interval
+bounds with input splitting prove the rest. `holds` is reported only when every sub-box is proven.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from nncs.nn.network import Activation, Linear, Network
+from nncs.nn.reach.relax import affine_pieces, parallel
+from nncs.vnnlib import VnnlibCase, VnnlibProperty
+
+__all__ = ["VerifyOptions", "VerifyResult", "verify_property", "verify_nn_files", "symbolic_bounds", "bound_objectives", "attack"]
+
+_EPS = 1e-11  # relative slack per layer that covers floating-point rounding of the symbolic bounds
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    """Options of `verify_property`.
+
+    Attributes:
+        timeout: seconds; past it the answer is "timeout".
+        attack_samples: random inputs tried per case before proving.
+        attack_restarts, attack_steps: projected-gradient (sign) attack from this many starts, for this many steps.
+        batch: sub-boxes bounded per vectorised round.
+        min_width: sub-boxes narrower than this (relative to the case box) in every input are not split
+            further; if one stays unproven the answer is "unknown".
+        seed: random seed of the attack.
+        backsub_every: tighten every layer's neuron bounds by back-substitution (DeepPoly), not only the
+            objective (slower per box, far fewer boxes).
+    """
+
+    timeout: float = 116.0
+    attack_samples: int = 2000
+    attack_restarts: int = 64
+    attack_steps: int = 40
+    batch: int = 1024
+    min_width: float = 1e-7
+    seed: int = 0
+    backsub_every: bool = True
+    split: str = "smear"
+
+
+@dataclass
+class VerifyResult:
+    """The answer: result in holds / violated / unknown / timeout, with time and a confirmed counterexample."""
+
+    result: str
+    time_s: float
+    counterexample: dict | None = None
+    method: str = "attack + symbolic-interval input splitting"
+    stats: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        """Return the VNN-COMP style report `{"result", "time_s", "counterexample", "method"}` (plus stats)."""
+        out = asdict(self)
+        return out
+
+
+# ---------------------------------------------------------------------------------------------- bounds
+def _concretize(A: np.ndarray, a: np.ndarray, lb: np.ndarray, ub: np.ndarray, lower: bool) -> np.ndarray:
+    """min (lower) or max of `A x + a` over boxes: A (B, n, k), a (B, n), lb/ub (B, k). Exact for the box."""
+    pos, neg = np.maximum(A, 0.0), np.minimum(A, 0.0)
+    if lower:
+        return a + np.einsum("bnk,bk->bn", pos, lb) + np.einsum("bnk,bk->bn", neg, ub)
+    return a + np.einsum("bnk,bk->bn", pos, ub) + np.einsum("bnk,bk->bn", neg, lb)
+
+
+def symbolic_bounds(layers, lb: np.ndarray, ub: np.ndarray):
+    """Propagate linear lower/upper functions of the input through `layers` for a batch of boxes.
+
+    Args:
+        layers: Linear layers and monotone activations (every activation nncs has is monotone).
+        lb, ub: (B, n0) input boxes.
+    Returns:
+        (LA, la, UA, ua) with `LA x + la <= net(x) <= UA x + ua` for every x in each box (outer approximation:
+        parallel-line relaxations, DeepZ / Neurify style, and a rounding slack at each layer).
+    """
+    B, n0 = lb.shape
+    LA = np.broadcast_to(np.eye(n0), (B, n0, n0)).copy()
+    UA = LA.copy()
+    la = np.zeros((B, n0))
+    ua = np.zeros((B, n0))
+    xabs = np.maximum(np.abs(lb), np.abs(ub))
+    for layer in layers:
+        if isinstance(layer, Linear):
+            Wp, Wn = np.maximum(layer.W, 0.0), np.minimum(layer.W, 0.0)
+            LA, UA = (np.einsum("ij,bjk->bik", Wp, LA) + np.einsum("ij,bjk->bik", Wn, UA),
+                      np.einsum("ij,bjk->bik", Wp, UA) + np.einsum("ij,bjk->bik", Wn, LA))  # fmt: skip
+            la, ua = la @ Wp.T + ua @ Wn.T + layer.b, ua @ Wp.T + la @ Wn.T + layer.b
+            la = la - _EPS * (1.0 + np.abs(la) + np.einsum("bik,bk->bi", np.abs(LA), xabs))
+            ua = ua + _EPS * (1.0 + np.abs(ua) + np.einsum("bik,bk->bi", np.abs(UA), xabs))
+        elif isinstance(layer, Activation):
+            if layer.name == "identity":
+                continue
+            l = _concretize(LA, la, lb, ub, True)
+            u = np.maximum(_concretize(UA, ua, lb, ub, False), l)
+            shape = l.shape
+            lf, uf = l.reshape(-1), u.reshape(-1)
+            mask, s_aff, t_aff = affine_pieces(layer, lf, uf)
+            s, t_lo, t_hi = s_aff.copy(), t_aff.copy(), t_aff.copy()
+            R = np.flatnonzero(~mask)
+            if R.size:
+                s[R], t_lo[R], t_hi[R] = parallel(layer, lf[R], uf[R])
+            s, t_lo, t_hi = s.reshape(shape), t_lo.reshape(shape), t_hi.reshape(shape)
+            if np.any(s < 0):
+                raise ValueError(f"{layer!r}: symbolic bounds need monotone nondecreasing activations")
+            LA, la = s[..., None] * LA, s * la + t_lo
+            UA, ua = s[..., None] * UA, s * ua + t_hi
+        else:
+            raise ValueError(f"unsupported layer {layer!r}")
+    return LA, la, UA, ua
+
+
+def _backsub_rows(layers, relax, Lam: np.ndarray, const: np.ndarray, rows_box: np.ndarray, lower: np.ndarray,
+                  lb: np.ndarray, ub: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Back-substitute row functions `Lam z + const` from the output of `layers` to the input (DeepPoly).
+
+    Args:
+        Lam: (P, n) one row per bound; const: (P,); rows_box: (P,) the box of each row; lower: (P,) bool,
+            True for a lower bound, False for an upper bound.
+        relax: per layer None or (ls, lt, us, ut), each (B, n_k): `ls x + lt <= act(x) <= us x + ut`.
+    Returns:
+        (bounds (P,), input coefficients (P, n0)); sound, with a rounding slack.
+    """
+    flag = lower[:, None]
+    scale = np.abs(const)
+    for layer, rx in zip(reversed(layers), reversed(relax)):
+        if isinstance(layer, Linear):
+            const = const + Lam @ layer.b
+            Lam = Lam @ layer.W
+        elif rx is not None:
+            ls, lt, us, ut = (v[rows_box] for v in rx)
+            pos, neg = np.maximum(Lam, 0.0), np.minimum(Lam, 0.0)
+            s1, s2 = np.where(flag, ls, us), np.where(flag, us, ls)
+            t1, t2 = np.where(flag, lt, ut), np.where(flag, ut, lt)
+            const = const + (pos * t1 + neg * t2).sum(axis=1)
+            Lam = pos * s1 + neg * s2
+        scale = np.maximum(scale, np.abs(const))
+    blb, bub = lb[rows_box], ub[rows_box]
+    pos, neg = np.maximum(Lam, 0.0), np.minimum(Lam, 0.0)
+    lo_val = const + (pos * blb + neg * bub).sum(axis=1)
+    hi_val = const + (pos * bub + neg * blb).sum(axis=1)
+    slack = _EPS * (len(layers) + 1) * (1.0 + scale + (np.abs(Lam) * np.maximum(np.abs(blb), np.abs(bub))).sum(axis=1))
+    return np.where(lower, lo_val - slack, hi_val + slack), Lam
+
+
+def bound_objectives(layers, lb: np.ndarray, ub: np.ndarray, C: np.ndarray, e: np.ndarray, backsub_every: bool = True):
+    """Lower bounds of `C net(x) - e` over each box (B, R) and input coefficients of the bounding functions.
+
+    Intermediate neuron bounds: forward symbolic intervals (parallel relaxations), tightened with
+    backsub_every by DeepPoly back-substitution for the neurons they leave ambiguous; the objective is
+    back-substituted. Sound outer bounds (rounding slack included).
+    """
+    from nncs.nn.reach.relax import lines
+
+    B, n0 = lb.shape
+    LAt = np.broadcast_to(np.eye(n0), (B, n0, n0)).copy()  # (B, n0, n): coefficient of input k in neuron j
+    UAt = LAt.copy()
+    la = np.zeros((B, n0))
+    ua = np.zeros((B, n0))
+    xabs = np.maximum(np.abs(lb), np.abs(ub))
+    relax: list = []
+    n_lin = 0
+
+    def conc(At, a, lower):
+        pos, neg = np.maximum(At, 0.0), np.minimum(At, 0.0)
+        lo_in, hi_in = (lb, ub) if lower else (ub, lb)
+        return a + np.einsum("bkn,bk->bn", pos, lo_in) + np.einsum("bkn,bk->bn", neg, hi_in)
+
+    for idx, layer in enumerate(layers):
+        if isinstance(layer, Linear):
+            n_lin += 1
+            Wp, Wn = np.maximum(layer.W, 0.0).T, np.minimum(layer.W, 0.0).T
+            n = layer.W.shape[1]
+            L2, U2 = LAt.reshape(-1, n), UAt.reshape(-1, n)
+            LAt, UAt = (L2 @ Wp + U2 @ Wn).reshape(B, n0, -1), (U2 @ Wp + L2 @ Wn).reshape(B, n0, -1)
+            la, ua = la @ Wp + ua @ Wn + layer.b, ua @ Wp + la @ Wn + layer.b
+            la = la - _EPS * (1.0 + np.abs(la) + np.einsum("bkn,bk->bn", np.abs(LAt), xabs))
+            ua = ua + _EPS * (1.0 + np.abs(ua) + np.einsum("bkn,bk->bn", np.abs(UAt), xabs))
+            relax.append(None)
+            continue
+        if layer.name == "identity":
+            relax.append(None)
+            continue
+        l = conc(LAt, la, True)
+        u = conc(UAt, ua, False)
+        if backsub_every and n_lin > 1:
+            amb = ~affine_pieces(layer, l.reshape(-1), u.reshape(-1))[0].reshape(l.shape)
+            bi, ni = np.nonzero(amb)
+            if bi.size:
+                n = l.shape[1]
+                P = bi.size
+                Lam = np.zeros((2 * P, n))
+                Lam[np.arange(P), ni] = 1.0
+                Lam[P + np.arange(P), ni] = 1.0
+                lower = np.concatenate([np.ones(P, bool), np.zeros(P, bool)])
+                vals, _ = _backsub_rows(layers[:idx], relax, Lam, np.zeros(2 * P), np.concatenate([bi, bi]), lower, lb, ub)
+                l[bi, ni] = np.maximum(l[bi, ni], vals[:P])
+                u[bi, ni] = np.minimum(u[bi, ni], vals[P:])
+        u = np.maximum(u, l)
+        shape = l.shape
+        lf, uf = l.reshape(-1), u.reshape(-1)
+        mask, s_aff, t_aff = affine_pieces(layer, lf, uf)
+        s, t_lo, t_hi = s_aff.copy(), t_aff.copy(), t_aff.copy()
+        bls, blt, bus, but = s_aff.copy(), t_aff.copy(), s_aff.copy(), t_aff.copy()
+        R = np.flatnonzero(~mask)
+        if R.size:
+            s[R], t_lo[R], t_hi[R] = parallel(layer, lf[R], uf[R])
+            bls[R], blt[R], bus[R], but[R] = lines(layer, lf[R], uf[R]).best(lf[R], uf[R])
+        s, t_lo, t_hi = s.reshape(shape), t_lo.reshape(shape), t_hi.reshape(shape)
+        if np.any(s < 0):
+            raise ValueError(f"{layer!r}: symbolic bounds need monotone nondecreasing activations")
+        LAt, la = s[:, None, :] * LAt, s * la + t_lo
+        UAt, ua = s[:, None, :] * UAt, s * ua + t_hi
+        relax.append(tuple(v.reshape(shape) for v in (bls, blt, bus, but)))
+    R_ = C.shape[0]
+    Cp, Cn = np.maximum(C, 0.0).T, np.minimum(C, 0.0).T
+    GAt = np.einsum("bkn,nr->bkr", LAt, Cp) + np.einsum("bkn,nr->bkr", UAt, Cn)
+    ga = la @ Cp + ua @ Cn - e
+    ga = ga - _EPS * (1.0 + np.abs(ga) + np.einsum("bkr,bk->br", np.abs(GAt), xabs))
+    low_f = conc(GAt, ga, True)
+    rows_box = np.repeat(np.arange(B), R_)
+    Lam = np.tile(C, (B, 1))
+    low_b, G = _backsub_rows(layers, relax, Lam, np.tile(-e, B), rows_box, np.ones(B * R_, bool), lb, ub)
+    return np.maximum(low_f, low_b.reshape(B, R_)), G.reshape(B, R_, n0)
+
+
+# ---------------------------------------------------------------------------------------------- attack
+class _Attacker:
+    """Random sampling and sign-gradient descent on the violation margin `max_r (A y - b)_r` (JAX, jit once)."""
+
+    def __init__(self, net: Network):
+        import jax
+        import jax.numpy as jnp
+
+        f = net.jax_fn(jit=False)
+
+        def margin(x, A, b):
+            return jnp.max(f(x) @ A.T - b, axis=-1)
+
+        def step(x, A, b, lo, hi, size):
+            g = jax.grad(lambda z: jnp.sum(margin(z, A, b)))(x)
+            return jnp.clip(x - size * jnp.sign(g) * (hi - lo), lo, hi)
+
+        self.step = jax.jit(step)
+
+    def run(self, net, case: VnnlibCase, A, b, rng, opts: VerifyOptions):
+        lo, hi = case.lb, case.ub
+        x = lo + (hi - lo) * rng.random(size=(opts.attack_samples, lo.size))
+        x = np.vstack([x, (lo + hi)[None] / 2])
+        found = _first_unsafe(net, case, x)
+        if found is not None:
+            return found
+        margins = np.max(net(x) @ A.T - b, axis=1)
+        starts = x[np.argsort(margins)[: opts.attack_restarts]]
+        z = starts
+        for k in range(opts.attack_steps):
+            size = 0.05 * (1.0 - k / opts.attack_steps) + 1e-3
+            z = np.asarray(self.step(z, A, b, lo, hi, size))
+            if k % 10 == 9 or k == opts.attack_steps - 1:
+                found = _first_unsafe(net, case, z)
+                if found is not None:
+                    return found
+        return None
+
+
+def _first_unsafe(net: Network, case: VnnlibCase, x: np.ndarray):
+    """The first input of x (clipped into the case box) whose plain forward pass is unsafe, as (x, y); else None."""
+    x = np.clip(x, case.lb, case.ub)
+    y = net(x)
+    for i in np.flatnonzero(case.is_unsafe(y))[:16]:
+        yi = net(x[i])  # confirm with the plain single-input forward pass (batched BLAS may round differently)
+        if case.is_unsafe(yi)[0]:
+            return x[i], yi
+    return None
+
+
+def attack(net: Network, prop: VnnlibProperty, options: VerifyOptions | None = None):
+    """Search for a counterexample; return (x, y) confirmed by the forward pass, or None (finds, never proves)."""
+    opts = options or VerifyOptions()
+    rng = np.random.default_rng(opts.seed)
+    attacker = _Attacker(net)
+    for case in prop.cases:
+        for A, b in case.unsafe:
+            found = attacker.run(net, case, A, b, rng, opts)
+            if found is not None:
+                return found
+    return None
+
+
+# ---------------------------------------------------------------------------------------------- main loop
+def verify_property(net: Network, prop: VnnlibProperty, options: VerifyOptions | None = None) -> VerifyResult:
+    """Decide whether `net` satisfies `prop` (no input of a case box maps into that case's unsafe region).
+
+    Returns:
+        VerifyResult with result "violated" (counterexample checked by the numpy forward pass), "holds" (every
+        sub-box proven by sound symbolic bounds), "timeout", or "unknown" (boxes too small to split stay open).
+    Raises:
+        ValueError when the property's dimensions do not match the network.
+    """
+    opts = options or VerifyOptions()
+    t0 = time.perf_counter()
+    if prop.n_inputs != net.n_inputs or prop.n_outputs != net.n_outputs:
+        raise ValueError(
+            f"property {prop.source} has {prop.n_inputs} inputs / {prop.n_outputs} outputs, "
+            f"the network {net.n_inputs} / {net.n_outputs}"
+        )
+    net = net.simplified()
+    rng = np.random.default_rng(opts.seed)
+    stats = {"boxes": 0, "rounds": 0}
+
+    def done(result, cex=None):
+        stats["attack_s"] = stats.get("attack_s", 0.0)
+        counter = None if cex is None else {"x": cex[0].tolist(), "y": cex[1].tolist()}
+        return VerifyResult(result, time.perf_counter() - t0, counter, stats=stats)
+
+    attacker = None
+    try:
+        attacker = _Attacker(net)
+    except Exception:  # noqa: BLE001 - the attack is optional; proving still works
+        attacker = None
+    ta = time.perf_counter()
+    for case in prop.cases:
+        for A, b in case.unsafe:
+            if attacker is not None and A.shape[0] > 0:
+                found = attacker.run(net, case, A, b, rng, opts)
+            else:
+                found = _first_unsafe(net, case, case.lb + (case.ub - case.lb) * rng.random(size=(opts.attack_samples, case.lb.size)))
+            if found is not None:
+                stats["attack_s"] = time.perf_counter() - ta
+                return done("violated", found)
+    stats["attack_s"] = time.perf_counter() - ta
+
+    unknown = False
+    for case in prop.cases:
+        res = _prove_case(net, case, opts, t0, stats)
+        if res == "timeout":
+            return done("timeout")
+        if isinstance(res, tuple):
+            return done("violated", res)
+        if res == "unknown":
+            unknown = True
+    return done("unknown" if unknown else "holds")
+
+
+def _prove_case(net: Network, case: VnnlibCase, opts: VerifyOptions, t0: float, stats: dict):
+    conj = [(A, b) for A, b in case.unsafe]
+    if any(A.shape[0] == 0 for A, _ in conj):  # an unconditional unsafe region: any input violates
+        x = (case.lb + case.ub) / 2
+        return x, net(x)
+    C = np.vstack([A for A, _ in conj])
+    e = np.concatenate([b for _, b in conj])
+    owner = np.concatenate([np.full(A.shape[0], j) for j, (A, _) in enumerate(conj)])
+    nconj = len(conj)
+    layers = net.layers
+    width0 = case.ub - case.lb
+    stack_lb = [case.lb[None].copy()]
+    stack_ub = [case.ub[None].copy()]
+    pending = 1
+    unknown = False
+    while pending:
+        if time.perf_counter() - t0 > opts.timeout:
+            return "timeout"
+        # pop up to `batch` boxes from the end (depth first keeps the stack small)
+        lbs, ubs, take = [], [], 0
+        while stack_lb and take < opts.batch:
+            blk_l, blk_u = stack_lb.pop(), stack_ub.pop()
+            room = opts.batch - take
+            if blk_l.shape[0] > room:
+                stack_lb.append(blk_l[:-room])
+                stack_ub.append(blk_u[:-room])
+                blk_l, blk_u = blk_l[-room:], blk_u[-room:]
+            lbs.append(blk_l)
+            ubs.append(blk_u)
+            take += blk_l.shape[0]
+        lb, ub = np.vstack(lbs), np.vstack(ubs)
+        pending -= take
+        stats["boxes"] += take
+        stats["rounds"] += 1
+        low, GA = bound_objectives(layers, lb, ub, C, e, opts.backsub_every)  # (B, R)
+        proven_rows = low > 0
+        proven_conj = np.zeros((lb.shape[0], nconj), dtype=bool)
+        for j in range(nconj):
+            proven_conj[:, j] = proven_rows[:, owner == j].any(axis=1)
+        open_ = ~proven_conj.all(axis=1)
+        if not open_.any():
+            continue
+        lb, ub, low, GA, proven_conj = lb[open_], ub[open_], low[open_], GA[open_], proven_conj[open_]
+        # candidate counterexamples: each open conjunction's binding row's minimising corner, and the centre
+        cands = [(lb + ub) / 2]
+        score = np.zeros_like(lb)
+        for j in range(nconj):
+            rows = np.flatnonzero(owner == j)
+            r = rows[np.argmax(low[:, rows], axis=1)]
+            g = GA[np.arange(lb.shape[0]), r]  # (B, n0)
+            cands.append(np.where(g > 0, lb, ub))
+            score += np.where(proven_conj[:, j], 0.0, 1.0)[:, None] * np.abs(g)
+        for x in cands:
+            found = _first_unsafe(net, case, x)
+            if found is not None:
+                return found
+        width = ub - lb
+        if opts.split == "widest":
+            score = width / np.where(width0 > 0, width0, 1.0)
+        else:
+            score = score * width
+        score[width <= opts.min_width * width0] = -1.0
+        dim = np.argmax(score, axis=1)
+        splittable = score[np.arange(lb.shape[0]), dim] > 0
+        if not splittable.all():
+            unknown = True
+            lb, ub, dim = lb[splittable], ub[splittable], dim[splittable]
+            if lb.shape[0] == 0:
+                continue
+        rows = np.arange(lb.shape[0])
+        mid = (lb[rows, dim] + ub[rows, dim]) / 2
+        ub_left = ub.copy()
+        ub_left[rows, dim] = mid
+        lb_right = lb.copy()
+        lb_right[rows, dim] = mid
+        stack_lb.append(np.vstack([lb, lb_right]))
+        stack_ub.append(np.vstack([ub_left, ub]))
+        pending += 2 * lb.shape[0]
+    return "unknown" if unknown else "holds"
+
+
+def verify_nn_files(model, prop, timeout: float = 116.0, json_path=None, options: VerifyOptions | None = None) -> VerifyResult:
+    """Load a network file and a VNN-LIB file, check the property, and write the JSON report when asked.
+
+    Raises:
+        ValueError naming the file for unreadable inputs or mismatched dimensions.
+    """
+    import dataclasses
+    import json
+    from pathlib import Path
+
+    from nncs.nn.io import load_network
+    from nncs.vnnlib import load_vnnlib
+
+    t0 = time.perf_counter()
+    net = load_network(model)
+    spec = load_vnnlib(prop)
+    opts = dataclasses.replace(options or VerifyOptions(), timeout=timeout)
+    result = verify_property(net, spec, opts)
+    result.time_s = time.perf_counter() - t0
+    if json_path:
+        Path(json_path).write_text(json.dumps(result.to_json(), indent=2))
+    return result

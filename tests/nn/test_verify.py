@@ -1,0 +1,113 @@
+"""Tests of nncs/nn/verify.py: sound objective bounds, holds/violated on nets with known answers, ACAS Xu subset."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import nncs  # noqa: F401
+from nncs.nn.network import LeakyReLU, Linear, Network, ReLU, SatLin, SatLins, Sigmoid, Tanh
+from nncs.nn.verify import VerifyOptions, bound_objectives, verify_property
+from nncs.vnnlib import parse_vnnlib
+
+ACTS = [ReLU, lambda: LeakyReLU(0.1), Tanh, Sigmoid, SatLin, SatLins]
+
+
+def random_net(seed, dims):
+    rng = np.random.default_rng(seed)
+    layers = []
+    for k in range(len(dims) - 1):
+        layers.append(Linear(rng.normal(size=(dims[k + 1], dims[k])), rng.normal(size=dims[k + 1]) * 0.5))
+        if k < len(dims) - 2:
+            layers.append(ACTS[(seed + k) % len(ACTS)]())
+    return Network(layers)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), n_in=st.integers(1, 4), depth=st.integers(1, 4), backsub=st.booleans())
+def test_objective_bounds_are_sound_by_sampling(seed, n_in, depth, backsub):
+    rng = np.random.default_rng(seed)
+    net = random_net(seed, [n_in] + [5] * depth + [3])
+    lb = rng.uniform(-1, 0.5, size=(4, n_in))
+    ub = lb + rng.uniform(0.0, 1.0, size=(4, n_in))
+    C = rng.normal(size=(2, 3))
+    e = rng.normal(size=2)
+    low, G = bound_objectives(net.layers, lb, ub, C, e, backsub)
+    assert low.shape == (4, 2) and G.shape == (4, 2, n_in)
+    for b in range(4):
+        x = lb[b] + (ub[b] - lb[b]) * rng.random(size=(300, n_in))
+        vals = net(x) @ C.T - e
+        assert np.all(vals >= low[b] - 1e-12)
+
+
+def _prop_text(n_in, n_out, lo, hi, unsafe):
+    text = "".join(f"(declare-const X_{i} Real)\n" for i in range(n_in))
+    text += "".join(f"(declare-const Y_{i} Real)\n" for i in range(n_out))
+    for i in range(n_in):
+        text += f"(assert (>= X_{i} {float(lo[i])!r}))\n(assert (<= X_{i} {float(hi[i])!r}))\n"
+    return text + unsafe
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_answers_agree_with_dense_sampling(seed):
+    net = random_net(seed, [2, 6, 6, 1])
+    lo, hi = np.array([-1.0, -1.0]), np.array([1.0, 1.0])
+    g = np.linspace(-1, 1, 401)
+    y = net(np.stack(np.meshgrid(g, g), axis=-1).reshape(-1, 2))[:, 0]
+    lip = np.prod([np.abs(lay.W).sum(axis=1).max() for lay in net.layers if isinstance(lay, Linear)])
+    gap = lip * 2.0 / 400  # the grid's maximum is within this of the true maximum
+    above = float(y.max() + gap + 0.05)
+    held = verify_property(net, parse_vnnlib(_prop_text(2, 1, lo, hi, f"(assert (>= Y_0 {above!r}))\n")),
+                           VerifyOptions(timeout=60))  # fmt: skip
+    assert held.result in ("holds", "timeout")  # never violated: no input reaches `above`
+    assert held.result == "holds"
+    below = float(y.max() - 0.05)
+    bad = verify_property(net, parse_vnnlib(_prop_text(2, 1, lo, hi, f"(assert (>= Y_0 {below!r}))\n")))
+    assert bad.result == "violated"
+    x = np.array(bad.counterexample["x"])
+    assert np.all(x >= lo) and np.all(x <= hi) and net(x)[0] >= below
+    np.testing.assert_array_equal(net(x), bad.counterexample["y"])
+
+
+def test_disjunctive_output_and_input_cases():
+    # y = (x0 + x1, x0 - x1) on two boxes; unsafe: y0 >= 3.5 or y1 <= -2.5: box A safe, box B reaches y0 = 4
+    net = Network([Linear(np.array([[1.0, 1.0], [1.0, -1.0]]), [0.0, 0.0])])
+    text = "".join(f"(declare-const X_{i} Real)\n(declare-const Y_{i} Real)\n" for i in range(2))
+    box_a = "(and (>= X_0 0) (<= X_0 1) (>= X_1 0) (<= X_1 1))"
+    box_b = "(and (>= X_0 1) (<= X_0 2) (>= X_1 1) (<= X_1 2))"
+    unsafe = "(assert (or (>= Y_0 3.5) (<= Y_1 -2.5)))\n"
+    assert verify_property(net, parse_vnnlib(text + f"(assert {box_a})\n" + unsafe)).result == "holds"
+    r = verify_property(net, parse_vnnlib(text + f"(assert (or {box_a} {box_b}))\n" + unsafe))
+    assert r.result == "violated" and sum(r.counterexample["y"][:1]) >= 3.5
+
+
+def test_dimension_mismatch_is_an_error():
+    net = Network([Linear(np.eye(3), np.zeros(3))])
+    with pytest.raises(ValueError, match="3 / 3"):
+        verify_property(net, parse_vnnlib(_prop_text(2, 1, [0, 0], [1, 1], "(assert (>= Y_0 1))\n")))
+
+
+# A fast subset of ACAS Xu with known answers (ground_truth.csv); each takes a few seconds here.
+ACAS_SUBSET = [("1_7", 3, "violated"), ("2_1", 2, "violated"), ("1_9", 4, "violated"), ("2_7", 3, "holds"), ("3_8", 3, "holds")]
+
+
+@pytest.mark.parametrize("net_id,prop,expected", ACAS_SUBSET)
+def test_acasxu_subset_matches_ground_truth(shared_benchmarks, net_id, prop, expected):
+    import csv
+
+    from nncs.nn import load_network
+    from nncs.vnnlib import load_vnnlib
+
+    d = shared_benchmarks / "acasxu"
+    onnx = f"onnx/ACASXU_run2a_{net_id}_batch_2000.onnx"
+    vnn = f"vnnlib/prop_{prop}.vnnlib"
+    with (d / "ground_truth.csv").open() as f:
+        truth = {(r["onnx"], r["vnnlib"]): r["expected"] for r in csv.DictReader(f)}
+    assert truth[(onnx, vnn)] == expected
+    net = load_network(d / onnx)
+    spec = load_vnnlib(d / vnn)
+    r = verify_property(net, spec, VerifyOptions(timeout=60))
+    assert r.result == expected
+    if expected == "violated":
+        x, y = np.array(r.counterexample["x"]), net(np.array(r.counterexample["x"]))
+        assert spec.violated_by(x, y)
