@@ -344,17 +344,25 @@ class SymbolicPlant:
         return (f"SymbolicPlant(name={self.name!r}, states={list(self.state_names)}, inputs={list(self.input_names)}, "
                 f"disturbances={list(self.disturbance_names)}, time={self.time!r})")
 
+    def _constructor_args(self) -> tuple:
+        dist: Any = (None if not self.disturbance_names else
+                     dict(zip(self.disturbance_names, zip(*self.disturbance_bounds)))
+                     if self.disturbance_bounds is not None else list(self.disturbance_names))
+        return (self.state_names, self.input_names, self.raw_dynamics, dict(self.parameters), dist, self.time,
+                self.name)
+
+    def __reduce__(self):
+        """Pickle by the definition (compiled functions are rebuilt lazily where it is unpickled)."""
+        return (SymbolicPlant, self._constructor_args())
+
     def with_parameters(self, **values: float) -> "SymbolicPlant":
         """A copy of this plant with some parameter values replaced (unknown names raise ValueError)."""
         unknown = sorted(set(values) - set(self.parameter_names))
         if unknown:
             raise ValueError(f"with_parameters: unknown parameter(s) {unknown}; known: {list(self.parameter_names)}")
-        params = dict(self.parameters)
+        states, inputs, dynamics, params, dist, time, name = self._constructor_args()
         params.update(values)
-        dist: Any = (None if not self.disturbance_names else
-                     dict(zip(self.disturbance_names, zip(*self.disturbance_bounds)))
-                     if self.disturbance_bounds is not None else list(self.disturbance_names))
-        return SymbolicPlant(self.state_names, self.input_names, self.raw_dynamics, params, dist, self.time, self.name)
+        return SymbolicPlant(states, inputs, dynamics, params, dist, time, name)
 
     # ------------------------------------------------------------------------------------ symbolic derivatives
     @cached_property

@@ -138,3 +138,14 @@ def test_bad_definitions_raise_value_error_naming_the_problem(kwargs, message):
 def test_with_parameters_rejects_unknown_names():
     with pytest.raises(ValueError, match="unknown parameter"):
         plants.get("tora").with_parameters(zeta=1.0)
+
+
+def test_pickle_round_trip_after_compilation():
+    import pickle
+
+    p = plants.get("unicycle")
+    x, u, w = np.array([1.0, 2.0, 0.3, 1.5]), np.array([20.5, 19.0]), np.array([1e-4])
+    before = np.asarray(p.f(x, u, w))
+    q = pickle.loads(pickle.dumps(p))
+    np.testing.assert_array_equal(np.asarray(q.f(x, u, w)), before)
+    assert q.disturbance_names == ("w",) and q.parameters == p.parameters and q.name == p.name
