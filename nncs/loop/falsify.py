@@ -1,0 +1,237 @@
+"""Falsification of closed loops: batched simulation of sampled initial states, then gradient ascent in JAX.
+
+A counterexample is returned only after the reference integrator (scipy, tight tolerances) confirms it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from nncs.dynamics.simulate import reference_closed_loop
+from nncs.loop.options import Options
+from nncs.loop.system import ClosedLoop
+from nncs.sets import Box
+
+__all__ = ["Counterexample", "falsify", "trace_violation"]
+
+CONFIRM_MARGIN = 1e-9
+"""A re-simulated trace counts as a violation only when it violates a spec by more than this."""
+
+
+@dataclass(frozen=True)
+class Counterexample:
+    """A confirmed violation: the initial state, the constant disturbance and the re-simulated trajectory.
+
+    Attributes:
+        x0: initial state (n,).
+        w: constant disturbance (q,).
+        times, states, inputs: the reference trajectory (times (K,), states (K, n)) and inputs per period.
+        spec_index: which spec it violates; violation: by how much (> 0) on the reference trajectory.
+    """
+
+    x0: np.ndarray
+    w: np.ndarray
+    times: np.ndarray
+    states: np.ndarray
+    inputs: np.ndarray
+    spec_index: int
+    violation: float
+
+    def to_dict(self) -> dict:
+        """The JSON form of the report: {"x0", "w", "trajectory": {"t", "x", "u"}, "spec", "violation"}."""
+        return {
+            "x0": self.x0.tolist(),
+            "w": self.w.tolist(),
+            "trajectory": {"t": self.times.tolist(), "x": self.states.tolist(), "u": self.inputs.tolist()},
+            "spec": self.spec_index,
+            "violation": self.violation,
+        }
+
+
+def _time_mask(spec, times: np.ndarray, horizon: float) -> np.ndarray:
+    if spec.kind == "goal":
+        return np.isclose(times, horizon, rtol=0, atol=1e-9 * max(1.0, horizon))
+    lo, hi = spec.window if spec.window is not None else (0.0, np.inf)
+    return (times >= lo - 1e-12) & (times <= hi + 1e-12)
+
+
+def trace_violation(specs: Sequence, times: np.ndarray, states: np.ndarray, horizon: float) -> tuple[int, float]:
+    """Return (index of the most violated spec, its violation) for one trajectory (states (K, n) at times (K,)).
+
+    A positive violation means the trajectory breaks that spec; uses each spec's `violation` measure.
+    """
+    best = (-1, -np.inf)
+    for i, spec in enumerate(specs):
+        mask = _time_mask(spec, times, horizon)
+        if not np.any(mask):
+            continue
+        v = float(np.max(spec.violation(states[mask])))
+        if v > best[1]:
+            best = (i, v)
+    return best
+
+
+def _candidates(box: Box, count: int, rng: np.random.Generator) -> np.ndarray:
+    """Corners (all of them for up to 10 varying dimensions, else random ones), the centre, and uniform samples."""
+    varying = np.flatnonzero(box.ub > box.lb)
+    pts = [box.center[None, :]]
+    if varying.size <= 10:
+        bits = np.array(list(itertools.product([0, 1], repeat=varying.size)), dtype=bool).reshape(-1, varying.size)
+    else:
+        bits = rng.random((min(count, 1024), varying.size)) < 0.5
+    corners = np.repeat(box.lb[None, :], bits.shape[0], axis=0)
+    corners[:, varying] = np.where(bits, box.ub[varying], box.lb[varying])
+    pts.append(corners)
+    pts.append(box.sample(count, rng))
+    return np.vstack(pts)
+
+
+def _rollout_fn(system: ClosedLoop, steps: int, substeps: int):
+    """A jitted JAX map (x0 batch, w batch) -> states (N, steps*substeps+1, n) with the network in the loop.
+
+    Cached on the system, so repeated falsification (e.g. of split parts) compiles once per batch shape.
+    """
+    cache = system.__dict__.setdefault("_rollout_cache", {})
+    if (steps, substeps) not in cache:
+        cache[(steps, substeps)] = _build_rollout(system, steps, substeps)
+    return cache[(steps, substeps)]
+
+
+def _build_rollout(system: ClosedLoop, steps: int, substeps: int):
+    import jax
+    import jax.numpy as jnp
+
+    plant = system.plant
+    f = jax.vmap(plant.f)
+    control = system.control_jax()
+    T = system.period
+    h = T / substeps
+
+    def period(x, w):
+        u = control(x)
+        if not plant.is_continuous:
+            xn = f(x, u, w)
+            return xn, jnp.repeat(xn[:, None, :], substeps, axis=1)
+
+        def rk4(x, _):
+            k1 = f(x, u, w)
+            k2 = f(x + 0.5 * h * k1, u, w)
+            k3 = f(x + 0.5 * h * k2, u, w)
+            k4 = f(x + h * k3, u, w)
+            xn = x + (h / 6.0) * (k1 + 2 * k2 + 2 * k3 + k4)
+            return xn, xn
+
+        xn, xs = jax.lax.scan(rk4, x, None, length=substeps)
+        return xn, jnp.swapaxes(xs, 0, 1)
+
+    def rollout(x0, w):
+        def body(x, _):
+            xn, xs = period(x, w)
+            return xn, xs
+
+        _, chunks = jax.lax.scan(body, x0, None, length=steps)  # (steps, N, substeps, n)
+        chunks = jnp.transpose(chunks, (1, 0, 2, 3)).reshape(x0.shape[0], steps * substeps, -1)
+        return jnp.concatenate([x0[:, None, :], chunks], axis=1)
+
+    return jax.jit(rollout)
+
+
+def _objective_fn(specs, times: np.ndarray, horizon: float):
+    """A JAX function states (N, K, n) -> (N,) of the largest violation over specs and masked times."""
+    import jax.numpy as jnp
+
+    parts = []
+    for spec in specs:
+        mask = jnp.asarray(_time_mask(spec, times, horizon))
+        H, g = jnp.asarray(spec.region.H), jnp.asarray(spec.region.g)
+        sign = -1.0 if spec.kind == "avoid" else 1.0
+        parts.append((mask, H, g, sign))
+
+    def objective(states):
+        values = []
+        for mask, H, g, sign in parts:
+            v = sign * jnp.max(states @ H.T - g, axis=-1)  # (N, K)
+            values.append(jnp.max(jnp.where(mask[None, :], v, -jnp.inf), axis=1))
+        return jnp.max(jnp.stack(values, axis=0), axis=0)
+
+    return objective
+
+
+def falsify(
+    system: ClosedLoop,
+    initial_set: Box,
+    steps: int,
+    specs: Sequence,
+    options: Options | None = None,
+    substeps: int = 10,
+    gradient: bool = True,
+) -> Counterexample | None:
+    """Search for a trajectory from `initial_set` that violates a spec; return it only if re-simulation confirms.
+
+    Samples (corners, centre, uniform) are simulated in one batch (RK4 in JAX with the network in the loop);
+    then (when `gradient`) the most promising ones are pushed by projected gradient ascent on the violation
+    (`options.falsify_steps` iterations). Candidates are
+    re-simulated with the reference integrator; only a confirmed violation is returned (else None).
+    """
+    import jax
+    import jax.numpy as jnp
+
+    opts = options or Options()
+    if not specs:
+        return None
+    rng = np.random.default_rng(opts.seed)
+    plant = system.plant
+    horizon = steps * system.period
+    S = substeps if plant.is_continuous else 1
+    times = np.concatenate([[0.0], (np.arange(steps * S) + 1) * (system.period / S)])
+    w_box = Box(*plant.disturbance_bounds) if plant.n_disturbances else None
+    x0 = _candidates(initial_set, opts.falsify_samples, rng)
+    w = w_box.sample(x0.shape[0], rng) if w_box else np.zeros((x0.shape[0], 0))
+    rollout = _rollout_fn(system, steps, S)
+    objective = _objective_fn(specs, times, horizon)
+    values = np.asarray(objective(rollout(jnp.asarray(x0), jnp.asarray(w))))
+    order = np.argsort(-values)
+    tried = set()
+
+    def confirm(i_x0: np.ndarray, i_w: np.ndarray) -> Counterexample | None:
+        key = tuple(np.round(i_x0, 12)) + tuple(np.round(i_w, 12))
+        if key in tried:
+            return None
+        tried.add(key)
+        t, xs, us = reference_closed_loop(plant, system.control, i_x0, system.period, steps, w=i_w,
+                                          samples_per_period=S + 1)
+        idx, v = trace_violation(specs, t, xs, horizon)
+        if v > CONFIRM_MARGIN:
+            return Counterexample(i_x0.copy(), i_w.copy(), t, xs, us, idx, v)
+        return None
+
+    for i in order[:3]:
+        if values[i] > 0 and (cex := confirm(x0[i], w[i])) is not None:
+            return cex
+    if not gradient or opts.falsify_steps == 0:
+        return None
+    starts = order[: min(8, len(order))]
+    x = jnp.asarray(x0[starts])
+    ws = jnp.asarray(w[starts])
+    lo, hi = jnp.asarray(initial_set.lb), jnp.asarray(initial_set.ub)
+    scale = jnp.maximum(hi - lo, 1e-12)
+
+    def total(xb):
+        return jnp.sum(objective(rollout(xb, ws)))
+
+    grad = jax.jit(jax.grad(total))
+    step = 0.05
+    for _ in range(opts.falsify_steps):
+        g = np.asarray(grad(x))
+        g = np.nan_to_num(g)
+        norm = np.maximum(np.abs(g * np.asarray(scale)).max(axis=1, keepdims=True), 1e-300)
+        x = jnp.clip(x + step * scale * (g * np.asarray(scale)) / norm, lo, hi)  # a step in box-normalised units
+    values = np.asarray(objective(rollout(x, ws)))
+    for i in np.argsort(-values)[:3]:
+        if values[i] > 0 and (cex := confirm(np.asarray(x[i]), np.asarray(ws[i]))) is not None:
+            return cex
+    return None
