@@ -149,3 +149,12 @@ def test_pickle_round_trip_after_compilation():
     q = pickle.loads(pickle.dumps(p))
     np.testing.assert_array_equal(np.asarray(q.f(x, u, w)), before)
     assert q.disturbance_names == ("w",) and q.parameters == p.parameters and q.name == p.name
+
+
+def test_modules_are_not_shadowed_by_functions():
+    import importlib
+
+    import nncs.dynamics as D
+
+    assert D.flowpipe is importlib.import_module("nncs.dynamics.flowpipe")
+    assert D.simulate is importlib.import_module("nncs.dynamics.simulate")
