@@ -554,7 +554,9 @@ def _nl_step(plant: SymbolicPlant, c: np.ndarray, G: np.ndarray, m0: int, delta:
     if hess_zero:
         seg_c, seg_G, seg_r, end_c, end_G, end_r = linear_part(np.zeros(n), np.zeros(n))
     else:
-        psi_lo, psi_hi = psi_guess[0].copy(), psi_guess[1].copy()
+        # warm start: the previous sub-step's remainder, enlarged (the set usually grows a little per step)
+        w0 = opts.enlarge * (psi_guess[1] - psi_guess[0])
+        psi_lo, psi_hi = psi_guess[0] - w0, psi_guess[1] + w0
         for _ in range(opts.max_iterations):
             parts = linear_part(psi_lo, psi_hi)
             L_lo, L_hi = remainder(*parts[:3])
