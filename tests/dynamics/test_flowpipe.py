@@ -339,3 +339,22 @@ def test_bad_arguments_raise():
                                rtol=1e-12)
     with pytest.raises(ValueError, match="expected a Box, Zonotope or Star"):
         flowpipe(p, np.zeros(4), U, T)
+
+
+def test_too_large_time_step_for_linear_bounds_raises():
+    p = SymbolicPlant(["x"], ["u"], ["-500*x + u"])
+    with pytest.raises(ValueError, match="smaller time_step"):
+        flowpipe(p, Box([0.0], [1.0]), Box([0.0], [1.0]), 1.0, FlowpipeOptions(substeps=1))
+    fp = flowpipe(p, Box([0.0], [1.0]), Box([0.0], [1.0]), 1.0, FlowpipeOptions(time_step=0.02))
+    lo, hi = fp.final.bounds()
+    np.testing.assert_allclose([lo[0], hi[0]], [0.0, np.exp(-500.0) + (1 - np.exp(-500.0)) / 500], atol=1e-12)
+
+
+def test_interval_hull_covers_segments():
+    p, X, U, T = _problem("dubins")
+    fp = flowpipe(p, X, U, T)
+    lo, hi = fp.interval_hull()
+    for s in fp.segments:
+        b = s.box()
+        assert np.all(lo <= b.lb) and np.all(b.ub <= hi)
+    assert np.all(lo <= X.lb) and np.all(X.ub <= hi)

@@ -152,3 +152,19 @@ def test_sin_cos_wide_and_overflow():
     assert I.sin(I.Interval(0.0, 7.0)).lo == -1.0 and I.sin(I.Interval(0.0, 7.0)).hi == 1.0
     big = I.ipow(I.Interval(1e200), 3)  # the real 1e600 overflows: the lower bound must stay finite
     assert np.isfinite(big.lo) and big.hi == np.inf
+
+
+@SETTINGS
+@given(st.lists(intervals(), min_size=1, max_size=12), fractions)
+def test_isum_contains_exact_sums(bounds, fr):
+    lo = np.array([b[0] for b in bounds])
+    hi = np.array([b[1] for b in bounds])
+    out = I.isum(I.Interval(lo, hi))
+    for f in fr:
+        pts = [a + f * (b - a) for a, b in bounds]
+        pts = [min(max(p, a), b) for p, (a, b) in zip(pts, bounds)]
+        exact = mpmath.fsum([mpmath.mpf(p) for p in pts])
+        assert mpmath.mpf(float(out.lo)) <= exact <= mpmath.mpf(float(out.hi))
+    # the 0.1 + 0.2 + ... case: a sum of inexact doubles is still enclosed
+    many = I.isum(I.Interval(np.full(10, 0.1)))
+    assert mpmath.mpf(float(many.lo)) <= 10 * mpmath.mpf(0.1) <= mpmath.mpf(float(many.hi))
