@@ -118,37 +118,41 @@ def symbolic_bounds(layers, lb: np.ndarray, ub: np.ndarray):
     return LA, la, UA, ua
 
 
-def _backsub_rows(layers, relax, Lam: np.ndarray, const: np.ndarray, rows_box: np.ndarray, lower: np.ndarray,
+def _backsub_rows(layers, relax, Lam: np.ndarray, const: np.ndarray, rows_box: np.ndarray, lower: bool,
                   lb: np.ndarray, ub: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Back-substitute row functions `Lam z + const` from the output of `layers` to the input (DeepPoly).
 
     Args:
-        Lam: (P, n) one row per bound; const: (P,); rows_box: (P,) the box of each row; lower: (P,) bool,
-            True for a lower bound, False for an upper bound.
+        Lam: (P, n) one row per bound; const: (P,); rows_box: (P,) the box of each row (sorted);
+            lower: True for lower bounds, False for upper bounds.
         relax: per layer None or (ls, lt, us, ut), each (B, n_k): `ls x + lt <= act(x) <= us x + ut`.
     Returns:
         (bounds (P,), input coefficients (P, n0)); sound, with a rounding slack.
     """
-    flag = lower[:, None]
-    scale = np.abs(const)
+    mag = np.abs(const)
     for layer, rx in zip(reversed(layers), reversed(relax)):
         if isinstance(layer, Linear):
             const = const + Lam @ layer.b
+            mag = mag + np.abs(Lam) @ np.abs(layer.b)
             Lam = Lam @ layer.W
         elif rx is not None:
-            ls, lt, us, ut = (v[rows_box] for v in rx)
-            pos, neg = np.maximum(Lam, 0.0), np.minimum(Lam, 0.0)
-            s1, s2 = np.where(flag, ls, us), np.where(flag, us, ls)
-            t1, t2 = np.where(flag, lt, ut), np.where(flag, ut, lt)
-            const = const + (pos * t1 + neg * t2).sum(axis=1)
-            Lam = pos * s1 + neg * s2
-        scale = np.maximum(scale, np.abs(const))
+            ls, lt, us, ut = rx
+            # lower: positive coefficients take the lower line, negative ones the upper line (upper: swapped)
+            s_neg, t_neg, s_pos, t_pos = (us, ut, ls, lt) if lower else (ls, lt, us, ut)
+            g_s, g_t = s_neg[rows_box], t_neg[rows_box]
+            g_ds, g_dt = (s_pos - s_neg)[rows_box], (t_pos - t_neg)[rows_box]
+            pos = np.maximum(Lam, 0.0)
+            const = const + np.einsum("pn,pn->p", Lam, g_t) + np.einsum("pn,pn->p", pos, g_dt)
+            mag = mag + np.einsum("pn,pn->p", np.abs(Lam), np.abs(g_t) + np.abs(g_dt))
+            Lam = Lam * g_s + pos * g_ds
     blb, bub = lb[rows_box], ub[rows_box]
     pos, neg = np.maximum(Lam, 0.0), np.minimum(Lam, 0.0)
-    lo_val = const + (pos * blb + neg * bub).sum(axis=1)
-    hi_val = const + (pos * bub + neg * blb).sum(axis=1)
-    slack = _EPS * (len(layers) + 1) * (1.0 + scale + (np.abs(Lam) * np.maximum(np.abs(blb), np.abs(bub))).sum(axis=1))
-    return np.where(lower, lo_val - slack, hi_val + slack), Lam
+    if lower:
+        val = const + np.einsum("pn,pn->p", pos, blb) + np.einsum("pn,pn->p", neg, bub)
+    else:
+        val = const + np.einsum("pn,pn->p", pos, bub) + np.einsum("pn,pn->p", neg, blb)
+    slack = _EPS * (len(layers) + 1) * (1.0 + mag + np.einsum("pn,pn->p", np.abs(Lam), np.maximum(np.abs(blb), np.abs(bub))))
+    return (val - slack if lower else val + slack), Lam
 
 
 def bound_objectives(layers, lb: np.ndarray, ub: np.ndarray, C: np.ndarray, e: np.ndarray, backsub_every: bool = True):
@@ -195,15 +199,17 @@ def bound_objectives(layers, lb: np.ndarray, ub: np.ndarray, C: np.ndarray, e: n
             amb = ~affine_pieces(layer, l.reshape(-1), u.reshape(-1))[0].reshape(l.shape)
             bi, ni = np.nonzero(amb)
             if bi.size:
-                n = l.shape[1]
+                # the row of neuron ni of the previous Linear layer, back-substituted from there
+                prev = layers[idx - 1]
                 P = bi.size
-                Lam = np.zeros((2 * P, n))
-                Lam[np.arange(P), ni] = 1.0
-                Lam[P + np.arange(P), ni] = 1.0
-                lower = np.concatenate([np.ones(P, bool), np.zeros(P, bool)])
-                vals, _ = _backsub_rows(layers[:idx], relax, Lam, np.zeros(2 * P), np.concatenate([bi, bi]), lower, lb, ub)
-                l[bi, ni] = np.maximum(l[bi, ni], vals[:P])
-                u[bi, ni] = np.minimum(u[bi, ni], vals[P:])
+                if isinstance(prev, Linear):
+                    Lam, const, upto = prev.W[ni], prev.b[ni].copy(), idx - 1
+                else:
+                    Lam, const, upto = np.eye(l.shape[1])[ni], np.zeros(P), idx
+                lo2, _ = _backsub_rows(layers[:upto], relax[:upto], Lam, const, bi, True, lb, ub)
+                hi2, _ = _backsub_rows(layers[:upto], relax[:upto], Lam, const, bi, False, lb, ub)
+                l[bi, ni] = np.maximum(l[bi, ni], lo2)
+                u[bi, ni] = np.minimum(u[bi, ni], hi2)
         u = np.maximum(u, l)
         shape = l.shape
         lf, uf = l.reshape(-1), u.reshape(-1)
@@ -228,7 +234,7 @@ def bound_objectives(layers, lb: np.ndarray, ub: np.ndarray, C: np.ndarray, e: n
     low_f = conc(GAt, ga, True)
     rows_box = np.repeat(np.arange(B), R_)
     Lam = np.tile(C, (B, 1))
-    low_b, G = _backsub_rows(layers, relax, Lam, np.tile(-e, B), rows_box, np.ones(B * R_, bool), lb, ub)
+    low_b, G = _backsub_rows(layers, relax, Lam, np.tile(-e, B), rows_box, True, lb, ub)
     return np.maximum(low_f, low_b.reshape(B, R_)), G.reshape(B, R_, n0)
 
 
