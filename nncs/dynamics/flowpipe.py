@@ -26,10 +26,11 @@ class FlowpipeOptions:
 
     Attributes:
         time_step: length of a sub-interval; None: period / substeps. The period is divided into
-            ceil(period / time_step) equal sub-intervals.
+            ceil(period / time_step) equal sub-intervals (more where ||M|| * time_step would exceed 1, M the
+            augmented system matrix: the linear method then uses more, the nonlinear one halves sub-steps).
         substeps: number of sub-intervals when time_step is None (default 10).
-        taylor_terms: Taylor terms of the matrix exponential in the error bounds (more are added
-            automatically when ||M|| * time_step would make the series remainder bound invalid).
+        taylor_terms: minimum number of Taylor terms of the matrix exponential in the error bounds (more are
+            added automatically until the series remainder is below 1e-18).
         zonotope_order: nonlinear method: the state zonotope is reduced (Girard) to at most
             order * dim generators after each sub-step.
         method: "auto" (linear for affine plants, nonlinear otherwise), "linear" (affine plants only) or
@@ -192,13 +193,17 @@ def _norm_inf(M: np.ndarray) -> float:
     return float(np.abs(M).sum(axis=1).max(initial=0.0))
 
 
+_MAX_ND = 1.0  # largest ||M|| * time_step for which the Taylor error terms are used (beyond: subdivide)
+
+
 def _terms(M: np.ndarray, delta: float, eta: int) -> int:
-    """Enough Taylor terms that the series remainder bound (needs ||M|| delta / (eta+2) < 1/2) is valid."""
+    """At least eta Taylor terms, more until the series remainder bound is valid and below 1e-18 (at most 40);
+    raises _StepTooLarge when ||M|| delta exceeds _MAX_ND (the terms would cancel badly in floating point)."""
     nd = _norm_inf(M) * delta
-    if not math.isfinite(nd) or nd > 50.0:
+    if not math.isfinite(nd) or nd > _MAX_ND * (1 + 1e-12):
         raise _StepTooLarge(f"||M|| * time_step = {nd:g} is too large for the Taylor error bounds; "
                             f"use a smaller time_step")
-    while nd / (eta + 2) >= 0.5:
+    while eta < 40 and (nd / (eta + 2) >= 0.5 or nd ** (eta + 1) / math.factorial(eta + 1) > 1e-18):
         eta += 1
     return eta
 
@@ -368,6 +373,8 @@ def _linear(plant: SymbolicPlant, g: _Gen, period: float, steps: int, opts: Flow
     M[:n, :n], M[:n, n:n + B.shape[1]], M[:n, n + B.shape[1]:N], M[:n, N] = A, B, E, cvec
     zc = np.append(g.c, 1.0)
     zV = np.vstack([g.V, np.zeros((1, g.V.shape[1]))])
+    # more sub-intervals where the requested ones are too long for accurate Taylor bounds (stiff plants)
+    steps = max(steps, int(math.ceil(period * _norm_inf(M) / _MAX_ND)))
     times = np.linspace(0.0, period, steps + 1)
     delta = period / steps
     eta = _terms(M, delta, opts.taylor_terms)

@@ -341,13 +341,14 @@ def test_bad_arguments_raise():
         flowpipe(p, np.zeros(4), U, T)
 
 
-def test_too_large_time_step_for_linear_bounds_raises():
+def test_stiff_linear_plant_is_subdivided_and_sound():
     p = SymbolicPlant(["x"], ["u"], ["-500*x + u"])
-    with pytest.raises(ValueError, match="smaller time_step"):
-        flowpipe(p, Box([0.0], [1.0]), Box([0.0], [1.0]), 1.0, FlowpipeOptions(substeps=1))
-    fp = flowpipe(p, Box([0.0], [1.0]), Box([0.0], [1.0]), 1.0, FlowpipeOptions(time_step=0.02))
+    fp = flowpipe(p, Box([0.0], [1.0]), Box([0.0], [1.0]), 0.1, FlowpipeOptions(substeps=1))
+    assert len(fp.segments) >= 50  # ||M|| * time_step <= 1
     lo, hi = fp.final.bounds()
-    np.testing.assert_allclose([lo[0], hi[0]], [0.0, np.exp(-500.0) + (1 - np.exp(-500.0)) / 500], atol=1e-12)
+    np.testing.assert_allclose([lo[0], hi[0]], [0.0, np.exp(-50.0) + (1 - np.exp(-50.0)) / 500], atol=1e-12)
+    x0, u, w = _samples(p, Box([0.0], [1.0]), Box([0.0], [1.0]), 10, 4, seed=18)
+    _assert_sound(fp, p, x0, u, w, 0.1, per_segment=1)
 
 
 def test_interval_hull_covers_segments():
