@@ -7,6 +7,7 @@ Full-batch Adam on the mean squared error, fixed seeds, float64: the same call g
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
 from dataclasses import dataclass, field
@@ -142,6 +143,46 @@ def _fold(params, in_center, in_inv_scale, out_mean, out_scale, act_name: str) -
     return Network(tuple(layers))
 
 
+@functools.lru_cache(maxsize=16)
+def _runner(act_name: str, steps: int, lr0: float, ratio: float, b1: float, b2: float, eps: float) -> Callable:
+    """The jitted training run `(params, x, y, out_scale^2) -> (params, raw losses)` (compiled once per shape)."""
+    import jax
+    import jax.numpy as jnp
+
+    act = ACTIVATIONS[act_name]().jax
+
+    def predict(p, xs):
+        h = xs
+        for k, (W, b) in enumerate(p):
+            h = h @ W.T + b
+            if k < len(p) - 1:
+                h = act(h)
+        return h
+
+    def loss_fn(p, xs, ys, scale2):
+        r2 = (predict(p, xs) - ys) ** 2
+        return jnp.mean(r2), jnp.mean(r2 * scale2)  # (standardised loss that is minimised, raw-unit MSE)
+
+    @jax.jit
+    def run(p, xs, ys, scale2):
+        def step(carry, k):
+            p, m, v = carry
+            (_, raw), g = jax.value_and_grad(loss_fn, has_aux=True)(p, xs, ys, scale2)
+            t = k + 1.0
+            lr = lr0 * (ratio + (1.0 - ratio) * 0.5 * (1.0 + jnp.cos(jnp.pi * k / steps)))
+            m = jax.tree_util.tree_map(lambda a, gg: b1 * a + (1 - b1) * gg, m, g)
+            v = jax.tree_util.tree_map(lambda a, gg: b2 * a + (1 - b2) * gg * gg, v, g)
+            p = jax.tree_util.tree_map(
+                lambda w, a, c: w - lr * (a / (1 - b1**t)) / (jnp.sqrt(c / (1 - b2**t)) + eps), p, m, v)
+            return (p, m, v), raw
+
+        zeros = jax.tree_util.tree_map(jnp.zeros_like, p)
+        (p, _, _), losses = jax.lax.scan(step, (p, zeros, zeros), jnp.arange(steps, dtype=jnp.float64))
+        return p, losses
+
+    return run
+
+
 def imitate(expert: Callable, sampler, layers: Sequence[int], activation: str = "relu", seed: int = 0,
             steps: int = 5000, options: TrainOptions | None = None) -> ImitationResult:
     """Fit a feed-forward network to `expert` on inputs drawn from `sampler` (full-batch Adam on the MSE).
@@ -206,43 +247,9 @@ def imitate(expert: Callable, sampler, layers: Sequence[int], activation: str = 
         limit = np.sqrt(6.0 / (fan_in + fan_out))
         W = jax.random.uniform(key, (fan_out, fan_in), dtype=jnp.float64, minval=-limit, maxval=limit)
         params.append((W, jnp.zeros(fan_out, dtype=jnp.float64)))
-    act = ACTIVATIONS[act_name]().jax
-
-    def predict(p, xs):
-        h = xs
-        for k, (W, b) in enumerate(p):
-            h = h @ W.T + b
-            if k < len(p) - 1:
-                h = act(h)
-        return h
-
-    scale2 = jnp.asarray(out_scale**2)
-
-    def loss_fn(p, xs, ys):
-        r2 = (predict(p, xs) - ys) ** 2
-        return jnp.mean(r2), jnp.mean(r2 * scale2)  # (standardised loss that is minimised, raw-unit MSE)
-
-    b1, b2, eps = options.beta1, options.beta2, options.eps
-    lr0, ratio = options.learning_rate, options.final_lr_ratio
-
-    @jax.jit
-    def run(p, xs, ys):
-        def step(carry, k):
-            p, m, v = carry
-            (_, raw), g = jax.value_and_grad(loss_fn, has_aux=True)(p, xs, ys)
-            t = k + 1.0
-            lr = lr0 * (ratio + (1.0 - ratio) * 0.5 * (1.0 + jnp.cos(jnp.pi * k / steps)))
-            m = jax.tree_util.tree_map(lambda a, gg: b1 * a + (1 - b1) * gg, m, g)
-            v = jax.tree_util.tree_map(lambda a, gg: b2 * a + (1 - b2) * gg * gg, v, g)
-            p = jax.tree_util.tree_map(
-                lambda w, a, c: w - lr * (a / (1 - b1**t)) / (jnp.sqrt(c / (1 - b2**t)) + eps), p, m, v)
-            return (p, m, v), raw
-
-        zeros = jax.tree_util.tree_map(jnp.zeros_like, p)
-        (p, _, _), losses = jax.lax.scan(step, (p, zeros, zeros), jnp.arange(steps, dtype=jnp.float64))
-        return p, losses
-
-    params, losses = run(params, xn, yn)
+    run = _runner(act_name, steps, float(options.learning_rate), float(options.final_lr_ratio),
+                  float(options.beta1), float(options.beta2), float(options.eps))
+    params, losses = run(params, xn, yn, jnp.asarray(out_scale**2))
     losses = np.asarray(losses)
     net = _fold(params, in_center, in_inv_scale, out_mean, out_scale, act_name)
     elapsed = time.perf_counter() - t0
