@@ -92,14 +92,14 @@ class IntervalProgram:
     point of the input box (outer approximation, outward rounded).
     """
 
-    def __init__(self, exprs: Sequence[sp.Expr], variables: Sequence[sp.Symbol]):
+    def __init__(self, exprs: Sequence[sp.Expr], variables: Sequence[sp.Symbol], where: str = "expression"):
         self.variables = tuple(variables)
         self.n_out = len(exprs)
+        for e in exprs:
+            _check_supported(e, where)
         replacements, reduced = sp.cse(list(exprs), optimizations=None)
         self._replacements = replacements
         self._reduced = reduced
-        for e in [r for _, r in replacements] + list(reduced):
-            _check_supported(e, "expression")
 
     def __call__(self, box: iv.Interval) -> iv.Interval:
         if box.shape[0] != len(self.variables):
@@ -267,10 +267,11 @@ class SymbolicPlant:
                 raise ValueError(f"name {nm!r} is declared more than once (states, inputs, disturbances, parameters)")
             seen.add(nm)
 
-        self.state_symbols = tuple(sp.Symbol(n) for n in self.state_names)
-        self.input_symbols = tuple(sp.Symbol(n) for n in self.input_names)
-        self.disturbance_symbols = tuple(sp.Symbol(n) for n in self.disturbance_names)
-        self.parameter_symbols = tuple(sp.Symbol(n) for n in self.parameter_names)
+        # real symbols: derivatives of abs/sqrt/log come out in real form (sign(x), not re/im parts)
+        self.state_symbols = tuple(sp.Symbol(n, real=True) for n in self.state_names)
+        self.input_symbols = tuple(sp.Symbol(n, real=True) for n in self.input_names)
+        self.disturbance_symbols = tuple(sp.Symbol(n, real=True) for n in self.disturbance_names)
+        self.parameter_symbols = tuple(sp.Symbol(n, real=True) for n in self.parameter_names)
         self.variables = self.state_symbols + self.input_symbols + self.disturbance_symbols
         symtab = {s.name: s for s in self.variables + self.parameter_symbols}
 
@@ -511,7 +512,9 @@ class SymbolicPlant:
                     if djk != 0:
                         entries.append((i, j, k))
                         exprs.append(djk)
-        return entries, (IntervalProgram(exprs, self.variables) if exprs else None)
+        where = (f"the second derivatives of the dynamics of {self.name!r} (the nonlinear flowpipe's Lagrange "
+                 f"remainder needs twice-differentiable dynamics)")
+        return entries, (IntervalProgram(exprs, self.variables, where) if exprs else None)
 
     @property
     def hessian_is_zero(self) -> bool:

@@ -359,3 +359,10 @@ def test_interval_hull_covers_segments():
         b = s.box()
         assert np.all(lo <= b.lb) and np.all(b.ub <= hi)
     assert np.all(lo <= X.lb) and np.all(X.ub <= hi)
+
+
+def test_non_smooth_dynamics_give_a_clear_error_for_the_nonlinear_method():
+    p = SymbolicPlant(["x"], ["u"], ["-abs(x) + u"])
+    assert not p.is_affine
+    with pytest.raises(ValueError, match="twice-differentiable"):
+        flowpipe(p, Box([0.5], [1.0]), Box([0.0], [0.1]), 0.1)
