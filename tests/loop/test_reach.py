@@ -1,0 +1,131 @@
+"""Tests of nncs/loop/reach.py: reference closed-loop trajectories stay inside the computed flowpipes."""
+
+import numpy as np
+import pytest
+
+import nncs
+import plants
+from nncs.loop import ClosedLoop, Options, reach
+from nncs.nn.network import network_from_pairs
+from tests.loop.soundness import assert_inside, reference_traces
+
+
+def corners_and_samples(box: nncs.Box, n: int, rng) -> np.ndarray:
+    corners = box.vertices() if box.dim <= 4 else box.vertices()[rng.choice(2**box.dim, 8, replace=False)]
+    return np.vstack([corners, box.sample(n, rng)])
+
+
+def random_net(rng, sizes, activation):
+    pairs = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        act = activation if i < len(sizes) - 2 else "linear"
+        pairs.append((rng.normal(size=(b, a)) / np.sqrt(a), rng.normal(size=b) * 0.1, act))
+    return network_from_pairs(pairs)
+
+
+@pytest.fixture(scope="module")
+def acc_system(shared_benchmarks):
+    net = nncs.load_network(shared_benchmarks / "closed_loop/networks/acc_controller_5_20.json")
+    return ClosedLoop(plants.get("acc"), net, 0.1, ["30", "1.4", "v_ego", "x_lead - x_ego", "v_lead - v_ego"])
+
+
+ACC_X0 = nncs.Box([90, 32, 0, 10, 30, 0], [110, 32.2, 0, 11, 30.2, 0])
+
+
+@pytest.mark.parametrize("set_type, steps", [("zonotope", 12), ("star", 4)])
+def test_acc_trajectories_inside(acc_system, set_type, steps):
+    rng = np.random.default_rng(0)
+    result = reach(acc_system, ACC_X0, steps, Options(set_type=set_type))
+    assert result.complete and len(result.periods) == steps
+    kind = nncs.Zonotope if set_type == "zonotope" else nncs.Star
+    assert all(isinstance(s, kind) for _, _, s in result.segments())
+    x0 = corners_and_samples(ACC_X0, 6, rng)[::5]
+    times, states = reference_traces(result, x0)
+    assert assert_inside(result, times, states, rng, exact_every=20) > 0
+    # control sets contain the controls actually applied at the sampling instants
+    for p in result.periods[:3]:
+        k = p.index
+        u = acc_system.control(states[:, k * 20, :])
+        assert p.controls[0].support_function(np.eye(1))[0] >= u.max() - 1e-9
+        assert -p.controls[0].support_function(-np.eye(1))[0] <= u.min() + 1e-9
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+@pytest.mark.parametrize("plant_name, box, period, set_type", [
+    ("double_integrator", nncs.Box([0.5, -0.1], [0.6, 0.0]), 0.2, "star"),
+    ("double_integrator", nncs.Box([0.5, -0.1], [0.6, 0.0]), 0.2, "zonotope"),
+    ("van_der_pol", nncs.Box([1.0, 0.0], [1.05, 0.05]), 0.1, "zonotope"),
+    ("van_der_pol", nncs.Box([1.0, 0.0], [1.05, 0.05]), 0.1, "star"),
+    ("double_integrator_discrete", nncs.Box([0.5, -0.1], [0.6, 0.0]), 1.0, "star"),
+])
+def test_random_controllers_on_library_plants(plant_name, box, period, set_type, activation):
+    rng = np.random.default_rng(abs(hash((plant_name, set_type, activation))) % 2**32)
+    plant = plants.get(plant_name)
+    net = random_net(rng, [plant.n_states, 8, 8, plant.n_inputs], activation)
+    system = ClosedLoop(plant, net, period, controller_outputs=["0.5*y0"])
+    result = reach(system, box, 5, Options(set_type=set_type))
+    x0 = corners_and_samples(box, 8, rng)
+    times, states = reference_traces(result, x0, samples=11 if plant.is_continuous else 2)
+    assert assert_inside(result, times, states, rng, exact_every=5) > 0
+
+
+def test_exact_star_branches_cover_trajectories():
+    rng = np.random.default_rng(5)
+    plant = plants.get("double_integrator")
+    net = random_net(rng, [2, 6, 1], "relu")
+    system = ClosedLoop(plant, net, 0.2)
+    box = nncs.Box([-0.5, -0.5], [0.5, 0.5])
+    result = reach(system, box, 3, Options(nn_method="exact-star"))
+    assert max(len(p.flowpipes) for p in result.periods) >= 1
+    x0 = corners_and_samples(box, 20, rng)
+    times, states = reference_traces(result, x0, samples=6)
+    # with a union, a state must lie in at least one branch's segment: check by exact membership
+    segments = list(result.segments())
+    for k, t in enumerate(times):
+        covering = [s for t0, t1, s in segments if t0 - 1e-12 <= t <= t1 + 1e-12]
+        inside = np.zeros(len(x0), dtype=bool)
+        for s in covering:
+            inside |= s.contains(states[:, k, :], tol=1e-7)
+        assert inside.all(), f"a trajectory leaves the union at t = {t}"
+
+
+def test_unicycle_with_disturbance(shared_benchmarks):
+    rng = np.random.default_rng(2)
+    net = nncs.load_network(shared_benchmarks / "closed_loop/networks/unicycle_controllerB.json")
+    plant = plants.get("unicycle")
+    system = ClosedLoop(plant, net, 0.2)
+    box = nncs.Box([9.5, -4.5, 2.1, 1.5], [9.55, -4.45, 2.11, 1.51])
+    result = reach(system, box, 6)
+    x0 = corners_and_samples(box, 4, rng)[::3]
+    w = rng.uniform(-1e-4, 1e-4, (len(x0), 1))
+    times, states = reference_traces(result, x0, w=w, samples=11)
+    assert assert_inside(result, times, states, rng) > 0
+
+
+def test_on_segment_stops_early():
+    rng = np.random.default_rng(1)
+    plant = plants.get("double_integrator")
+    system = ClosedLoop(plant, random_net(rng, [2, 4, 1], "relu"), 0.2)
+    calls = []
+
+    def stop_after_first_period(t0, t1, s):
+        calls.append((t0, t1))
+        return t1 < 0.2 - 1e-12
+
+    result = reach(system, nncs.Box([0, 0], [0.1, 0.1]), 5, on_segment=stop_after_first_period)
+    assert not result.complete
+    assert len(result.periods) == 1
+
+
+def test_bad_arguments():
+    rng = np.random.default_rng(0)
+    plant = plants.get("double_integrator")
+    system = ClosedLoop(plant, random_net(rng, [2, 4, 1], "relu"), 0.2)
+    with pytest.raises(ValueError, match="dimension"):
+        reach(system, nncs.Box([0], [1]), 3)
+    with pytest.raises(ValueError, match="steps"):
+        reach(system, nncs.Box([0, 0], [1, 1]), 0)
+    with pytest.raises(ValueError, match="set_type"):
+        Options(set_type="polytope")
+    with pytest.raises(ValueError, match="approx-zono"):
+        Options(set_type="star", nn_method="approx-zono")
