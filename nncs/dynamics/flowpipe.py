@@ -300,7 +300,6 @@ def flowpipe(plant: SymbolicPlant, state_set, input_set, period: float, options:
     period = float(period)
     if not (period > 0 and math.isfinite(period)):
         raise ValueError(f"period must be a positive number, got {period!r}")
-    n, p, q = plant.n_states, plant.n_inputs, plant.n_disturbances
     joint = _joint_set(plant, state_set, input_set, disturbance, shared_predicate)
     if opts.method == "linear" and not plant.is_affine:
         raise ValueError(f"method 'linear' needs an affine plant; {plant.name!r} is not affine "
@@ -382,7 +381,6 @@ def _linear(plant: SymbolicPlant, g: _Gen, period: float, steps: int, opts: Flow
     Fc, Fr = _correction(M, delta, eta)
     mid, rad = g.mid, g.rad
     segments = []
-    Phi = np.eye(N + 1)
     c_i, V_i = zc, zV
     for i in range(steps):
         Phi_next = expm(M * times[i + 1])

@@ -11,7 +11,7 @@ import nncs  # noqa: F401
 from nncs.dynamics import simulate as S
 from nncs.dynamics.flowpipe import FlowpipeOptions, flowpipe
 from nncs.dynamics.symbolic import SymbolicPlant
-from nncs.sets import Box, Star
+from nncs.sets import Box
 
 import plants
 
