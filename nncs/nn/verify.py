@@ -367,27 +367,23 @@ def _prove_case(net: Network, case: VnnlibCase, opts: VerifyOptions, t0: float, 
     nconj = len(conj)
     layers = net.layers
     width0 = case.ub - case.lb
-    stack_lb = [case.lb[None].copy()]
-    stack_ub = [case.ub[None].copy()]
-    pending = 1
+    pool_lb = case.lb[None].copy()
+    pool_ub = case.ub[None].copy()
+    pool_score = np.zeros(1)
     unknown = False
-    while pending:
+    while pool_lb.shape[0]:
         if time.perf_counter() - t0 > opts.timeout:
             return "timeout"
-        # pop up to `batch` boxes from the end (depth first keeps the stack small)
-        lbs, ubs, take = [], [], 0
-        while stack_lb and take < opts.batch:
-            blk_l, blk_u = stack_lb.pop(), stack_ub.pop()
-            room = opts.batch - take
-            if blk_l.shape[0] > room:
-                stack_lb.append(blk_l[:-room])
-                stack_ub.append(blk_u[:-room])
-                blk_l, blk_u = blk_l[-room:], blk_u[-room:]
-            lbs.append(blk_l)
-            ubs.append(blk_u)
-            take += blk_l.shape[0]
-        lb, ub = np.vstack(lbs), np.vstack(ubs)
-        pending -= take
+        # best first: the boxes whose bounds are furthest from a proof (most likely to hold a counterexample)
+        if pool_lb.shape[0] > opts.batch:
+            pick = np.zeros(pool_lb.shape[0], dtype=bool)
+            pick[np.argpartition(pool_score, opts.batch)[: opts.batch]] = True
+            lb, ub = pool_lb[pick], pool_ub[pick]
+            pool_lb, pool_ub, pool_score = pool_lb[~pick], pool_ub[~pick], pool_score[~pick]
+        else:
+            lb, ub = pool_lb, pool_ub
+            pool_lb, pool_ub, pool_score = pool_lb[:0], pool_ub[:0], pool_score[:0]
+        take = lb.shape[0]
         stats["boxes"] += take
         stats["rounds"] += 1
         low, GA = bound_objectives(layers, lb, ub, C, e, opts.backsub_every)  # (B, R)
@@ -399,6 +395,10 @@ def _prove_case(net: Network, case: VnnlibCase, opts: VerifyOptions, t0: float, 
         if not open_.any():
             continue
         lb, ub, low, GA, proven_conj = lb[open_], ub[open_], low[open_], GA[open_], proven_conj[open_]
+        best = np.full((lb.shape[0], nconj), np.inf)
+        for j in range(nconj):
+            best[:, j] = np.where(proven_conj[:, j], np.inf, low[:, owner == j].max(axis=1))
+        box_score = best.min(axis=1)
         # candidate counterexamples: each open conjunction's binding row's minimising corner, and the centre
         cands = [(lb + ub) / 2]
         score = np.zeros_like(lb)
@@ -422,7 +422,7 @@ def _prove_case(net: Network, case: VnnlibCase, opts: VerifyOptions, t0: float, 
         splittable = score[np.arange(lb.shape[0]), dim] > 0
         if not splittable.all():
             unknown = True
-            lb, ub, dim = lb[splittable], ub[splittable], dim[splittable]
+            lb, ub, dim, box_score = lb[splittable], ub[splittable], dim[splittable], box_score[splittable]
             if lb.shape[0] == 0:
                 continue
         rows = np.arange(lb.shape[0])
@@ -431,9 +431,9 @@ def _prove_case(net: Network, case: VnnlibCase, opts: VerifyOptions, t0: float, 
         ub_left[rows, dim] = mid
         lb_right = lb.copy()
         lb_right[rows, dim] = mid
-        stack_lb.append(np.vstack([lb, lb_right]))
-        stack_ub.append(np.vstack([ub_left, ub]))
-        pending += 2 * lb.shape[0]
+        pool_lb = np.vstack([pool_lb, lb, lb_right])
+        pool_ub = np.vstack([pool_ub, ub_left, ub])
+        pool_score = np.concatenate([pool_score, box_score, box_score])
     return "unknown" if unknown else "holds"
 
 
