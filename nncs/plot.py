@@ -80,7 +80,8 @@ def expression_band(result, expression: str) -> tuple[np.ndarray, np.ndarray, np
     return tuple(np.array(col) for col in zip(*rows)) if rows else tuple(np.zeros(0) for _ in range(4))
 
 
-def plot_over_time(results, expressions, ax=None, traces=None, colors=None, labels=None):
+def plot_over_time(results, expressions, ax=None, traces=None, colors=None, labels=None, *, constraints=None,
+                   window=None, counterexample=None):
     """Draw affine state expressions (e.g. "x_lead - x_ego") against time as interval bands, return the Axes.
 
     Args:
@@ -89,6 +90,12 @@ def plot_over_time(results, expressions, ax=None, traces=None, colors=None, labe
         ax: the Axes (default: a new figure's).
         traces: optional (times (K,), states (N, K, n)) of simulated trajectories, drawn as thin lines.
         colors, labels: per expression.
+        constraints: constraint strings over the states, e.g. "x_lead - x_ego >= 10 + 1.4*v_ego": a side
+            that is a constant is drawn as a dashed red line (gid "constraint"); a side that involves
+            states and is not among `expressions` is drawn as a red band (the bound's reachable values).
+        window: (from, to) seconds of the spec, shaded grey.
+        counterexample: a Counterexample or a report's counterexample dict; each expression along it is
+            drawn as a thick red line (gid "counterexample").
     Returns:
         The Axes; each band is one PolyCollection (fill_between per segment) labelled with its expression.
     """
@@ -113,6 +120,32 @@ def plot_over_time(results, expressions, ax=None, traces=None, colors=None, labe
             values = states @ w + b
             for i, v in enumerate(values):
                 ax.plot(times, v, color=color, linewidth=0.6, alpha=0.8, label=f"{label} (simulated)" if i == 0 else None)
+    if results and constraints:
+        names = results[0].system.plant.state_names
+        drawn = set(expressions)
+        for text in constraints:
+            for side in _spec_sides(text):
+                w, b = _affine(side, names)
+                if not np.any(w):
+                    ax.axhline(b, color="red", linestyle="--", linewidth=1.2, gid="constraint", label=text)
+                elif side not in drawn:
+                    drawn.add(side)
+                    for r_index, r in enumerate(results):
+                        t0, t1, lo, hi = expression_band(r, side)
+                        t = np.column_stack([t0, t1]).ravel()
+                        ax.fill_between(t, np.repeat(lo, 2), np.repeat(hi, 2), color="red", alpha=0.3, linewidth=0,
+                                        gid="constraint", label=f"{side} (bound of {text})" if r_index == 0 else None)
+    if counterexample is not None and results:
+        names = results[0].system.plant.state_names
+        states = _counterexample_states(counterexample)
+        times = (np.asarray(counterexample["trajectory"]["t"]) if isinstance(counterexample, dict)
+                 else np.asarray(counterexample.times))
+        for k, expr in enumerate(expressions):
+            w, b = _affine(expr, names)
+            ax.plot(times, states @ w + b, color="red", linewidth=2.0, gid="counterexample",
+                    label="counterexample" if k == 0 else None)
+    if window is not None:
+        ax.axvspan(*window, color="grey", alpha=0.1, label="spec window")
     ax.set_xlabel("time (s)")
     ax.legend(loc="best", fontsize="small")
     return ax
@@ -169,3 +202,351 @@ def _nominal_w(plant):
         return None
     lo, hi = plant.disturbance_bounds
     return (lo + hi) / 2
+
+
+# ---------------------------------------------------------------------------------------------------------
+# phase-plane pictures of closed-loop reach results
+
+
+def _state_index(dim, names) -> int:
+    if isinstance(dim, str):
+        if dim not in names:
+            raise ValueError(f"plot: unknown state {dim!r}; states are {list(names)}")
+        return list(names).index(dim)
+    return int(dim)
+
+
+def _results_list(results) -> list:
+    return list(results) if isinstance(results, (list, tuple)) else [results]
+
+
+def _clip_halfplane(poly: np.ndarray, h: np.ndarray, g: float) -> np.ndarray:
+    """Sutherland-Hodgman: the part of the convex polygon `poly` (k, 2) with h . x <= g (exact)."""
+    out = []
+    k = len(poly)
+    for i in range(k):
+        p, q = poly[i], poly[(i + 1) % k]
+        fp, fq = h @ p - g, h @ q - g
+        if fp <= 0:
+            out.append(p)
+        if (fp < 0 < fq) or (fq < 0 < fp):
+            out.append(p + (q - p) * (fp / (fp - fq)))
+    return np.array(out).reshape(-1, 2)
+
+
+def _view_box(ax) -> np.ndarray:
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=float)
+
+
+def _region_polygons(region, i: int, j: int, ax, names) -> list[tuple[np.ndarray, str]]:
+    """2-D polygons (clipped to the view) of a region for shading, with a label.
+
+    `region` is a set (projected), an HPolytope whose constraints involve only the two plotted states
+    (clipped to the view: it may be unbounded), or a spec (`Always`: its violating half-planes; `Avoid`:
+    its region; `Goal`: its region). Constraints that involve other states cannot be drawn in this
+    projection and are skipped.
+    """
+    from nncs.spec import Always, Avoid, Goal
+
+    if isinstance(region, (Always, Avoid, Goal)):
+        text = " and ".join(region.text)
+        if isinstance(region, Always):
+            polys = []
+            for h_row, g_val in zip(region.region.H, region.region.g):
+                if np.any(np.delete(h_row, [i, j]) != 0):
+                    continue
+                # the violating side h x > g, i.e. -h x <= -g, clipped to the view
+                p = _clip_halfplane(_view_box(ax), -h_row[[i, j]], -g_val)
+                if len(p) >= 3:
+                    polys.append((p, f"violates {text}"))
+            return polys
+        region = region.region
+    if isinstance(region, HPolytope):
+        H, g = region.H, region.g
+        if np.all(np.delete(H, [i, j], axis=1) == 0):
+            p = _view_box(ax)
+            for h_row, g_val in zip(H[:, [i, j]], g):
+                p = _clip_halfplane(p, h_row, g_val)
+                if len(p) == 0:
+                    return []
+            return [(p, "")] if len(p) >= 3 else []
+    if isinstance(region, (Box, Zonotope, Star, HPolytope)):
+        return [(projection_polygon(region, (i, j)), "")]
+    raise ValueError(f"plot: cannot draw region of type {type(region).__name__}; expected a set or a spec")
+
+
+def _trace_states(traces) -> np.ndarray:
+    """States (N, K, n) of traces given as (times, states) or as the states array."""
+    if isinstance(traces, tuple) and len(traces) == 2:
+        traces = traces[1]
+    states = np.asarray(traces, dtype=float)
+    if states.ndim == 2:
+        states = states[None]
+    if states.ndim != 3:
+        raise ValueError(f"plot: traces must have shape (N, K, n) (or be (times, states)), got {states.shape}")
+    return states
+
+
+def _counterexample_states(cex) -> np.ndarray:
+    """The states (K, n) of a Counterexample or of a report's counterexample dict."""
+    if isinstance(cex, dict):
+        return np.asarray(cex["trajectory"]["x"], dtype=float)
+    return np.asarray(cex.states, dtype=float)
+
+
+def plot_reach(
+    results,
+    dims=(0, 1),
+    ax=None,
+    *,
+    cmap: str = "viridis",
+    segments: bool = True,
+    sampled: bool = True,
+    initial: bool = True,
+    unsafe=None,
+    goal=None,
+    traces=None,
+    counterexample=None,
+    colorbar: bool = True,
+    alpha: float = 0.6,
+):
+    """Draw a phase-plane projection of closed-loop reachable sets and return the Axes.
+
+    Layers, bottom to top: the flowpipe segments (one PolyCollection, gid "flowpipe", each polygon filled
+    with the colour of its mid-time on `cmap`), the sets at the sampling instants (outlined, gid "sampled"),
+    the initial set (a Polygon labelled "initial set"), shaded unsafe (red) and goal (green) regions,
+    simulated traces (thin grey lines, gid "trace"), and a counterexample (thick red line, gid
+    "counterexample"). Projections of boxes and zonotopes are exact; star projections are inner polygons
+    within 1e-3 of the diameter (see `projection_polygon`).
+
+    Args:
+        results: a ReachResult or a list of them (e.g. the parts of a split initial set).
+        dims: two state indices or names, e.g. ("x_ego", "v_ego").
+        ax: the Axes (default: a new figure's).
+        cmap: colour map for time.
+        segments, sampled, initial: which reach layers to draw.
+        unsafe, goal: a region or list of regions: sets (projected), HPolytopes in the plotted states
+            (clipped to the view), or specs (nncs.spec Always: its violating half-planes; Avoid; Goal).
+        traces: simulated trajectories, (times, states (N, K, n)) as `nncs.dynamics.simulate.simulate`
+            returns, or the states array.
+        counterexample: a nncs Counterexample or the report's counterexample dict.
+        colorbar: add a time colour bar.
+        alpha: opacity of the flowpipe polygons.
+    Returns:
+        The Axes.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import PolyCollection
+    from matplotlib.colors import Normalize
+    from matplotlib.patches import Polygon
+
+    results = _results_list(results)
+    if not results:
+        raise ValueError("plot_reach: no results to draw")
+    names = list(results[0].system.plant.state_names)
+    i, j = (_state_index(d, names) for d in dims)
+    i, j = projection_dims((i, j), len(names))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4.5))
+    horizon = max((p.t1 for r in results for p in r.periods), default=1.0) or 1.0
+    norm = Normalize(0.0, horizon)
+    colormap = plt.get_cmap(cmap)
+    all_points = []
+    if segments:
+        polys, times = [], []
+        for r in results:
+            for t0, t1, s in r.segments():
+                polys.append(projection_polygon(s, (i, j)))
+                times.append((t0 + t1) / 2)
+        if polys:
+            coll = PolyCollection(polys, facecolors=colormap(norm(np.array(times))), edgecolors="none",
+                                  alpha=alpha, gid="flowpipe", label="flowpipe")
+            ax.add_collection(coll)
+            all_points.extend(polys)
+    if sampled:
+        polys = [projection_polygon(s, (i, j)) for r in results for p in r.periods for s in p.states[1 if p.index == 0 else 0:]]
+        polys += [projection_polygon(s, (i, j)) for r in results for s in r.final]
+        polys = [p for p in polys if len(p) >= 2]
+        if polys:
+            ax.add_collection(PolyCollection(polys, facecolors="none", edgecolors="black", linewidths=0.5,
+                                             gid="sampled", label="sets at sampling instants"))
+            all_points.extend(polys)
+    if initial:
+        for k, r in enumerate(results):
+            v = projection_polygon(r.initial_set, (i, j))
+            ax.add_patch(Polygon(v, closed=True, facecolor="none", edgecolor="tab:blue", linewidth=1.8,
+                                 label="initial set" if k == 0 else None, gid="initial"))
+            all_points.append(v)
+    if traces is not None:
+        states = _trace_states(traces)
+        for k, s in enumerate(states):
+            ax.plot(s[:, i], s[:, j], color="0.3", linewidth=0.6, alpha=0.8, gid="trace",
+                    label="simulations" if k == 0 else None)
+            all_points.append(s[:, [i, j]])
+    if counterexample is not None:
+        s = _counterexample_states(counterexample)
+        ax.plot(s[:, i], s[:, j], color="red", linewidth=2.2, gid="counterexample", label="counterexample")
+        ax.plot(s[:1, i], s[:1, j], color="red", marker="o", linestyle="none", gid="counterexample-start")
+        all_points.append(s[:, [i, j]])
+    if all_points:
+        ax.update_datalim(np.vstack(all_points))
+    ax.autoscale_view()
+    ax.margins(0.05)
+    ax.autoscale_view()
+    for regions, color, label in ((unsafe, "red", "unsafe"), (goal, "green", "goal")):
+        if regions is None:
+            continue
+        regions = regions if isinstance(regions, (list, tuple)) else [regions]
+        xlim, ylim = ax.get_xlim(), ax.get_ylim()
+        first = True
+        for region in regions:
+            for poly, _ in _region_polygons(region, i, j, ax, names):
+                ax.add_patch(Polygon(poly, closed=True, facecolor=color, edgecolor=color, alpha=0.18,
+                                     hatch="//" if label == "unsafe" else None, linewidth=0.8, gid=label,
+                                     label=label if first else None, zorder=0.5))
+                first = False
+        ax.set_xlim(xlim)
+        ax.set_ylim(ylim)
+    ax.set_xlabel(names[i])
+    ax.set_ylabel(names[j])
+    if colorbar and segments:
+        sm = plt.cm.ScalarMappable(norm=norm, cmap=colormap)
+        ax.figure.colorbar(sm, ax=ax, label="time (s)")
+    ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def plot_nn_output(sets, dims=(0, 1), ax=None, *, network=None, input_set=None, samples: int = 500,
+                   rng=0, color: str = "tab:orange", label: str | None = None, points=None):
+    """Draw the 2-D projection of a union of network output sets, with sampled outputs on top; return the Axes.
+
+    Args:
+        sets: the list that `nncs.nn.reach` returns (stars, zonotopes or boxes), or one set.
+        dims: the two output dimensions.
+        ax: the Axes (default: a new figure's).
+        network, input_set: when both are given, `samples` points of `input_set` are pushed through
+            `network` and scattered (black dots, gid "samples"); they must lie in the union.
+        samples: how many inputs to sample.
+        rng: seed or Generator for the samples.
+        color: face colour of the sets (every set of the union gets it; one Polygon patch per set).
+        label: legend label of the union (on the first patch).
+        points: already computed outputs (n, outputs) to scatter instead of sampling.
+    Returns:
+        The Axes.
+    """
+    import matplotlib.pyplot as plt
+
+    from nncs.sets.base import as_rng
+
+    sets = list(sets) if isinstance(sets, (list, tuple)) else [sets]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 4))
+    for k, s in enumerate(sets):
+        plot_set(s, dims, ax=ax, facecolor=color, edgecolor=color, alpha=0.35, label=label if k == 0 else None)
+    if points is None and network is not None and input_set is not None:
+        points = np.asarray(network(input_set.sample(int(samples), as_rng(rng))))
+    if points is not None:
+        points = np.asarray(points, dtype=float)
+        i, j = dims
+        ax.scatter(points[:, i], points[:, j], s=4, color="black", alpha=0.7, gid="samples",
+                   label="sampled outputs", zorder=3)
+        ax.update_datalim(points[:, [i, j]])
+        ax.autoscale_view()
+    i, j = dims
+    ax.set_xlabel(ax.get_xlabel() if ax.get_xlabel() not in ("", f"x{i}") else f"y{i}")
+    ax.set_ylabel(ax.get_ylabel() if ax.get_ylabel() not in ("", f"x{j}") else f"y{j}")
+    if label is not None or points is not None:
+        ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def plot_report(report, states=None, axes=None, names=None):
+    """Draw a JSON verification report's per-step state bounds against time; return the list of Axes.
+
+    Each chosen state gets one Axes: the bounds at every sampling instant as vertical bars joined by a
+    light band (the band between instants is only a guide: the report holds sampling instants, the
+    flowpipe between them is in the ReachResult), and the counterexample trajectory in red when there
+    is one.
+
+    Args:
+        report: the dict of `Verdict.to_dict()` or the path of a report written by `--json`.
+        states: indices (or names, with `names` or a report that lists "states") to draw; default: all
+            states that are not constant over the report.
+        axes: Axes to draw on, one per state (default: a new figure with a column of them).
+        names: state names for labels (default: report["states"] when present, else x0, x1, ...).
+    Returns:
+        The list of Axes.
+    Raises:
+        ValueError when the report has no steps and no counterexample, or a state is out of range.
+    """
+    import json
+    from pathlib import Path
+
+    import matplotlib.pyplot as plt
+
+    if isinstance(report, (str, Path)):
+        path = Path(report)
+        if not path.is_file():
+            raise ValueError(f"{path}: no such report file")
+        try:
+            report = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}: not a JSON report: {exc}") from None
+    if not isinstance(report, dict) or "steps" not in report or "verdict" not in report:
+        raise ValueError("plot_report: not an nncs report (expected keys 'verdict' and 'steps')")
+    steps = report["steps"]
+    cex = report.get("counterexample")
+    if not steps and cex is None:
+        raise ValueError(f"report {report.get('name', '')!r} has no per-step bounds and no counterexample to draw")
+    if steps:
+        t = np.array([s["t"] for s in steps], dtype=float)
+        lo = np.array([s["lower"] for s in steps], dtype=float)
+        hi = np.array([s["upper"] for s in steps], dtype=float)
+        n = lo.shape[1]
+    else:
+        n = len(cex["x0"])
+    names = list(names or report.get("states") or [f"x{k}" for k in range(n)])
+    if len(names) != n:
+        raise ValueError(f"plot_report: {len(names)} names for {n} states")
+    if states is None:
+        states = [k for k in range(n) if not steps or np.ptp(np.r_[lo[:, k], hi[:, k]]) > 0] or list(range(n))
+    states = [_state_index(s, names) for s in states]
+    for k in states:
+        if not 0 <= k < n:
+            raise ValueError(f"plot_report: state {k} out of range (the report has {n} states)")
+    if axes is None:
+        fig, axes = plt.subplots(len(states), 1, figsize=(7, 1.9 * len(states) + 0.6), sharex=True, squeeze=False)
+        axes = list(axes[:, 0])
+    else:
+        axes = list(np.atleast_1d(axes))
+        if len(axes) != len(states):
+            raise ValueError(f"plot_report: {len(axes)} axes for {len(states)} states")
+    for ax, k in zip(axes, states):
+        if steps:
+            ax.fill_between(t, lo[:, k], hi[:, k], color="tab:blue", alpha=0.2, linewidth=0)
+            ax.vlines(t, lo[:, k], hi[:, k], color="tab:blue", linewidth=1.2, gid="bounds",
+                      label="bounds at sampling instants")
+        if cex is not None:
+            ct = np.asarray(cex["trajectory"]["t"], dtype=float)
+            cx = np.asarray(cex["trajectory"]["x"], dtype=float)
+            ax.plot(ct, cx[:, k], color="red", linewidth=1.6, gid="counterexample", label="counterexample")
+        ax.set_ylabel(names[k])
+    axes[-1].set_xlabel("time (s)")
+    axes[0].set_title(f"{report.get('name', '')}: {report['verdict']}", fontsize="medium")
+    axes[0].legend(loc="best", fontsize="small")
+    return axes
+
+
+def save_report_plot(report, path, states=None) -> None:
+    """Write `plot_report(report, states)` as a PNG to `path` (headless)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    axes = plot_report(report, states)
+    fig = axes[0].figure
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
