@@ -17,6 +17,7 @@ from nncs.dynamics import simulate as S
 from nncs.dynamics.flowpipe import Flowpipe, FlowpipeOptions, expm, flowpipe
 from nncs.dynamics.symbolic import SymbolicPlant
 from nncs.sets import Box, Star, Zonotope
+from nncs.sets.lp import LPError
 
 import plants
 
@@ -50,7 +51,11 @@ def _samples(p, X, U, n_random, n_corner, seed):
 def _contains(s, pts) -> np.ndarray:
     """s.contains(pts) with a fresh single-point LP for each point the batched call rejects (the batched LP is
     warm-started, and HiGHS may stop at a slack of about its own 1e-7 tolerance, above TOL)."""
-    inside = s.contains(pts, tol=TOL)
+    pts = np.atleast_2d(pts)
+    try:
+        inside = s.contains(pts, tol=TOL)
+    except LPError:  # the warm-started batch LP can end in HiGHS status "Unknown": check point by point
+        inside = np.zeros(len(pts), dtype=bool)
     for j in np.flatnonzero(~inside):
         inside[j] = s.contains(pts[j], tol=TOL)[0]
     return inside

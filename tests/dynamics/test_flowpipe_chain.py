@@ -12,12 +12,18 @@ from nncs.dynamics import simulate as S
 from nncs.dynamics.flowpipe import FlowpipeOptions, flowpipe
 from nncs.dynamics.symbolic import SymbolicPlant
 from nncs.sets import Box
+from nncs.sets.lp import LPError
 
 import plants
 
 
 def _contains(s, pts):
-    inside = s.contains(pts, tol=1e-9)
+    """Batched contains, re-checking rejected points one by one (see tests/dynamics/test_flowpipe.py)."""
+    pts = np.atleast_2d(pts)
+    try:
+        inside = s.contains(pts, tol=1e-9)
+    except LPError:
+        inside = np.zeros(len(pts), dtype=bool)
     for j in np.flatnonzero(~inside):
         inside[j] = s.contains(pts[j], tol=1e-9)[0]
     return inside
