@@ -140,11 +140,11 @@ def _eval(node: sp.Expr, env: dict) -> iv.Interval:
     if node.is_Pow:
         base, ex = node.args
         b = _eval(base, env)
-        if ex.is_Integer:
-            return iv.ipow(b, int(ex))
-        if ex == sp.S.Half:
+        if ex.is_Number and float(ex).is_integer() and abs(float(ex)) < 2**31:
+            return iv.ipow(b, int(float(ex)))  # also a Float exponent such as 2.0: x**2.0 == x**2 exactly
+        if ex.is_Number and float(ex) == 0.5:
             return iv.sqrt(b)
-        if ex == -sp.S.Half:
+        if ex.is_Number and float(ex) == -0.5:
             return iv.sqrt(b).reciprocal()
         return iv.exp(_eval(ex, env) * iv.log(b))
     fn = _INTERVAL_FUNCS.get(type(node))

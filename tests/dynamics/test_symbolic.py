@@ -158,3 +158,10 @@ def test_modules_are_not_shadowed_by_functions():
 
     assert D.flowpipe is importlib.import_module("nncs.dynamics.flowpipe")
     assert D.simulate is importlib.import_module("nncs.dynamics.simulate")
+
+
+def test_float_integer_exponent_is_an_integer_power_over_negative_boxes():
+    p = SymbolicPlant(["x"], [], ["x**2.0 - x**3.0"])
+    out = p.f_interval(I.Interval(np.array([-2.0]), np.array([-1.0])))
+    # x^2 - x^3 over [-2, -1] is [2, 12]; interval arithmetic may widen but must enclose, and stay finite
+    assert out.lo[0] <= 2.0 and out.hi[0] >= 12.0 and np.isfinite(out.lo[0]) and np.isfinite(out.hi[0])
