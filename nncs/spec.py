@@ -103,6 +103,8 @@ class Avoid:
         """True only if `s` and the unsafe region are disjoint (sound: certified LP emptiness)."""
         H, g = self.region.H, self.region.g
         # one constraint that no point of s can satisfy already separates them
+        if hasattr(s, "support_function_outer") and np.any(-s.support_function_outer(-H) > g):
+            return True  # the cheap outer bound already separates them
         if np.any(-s.support_function(-H) > g):
             return True
         star = s if isinstance(s, Star) else s.to_star()

@@ -148,7 +148,12 @@ class HPolytope(Set):
         _same_dim(self, other)
         if self.nconstraints == 0:
             return True
-        return bool(np.all(other.support_function(self.H) <= self.g))
+        pending = np.arange(self.nconstraints)
+        if hasattr(other, "support_function_outer"):  # stars: a cheap outer bound settles most rows
+            pending = pending[other.support_function_outer(self.H) > self.g]
+        if pending.size == 0:
+            return True
+        return bool(np.all(other.support_function(self.H[pending]) <= self.g[pending]))
 
     def to_star(self):
         """Return the (bounded) polytope as a Star with the identity basis (exact)."""

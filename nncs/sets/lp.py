@@ -37,6 +37,14 @@ _ROUNDING = 8 * np.finfo(float).eps
 """Relative slack added to each certified bound to cover floating-point rounding in its evaluation."""
 
 
+_DEFINITE = (
+    highspy.HighsModelStatus.kOptimal,
+    highspy.HighsModelStatus.kInfeasible,
+    highspy.HighsModelStatus.kUnbounded,
+    highspy.HighsModelStatus.kUnboundedOrInfeasible,
+)
+
+
 class LPError(RuntimeError):
     """An LP could not be solved to a usable answer (solver failure, time limit, numerical trouble)."""
 
@@ -147,6 +155,10 @@ class LinearProgram:
         h.changeColsCost(self.nvars, np.arange(self.nvars, dtype=np.int32), c)
         h.run()
         status = h.getModelStatus()
+        if status not in _DEFINITE:  # a warm start gone wrong (e.g. status Unknown): solve again from scratch
+            h.clearSolver()
+            h.run()
+            status = h.getModelStatus()
         if status == highspy.HighsModelStatus.kInfeasible:
             raise InfeasibleLP("LP is infeasible: the set is empty")
         if status in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
@@ -259,8 +271,15 @@ def image_contains(
             program = LinearProgram(A, rhs, np.append(lb, 0.0), np.append(ub, s_max))
         else:
             program.set_rhs(rhs)
+        limit = tol * (1.0 + np.abs(x).max(initial=0.0))
         _, slack = program.argmin(cost)
-        out[i] = slack <= tol * (1.0 + np.abs(x).max(initial=0.0))
+        if limit < slack <= 1e3 * FEASIBILITY_TOL * (1.0 + s_max):
+            # borderline: warm-started simplex may stop within its tolerances; decide with a cold, tight solve
+            strict = LinearProgram(A, rhs, np.append(lb, 0.0), np.append(ub, s_max))
+            for option in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
+                strict._highs.setOptionValue(option, 1e-10)
+            _, slack = strict.argmin(cost)
+        out[i] = slack <= limit
     return out
 
 

@@ -187,6 +187,13 @@ class Star(Set):
             return D @ self.c + objectives @ mid + np.abs(objectives) @ rad
         return D @ self.c + np.array([self._program.maximize(o) for o in objectives])
 
+    def support_function_outer(self, directions) -> np.ndarray:
+        """Return a cheap upper bound on the support function from the predicate box (outer; no LP)."""
+        D = as_directions(directions, self.dim)
+        objectives = D @ self.V
+        mid, rad = (self.lb + self.ub) / 2, (self.ub - self.lb) / 2
+        return D @ self.c + objectives @ mid + np.abs(objectives) @ rad
+
     def is_empty(self) -> bool:
         """Return True only when the predicate is certified empty by an LP (never wrongly True)."""
         if self.nconstraints == 0:

@@ -157,3 +157,13 @@ def test_bad_operations():
         z.reduce_order(2, method="pca-magic")
     with pytest.raises(ValueError, match="directions"):
         z.support_function([1, 0])
+
+
+def test_batched_contains_survives_unknown_solver_status():
+    # regression: a warm-started batch of membership LPs once ended in HiGHS status "Unknown" (points are
+    # corner images and samples of this zonotope, so all are inside)
+    from pathlib import Path
+
+    data = np.load(Path(__file__).parent / "data" / "zonotope_unknown_status.npz")
+    z = nncs.Zonotope(data["c"], data["G"])
+    assert z.contains(data["points"]).all()
