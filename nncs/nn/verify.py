@@ -155,7 +155,32 @@ def _backsub_rows(layers, relax, Lam: np.ndarray, const: np.ndarray, rows_box: n
     return (val - slack if lower else val + slack), Lam
 
 
-def bound_objectives(layers, lb: np.ndarray, ub: np.ndarray, C: np.ndarray, e: np.ndarray, backsub_every: bool = True):
+def _backsub_dense(layers, relax, Lam: np.ndarray, const: np.ndarray, lower: bool, lb: np.ndarray, ub: np.ndarray):
+    """`_backsub_rows` with rows grouped per box: Lam (B, K, n), const (B, K); no gathers. Same bounds, sound."""
+    B, K = const.shape
+    mag = np.abs(const)
+    for layer, rx in zip(reversed(layers), reversed(relax)):
+        if isinstance(layer, Linear):
+            const = const + Lam @ layer.b
+            mag = mag + np.abs(Lam) @ np.abs(layer.b)
+            Lam = (Lam.reshape(B * K, -1) @ layer.W).reshape(B, K, -1)
+        elif rx is not None:
+            ls, lt, us, ut = rx
+            s_neg, t_neg, s_pos, t_pos = (us, ut, ls, lt) if lower else (ls, lt, us, ut)
+            pos = np.maximum(Lam, 0.0)
+            const = const + np.einsum("bkn,bn->bk", Lam, t_neg) + np.einsum("bkn,bn->bk", pos, t_pos - t_neg)
+            mag = mag + np.einsum("bkn,bn->bk", np.abs(Lam), np.abs(t_neg) + np.abs(t_pos - t_neg))
+            Lam = Lam * s_neg[:, None, :] + pos * (s_pos - s_neg)[:, None, :]
+    pos, neg = np.maximum(Lam, 0.0), np.minimum(Lam, 0.0)
+    lo_in, hi_in = (lb, ub) if lower else (ub, lb)
+    val = const + np.einsum("bkn,bn->bk", pos, lo_in) + np.einsum("bkn,bn->bk", neg, hi_in)
+    xabs = np.maximum(np.abs(lb), np.abs(ub))
+    slack = _EPS * (len(layers) + 1) * (1.0 + mag + np.einsum("bkn,bn->bk", np.abs(Lam), xabs))
+    return (val - slack if lower else val + slack), Lam
+
+
+def bound_objectives(layers, lb: np.ndarray, ub: np.ndarray, C: np.ndarray, e: np.ndarray, backsub_every: bool = True,
+                     opts_dense: float = 0.5):
     """Lower bounds of `C net(x) - e` over each box (B, R) and input coefficients of the bounding functions.
 
     Intermediate neuron bounds: forward symbolic intervals (parallel relaxations), tightened with
@@ -198,7 +223,14 @@ def bound_objectives(layers, lb: np.ndarray, ub: np.ndarray, C: np.ndarray, e: n
         if backsub_every and n_lin > 1:
             amb = ~affine_pieces(layer, l.reshape(-1), u.reshape(-1))[0].reshape(l.shape)
             bi, ni = np.nonzero(amb)
-            if bi.size:
+            if bi.size > opts_dense * amb.size and isinstance(layers[idx - 1], Linear):
+                prev = layers[idx - 1]  # most neurons ambiguous: all rows of all boxes, grouped per box
+                Lam = np.broadcast_to(prev.W, (B,) + prev.W.shape)
+                const = np.broadcast_to(prev.b, (B, prev.b.shape[0]))
+                lo2, _ = _backsub_dense(layers[: idx - 1], relax[: idx - 1], Lam, const, True, lb, ub)
+                hi2, _ = _backsub_dense(layers[: idx - 1], relax[: idx - 1], Lam, const, False, lb, ub)
+                l, u = np.maximum(l, lo2), np.minimum(u, hi2)
+            elif bi.size:
                 # the row of neuron ni of the previous Linear layer, back-substituted from there
                 prev = layers[idx - 1]
                 P = bi.size
