@@ -24,15 +24,16 @@ def random_net(seed, dims):
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 10_000), n_in=st.integers(1, 4), depth=st.integers(1, 4), backsub=st.booleans())
-def test_objective_bounds_are_sound_by_sampling(seed, n_in, depth, backsub):
+@given(seed=st.integers(0, 10_000), n_in=st.integers(1, 4), depth=st.integers(1, 4), backsub=st.booleans(),
+       dense=st.sampled_from([0.0, 0.5, 2.0]))
+def test_objective_bounds_are_sound_by_sampling(seed, n_in, depth, backsub, dense):
     rng = np.random.default_rng(seed)
     net = random_net(seed, [n_in] + [5] * depth + [3])
     lb = rng.uniform(-1, 0.5, size=(4, n_in))
     ub = lb + rng.uniform(0.0, 1.0, size=(4, n_in))
     C = rng.normal(size=(2, 3))
     e = rng.normal(size=2)
-    low, G = bound_objectives(net.layers, lb, ub, C, e, backsub)
+    low, G = bound_objectives(net.layers, lb, ub, C, e, backsub, dense)  # dense 0: per-box blocks, 2: gathered rows
     assert low.shape == (4, 2) and G.shape == (4, 2, n_in)
     for b in range(4):
         x = lb[b] + (ub[b] - lb[b]) * rng.random(size=(300, n_in))
