@@ -271,23 +271,57 @@ def bound_objectives(layers, lb: np.ndarray, ub: np.ndarray, C: np.ndarray, e: n
 
 
 # ---------------------------------------------------------------------------------------------- attack
-class _Attacker:
-    """Random sampling and sign-gradient descent on the violation margin `max_r (A y - b)_r` (JAX, jit once)."""
+_STEP_CACHE: dict = {}
+"""Compiled attack steps by architecture (layer types, shapes, LeakyReLU slopes): weights are arguments."""
 
-    def __init__(self, net: Network):
+
+def _arch_key(net: Network) -> tuple:
+    return tuple(
+        (type(lay).__name__, lay.W.shape) if isinstance(lay, Linear) else (type(lay).__name__, getattr(lay, "alpha", None))
+        for lay in net.layers
+    )
+
+
+def _attack_step(net: Network):
+    key = _arch_key(net)
+    if key not in _STEP_CACHE:
         import jax
         import jax.numpy as jnp
 
-        f = net.jax_fn(jit=False)
+        acts = [None if isinstance(lay, Linear) else lay for lay in net.layers]
 
-        def margin(x, A, b):
-            return jnp.max(f(x) @ A.T - b, axis=-1)
+        def f(params, x):
+            i = 0
+            for act in acts:
+                if act is None:
+                    W, b = params[i]
+                    i += 1
+                    x = x @ W.T + b
+                else:
+                    x = act.jax(x)
+            return x
 
-        def step(x, A, b, lo, hi, size):
-            g = jax.grad(lambda z: jnp.sum(margin(z, A, b)))(x)
+        def step(params, x, A, b, lo, hi, size):
+            def total(z):
+                return jnp.sum(jnp.max(f(params, z) @ A.T - b, axis=-1))
+
+            g = jax.grad(total)(x)
             return jnp.clip(x - size * jnp.sign(g) * (hi - lo), lo, hi)
 
-        self.step = jax.jit(step)
+        _STEP_CACHE[key] = jax.jit(step)
+    return _STEP_CACHE[key]
+
+
+class _Attacker:
+    """Random sampling and sign-gradient descent on the violation margin `max_r (A y - b)_r` (JAX, jit once
+    per architecture)."""
+
+    def __init__(self, net: Network):
+        self._step = _attack_step(net)
+        self._params = [(lay.W, lay.b) for lay in net.layers if isinstance(lay, Linear)]
+
+    def step(self, z, A, b, lo, hi, size):
+        return self._step(self._params, z, A, b, lo, hi, size)
 
     def run(self, net, case: VnnlibCase, A, b, rng, opts: VerifyOptions):
         lo, hi = case.lb, case.ub
