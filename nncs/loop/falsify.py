@@ -79,8 +79,10 @@ def _candidates(box: Box, count: int, rng: np.random.Generator) -> np.ndarray:
     """Corners (all of them for up to 10 varying dimensions, else random ones), the centre, and uniform samples."""
     varying = np.flatnonzero(box.ub > box.lb)
     pts = [box.center[None, :]]
-    if varying.size <= 10:
-        bits = np.array(list(itertools.product([0, 1], repeat=varying.size)), dtype=bool).reshape(-1, varying.size)
+    if varying.size == 0:
+        bits = np.zeros((1, 0), dtype=bool)
+    elif varying.size <= 10:
+        bits = np.array(list(itertools.product([0, 1], repeat=varying.size)), dtype=bool)
     else:
         bits = rng.random((min(count, 1024), varying.size)) < 0.5
     corners = np.repeat(box.lb[None, :], bits.shape[0], axis=0)

@@ -83,7 +83,7 @@ class Options:
             raise ValueError(f"{where}.preset: unknown preset {preset!r}; known: {sorted(PRESETS)}")
         try:
             return dataclasses.replace(PRESETS[preset], **values)
-        except TypeError as exc:
+        except (TypeError, ValueError) as exc:
             raise ValueError(f"{where}: {exc}") from None
 
 

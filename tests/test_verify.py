@@ -1,0 +1,134 @@
+"""Tests of nncs/verify.py: the known verdicts of the case studies, deliberately unsafe variants, and that no
+"safe" verdict is refuted by simulation and every "unsafe" one re-simulates to a violation."""
+
+import tomllib
+
+import numpy as np
+import pytest
+
+import case_studies
+import nncs
+from nncs.dynamics.simulate import reference_closed_loop, simulate
+from nncs.loop.falsify import trace_violation
+from nncs.problem import parse_problem
+
+
+def simulated_worst(problem, n=64, seed=1):
+    """The largest spec violation over n RK4 closed-loop simulations from random and corner initial states."""
+    rng = np.random.default_rng(seed)
+    box = problem.initial
+    x0 = np.vstack([box.sample(n, rng), box.vertices() if box.dim <= 6 else box.sample(8, rng)])
+    plant = problem.system.plant
+    w = None if not plant.n_disturbances else np.zeros((len(x0), plant.n_disturbances))
+    times, states = simulate(plant, x0, problem.system.period, problem.steps, controller=problem.system.control, w=w)
+    return max(trace_violation(problem.specs, times, s, problem.horizon)[1] for s in states)
+
+
+def check_verdict_against_simulation(problem, verdict):
+    if verdict.status == "safe":
+        assert simulated_worst(problem) <= 1e-6, "a safe verdict refuted by simulation"
+    if verdict.status == "unsafe":
+        cex = verdict.counterexample
+        assert problem.initial.contains(cex.x0, tol=1e-12)[0]
+        system = problem.system
+        t, xs, _ = reference_closed_loop(system.plant, system.control, cex.x0, system.period, problem.steps,
+                                         w=cex.w, samples_per_period=21)
+        assert trace_violation(problem.specs, t, xs, problem.horizon)[1] > 0
+
+
+def load_variant(name, edit=None):
+    path = case_studies.path(name)
+    data = tomllib.loads(path.read_text())
+    if edit:
+        edit(data)
+    return parse_problem(data, str(path), path.parent)
+
+
+def test_own_acc_is_safe():
+    problem = load_variant("acc")
+    verdict = nncs.verify(problem)
+    assert verdict.status == "safe", verdict.message
+    assert verdict.result is not None and verdict.result.complete
+    check_verdict_against_simulation(problem, verdict)
+    report = verdict.to_dict()
+    assert report["verdict"] == "safe" and len(report["steps"]) == problem.steps + 1
+    assert report["counterexample"] is None
+
+
+def test_own_acc_with_larger_safe_distance_is_unsafe():
+    # the controller keeps about 26.6 m beyond 10 + 1.4 v_ego (controllers/acc_controller.json); 40 m is violated
+    def edit(d):
+        d["spec"][0]["always"] = ["x_lead - x_ego >= 40 + 1.4*v_ego"]
+
+    problem = load_variant("acc", edit)
+    verdict = nncs.verify(problem)
+    assert verdict.status == "unsafe"
+    check_verdict_against_simulation(problem, verdict)
+
+
+KNOWN = [
+    ("acc_arch", "safe"),
+    ("acc_linear", "safe"),
+    ("tora", "safe"),
+    ("tora_relu_tanh", "safe"),
+    ("tora_sigmoid", "safe"),
+    ("pendulum", "safe"),
+    ("pendulum_wide", "unsafe"),
+    ("unicycle", "safe"),
+]
+
+
+@pytest.mark.parametrize("name, expected", KNOWN)
+def test_known_verdicts(shared_benchmarks, name, expected):
+    problem = load_variant(name)
+    verdict = nncs.verify(problem)
+    assert verdict.status == expected, verdict.message
+    check_verdict_against_simulation(problem, verdict)
+
+
+def _tighten_tora(d):
+    d["spec"][0]["always"] = ["x1 >= -1", "x1 <= 1", "x2 >= -1", "x2 <= 1"]  # simulations reach |x| ~ 1.5
+
+
+def _tighten_unicycle(d):
+    d["spec"][0]["goal"] = ["x >= -0.01", "x <= 0.01"]
+
+
+def _tighten_pendulum(d):
+    d["spec"][0]["always"] = ["theta >= 0", "theta <= 0.9"]
+
+
+@pytest.mark.parametrize("name, edit", [("tora", _tighten_tora), ("unicycle", _tighten_unicycle),
+                                        ("pendulum", _tighten_pendulum)])
+def test_deliberately_unsafe_variants(shared_benchmarks, name, edit):
+    problem = load_variant(name, edit)
+    assert simulated_worst(problem) > 0  # the simulation evidence that the variant is unsafe
+    verdict = nncs.verify(problem)
+    assert verdict.status == "unsafe", verdict.message
+    check_verdict_against_simulation(problem, verdict)
+
+
+def test_unknown_without_falsification(shared_benchmarks):
+    # a truly unsafe problem with falsification switched off: no proof, no counterexample, so "unknown"
+    def edit(d):
+        _tighten_tora(d)
+        d["options"] = {"split_budget": 4, "falsify_samples": 0, "falsify_steps": 0}
+
+    problem = load_variant("tora", edit)
+    verdict = nncs.verify(problem)
+    assert verdict.status == "unknown", verdict.message
+    assert verdict.counterexample is None
+    assert any(status != "proven" for _, status, _ in verdict.parts)
+    assert "budget" in verdict.message
+
+
+def test_tight_margin_is_never_wrongly_safe():
+    # the own controller keeps ~26.6 m beyond the safe distance; with 36 m instead of 10 the margin is ~0.6 m
+    def edit(d):
+        d["spec"][0]["always"] = ["x_lead - x_ego >= 36 + 1.4*v_ego"]
+        d["options"] = {"split_budget": 4}
+
+    problem = load_variant("acc", edit)
+    verdict = nncs.verify(problem)
+    assert verdict.status in ("safe", "unknown")
+    check_verdict_against_simulation(problem, verdict)
