@@ -15,7 +15,7 @@ from nncs.nn.network import Activation, Linear, Network
 from nncs.nn.reach.relax import affine_pieces, parallel
 from nncs.vnnlib import VnnlibCase, VnnlibProperty
 
-__all__ = ["VerifyOptions", "VerifyResult", "verify_property", "verify_nn_files", "symbolic_bounds", "bound_objectives", "attack"]
+__all__ = ["VerifyOptions", "VerifyResult", "verify_property", "verify_nn_files", "bound_objectives", "attack"]
 
 _EPS = 1e-11  # relative slack per layer that covers floating-point rounding of the symbolic bounds
 
@@ -64,60 +64,6 @@ class VerifyResult:
 
 
 # ---------------------------------------------------------------------------------------------- bounds
-def _concretize(A: np.ndarray, a: np.ndarray, lb: np.ndarray, ub: np.ndarray, lower: bool) -> np.ndarray:
-    """min (lower) or max of `A x + a` over boxes: A (B, n, k), a (B, n), lb/ub (B, k). Exact for the box."""
-    pos, neg = np.maximum(A, 0.0), np.minimum(A, 0.0)
-    if lower:
-        return a + np.einsum("bnk,bk->bn", pos, lb) + np.einsum("bnk,bk->bn", neg, ub)
-    return a + np.einsum("bnk,bk->bn", pos, ub) + np.einsum("bnk,bk->bn", neg, lb)
-
-
-def symbolic_bounds(layers, lb: np.ndarray, ub: np.ndarray):
-    """Propagate linear lower/upper functions of the input through `layers` for a batch of boxes.
-
-    Args:
-        layers: Linear layers and monotone activations (every activation nncs has is monotone).
-        lb, ub: (B, n0) input boxes.
-    Returns:
-        (LA, la, UA, ua) with `LA x + la <= net(x) <= UA x + ua` for every x in each box (outer approximation:
-        parallel-line relaxations, DeepZ / Neurify style, and a rounding slack at each layer).
-    """
-    B, n0 = lb.shape
-    LA = np.broadcast_to(np.eye(n0), (B, n0, n0)).copy()
-    UA = LA.copy()
-    la = np.zeros((B, n0))
-    ua = np.zeros((B, n0))
-    xabs = np.maximum(np.abs(lb), np.abs(ub))
-    for layer in layers:
-        if isinstance(layer, Linear):
-            Wp, Wn = np.maximum(layer.W, 0.0), np.minimum(layer.W, 0.0)
-            LA, UA = (np.einsum("ij,bjk->bik", Wp, LA) + np.einsum("ij,bjk->bik", Wn, UA),
-                      np.einsum("ij,bjk->bik", Wp, UA) + np.einsum("ij,bjk->bik", Wn, LA))  # fmt: skip
-            la, ua = la @ Wp.T + ua @ Wn.T + layer.b, ua @ Wp.T + la @ Wn.T + layer.b
-            la = la - _EPS * (1.0 + np.abs(la) + np.einsum("bik,bk->bi", np.abs(LA), xabs))
-            ua = ua + _EPS * (1.0 + np.abs(ua) + np.einsum("bik,bk->bi", np.abs(UA), xabs))
-        elif isinstance(layer, Activation):
-            if layer.name == "identity":
-                continue
-            l = _concretize(LA, la, lb, ub, True)
-            u = np.maximum(_concretize(UA, ua, lb, ub, False), l)
-            shape = l.shape
-            lf, uf = l.reshape(-1), u.reshape(-1)
-            mask, s_aff, t_aff = affine_pieces(layer, lf, uf)
-            s, t_lo, t_hi = s_aff.copy(), t_aff.copy(), t_aff.copy()
-            R = np.flatnonzero(~mask)
-            if R.size:
-                s[R], t_lo[R], t_hi[R] = parallel(layer, lf[R], uf[R])
-            s, t_lo, t_hi = s.reshape(shape), t_lo.reshape(shape), t_hi.reshape(shape)
-            if np.any(s < 0):
-                raise ValueError(f"{layer!r}: symbolic bounds need monotone nondecreasing activations")
-            LA, la = s[..., None] * LA, s * la + t_lo
-            UA, ua = s[..., None] * UA, s * ua + t_hi
-        else:
-            raise ValueError(f"unsupported layer {layer!r}")
-    return LA, la, UA, ua
-
-
 def _backsub_rows(layers, relax, Lam: np.ndarray, const: np.ndarray, rows_box: np.ndarray, lower: bool,
                   lb: np.ndarray, ub: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Back-substitute row functions `Lam z + const` from the output of `layers` to the input (DeepPoly).

@@ -140,9 +140,7 @@ def lines(act: Activation, l: np.ndarray, u: np.ndarray) -> Lines:
                 s2 = (q - p) / (q - lb_)  # line (l, p) - (q, q)
                 up_s[both] = np.stack([np.zeros_like(s2), s2], axis=1)
                 up_t[both] = np.stack([np.full_like(s2, q), p - s2 * lb_], axis=1)
-            inside = ~(only_p | only_q | both)
-            if np.any(inside):  # within one piece: the exact line twice (chord is exact there)
-                pass
+            # within one piece the chord is the exact line, kept as both bounds
     elif isinstance(act, (Tanh, Sigmoid)):
         cs, ct = _chord(act, l, u)
         dl, du = _deriv(act, l), _deriv(act, u)
