@@ -1,14 +1,19 @@
-"""The `nncs` command line: verification of problem files, networks and bundled case studies.
+"""The `nncs` command line: verification of problem files, networks and bundled case studies, and report plots.
 
-Subcommands are added as the pieces they drive land; `--version` and `--help` always work.
+Subcommands: verify, run, list, verify-nn, plot. Every one takes --quiet; exit status 0 on an answer (whatever
+the verdict), 2 for bad input (a missing or malformed file, an unknown case study), 1 when the computation fails.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
+from pathlib import Path
 
 from nncs._version import __version__
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,6 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nncs",
         description="Reachability analysis and safety verification of neural-network control systems.",
+        epilog="Exit status: 0 with an answer (safe, unsafe, unknown, holds, violated, ...), 2 for bad input, "
+        "1 when a computation fails.",
     )
     parser.add_argument("--version", action="version", version=f"nncs {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -27,10 +34,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ver.add_argument("problem", help="problem file (.toml)")
     _add_report_flags(ver)
-    run = sub.add_parser("run", help="verify a bundled case study by name (see `nncs list`)")
+    run = sub.add_parser("run", help="verify a bundled case study by name (see `nncs list`)",
+                         description="Verify a bundled case study; writes NAME.png (the specs over time) unless "
+                         "--plot names another file or --no-plot is given.")
     run.add_argument("name", help="case-study name, e.g. acc")
     _add_report_flags(run)
-    sub.add_parser("list", help="list the bundled case studies")
+    run.add_argument("--no-plot", action="store_true", help="do not write the default NAME.png")
+    lst = sub.add_parser("list", help="list the bundled case studies")
+    lst.add_argument("--quiet", action="store_true", help="print only the names")
     vnn = sub.add_parser(
         "verify-nn",
         help="check a VNN-LIB property of a network (holds / violated / unknown / timeout)",
@@ -41,42 +52,148 @@ def build_parser() -> argparse.ArgumentParser:
     vnn.add_argument("property", help="VNN-LIB property file (.vnnlib)")
     vnn.add_argument("--timeout", type=float, default=116.0, help="seconds (default 116)")
     vnn.add_argument("--json", dest="json_path", default=None, help="write the JSON report to this path")
+    vnn.add_argument("--quiet", action="store_true", help="print only the result")
+    plot = sub.add_parser("plot", help="draw a JSON report (from --json) as a PNG",
+                          description="Draw the per-step state bounds of a JSON report written by `nncs verify "
+                          "--json` or `nncs run --json` (and its counterexample, if any) as a PNG.")
+    plot.add_argument("report", help="JSON report file")
+    plot.add_argument("--out", default=None, help="PNG to write (default: the report's name with .png)")
+    plot.add_argument("--states", default=None,
+                      help="comma-separated state indices or names to draw (default: the non-constant ones)")
+    plot.add_argument("--quiet", action="store_true", help="print nothing")
     return parser
 
 
 def _add_report_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", dest="json_path", default=None, help="write the JSON report to this path")
     p.add_argument("--plot", dest="plot_path", default=None, help="write a plot of the specs over time (PNG)")
-    p.add_argument("--quiet", action="store_true", help="print only the verdict")
+    p.add_argument("--quiet", action="store_true", help="print only the verdict (no progress bars)")
+    p.add_argument("--progress", action="store_true", help="show progress bars even when not on a terminal")
 
 
-def _verify_problem(problem_path, args, default_plot: str | None = None) -> int:
+def _error(command: str, message: str) -> int:
+    print(f"nncs {command}: error: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def _missing_file_hint(path: Path, suffixes: tuple[str, ...]) -> str:
+    """'; did you mean ...?' naming files of the wanted kind close to `path` in its folder ('' when none)."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        return f"; folder {str(folder)!r} does not exist"
+    candidates = [p.name for p in folder.iterdir() if p.is_file() and p.suffix.lower() in suffixes]
+    close = difflib.get_close_matches(path.name, candidates, n=3, cutoff=0.5)
+    return f"; did you mean {', '.join(str(folder / c) for c in close)}?" if close else ""
+
+
+def _check_file(command: str, value: str, what: str, suffixes: tuple[str, ...]) -> str | None:
+    """None when `value` is an existing file; else the error message (with suggestions)."""
+    path = Path(value)
+    if path.is_file():
+        return None
+    if path.is_dir():
+        return f"{value}: is a folder, expected a {what}"
+    hint = _missing_file_hint(path, suffixes)
+    if command == "verify" and not path.suffix:
+        import case_studies
+
+        if value in case_studies.names():
+            hint = f"; {value!r} is a bundled case study: run `nncs run {value}`"
+    return f"{value}: no such {what}{hint}"
+
+
+def _verify_problem(command: str, problem_path, args, default_plot: str | None = None) -> int:
+    from dataclasses import replace
+
     from nncs.problem import load_problem
     from nncs.verify import verify
 
     try:
         problem = load_problem(problem_path)
     except ValueError as e:
-        print(f"nncs: error: {e}", file=sys.stderr)
-        return 2
-    verdict = verify(problem)
+        return _error(command, str(e))
+    progress = False if args.quiet else (True if args.progress else problem.options.progress)
+    options = replace(problem.options, progress=progress)
+    try:
+        verdict = verify(problem, options)
+    except (RuntimeError, ValueError) as e:
+        print(f"nncs {command}: verification failed: {e}", file=sys.stderr)
+        return EXIT_FAILED
     print(verdict.status)
     if not args.quiet:
         print(f"{problem.name}: {verdict.message}; time {verdict.time_s:.2f} s")
         if verdict.counterexample is not None:
             print(f"counterexample x0 = {verdict.counterexample.x0.tolist()}")
     if args.json_path:
-        verdict.write_json(args.json_path)
+        import json
+
+        report = verdict.to_dict()
+        report["states"] = list(problem.system.plant.state_names)
+        try:
+            Path(args.json_path).write_text(json.dumps(report, indent=1))
+        except OSError as e:
+            return _error(command, f"cannot write the report: {e}")
         if not args.quiet:
             print(f"report written to {args.json_path}")
     plot_path = args.plot_path or default_plot
     if plot_path:
         from nncs.plot import save_verdict_plot
 
-        save_verdict_plot(problem, verdict, plot_path)
+        try:
+            save_verdict_plot(problem, verdict, plot_path)
+        except OSError as e:
+            return _error(command, f"cannot write the plot: {e}")
         if not args.quiet:
             print(f"plot written to {plot_path}")
-    return 0
+    return EXIT_OK
+
+
+def _plot_report(args) -> int:
+    import json
+
+    from nncs.plot import save_report_plot
+
+    if (msg := _check_file("plot", args.report, "report file", (".json",))) is not None:
+        return _error("plot", msg)
+    try:
+        report = json.loads(Path(args.report).read_text())
+    except json.JSONDecodeError as e:
+        return _error("plot", f"{args.report}: not a JSON report: {e}")
+    states = None
+    if args.states:
+        states = [int(s) if s.strip().lstrip("-").isdigit() else s.strip() for s in args.states.split(",")]
+    out = args.out or str(Path(args.report).with_suffix(".png"))
+    try:
+        save_report_plot(report, out, states)
+    except ValueError as e:
+        return _error("plot", f"{args.report}: {e}")
+    except OSError as e:
+        return _error("plot", f"cannot write {out}: {e}")
+    if not args.quiet:
+        print(f"plot written to {out}")
+    return EXIT_OK
+
+
+def _verify_nn(args) -> int:
+    from nncs.nn.verify import verify_nn_files
+
+    for value, what, suffixes in ((args.model, "network file", (".onnx", ".nnet", ".json", ".mat")),
+                                  (args.property, "property file", (".vnnlib",))):
+        if (msg := _check_file("verify-nn", value, what, suffixes)) is not None:
+            return _error("verify-nn", msg)
+    try:
+        report = verify_nn_files(args.model, args.property, timeout=args.timeout, json_path=args.json_path)
+    except ValueError as e:
+        return _error("verify-nn", str(e))
+    print(report.result)
+    if not args.quiet:
+        if report.counterexample is not None:
+            print(f"counterexample x = {report.counterexample['x']}")
+            print(f"               y = {report.counterexample['y']}")
+        print(f"time {report.time_s:.3f} s")
+        if args.json_path:
+            print(f"report written to {args.json_path}")
+    return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,39 +202,29 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
-        return 0
+        return EXIT_OK
     if args.command == "verify":
-        return _verify_problem(args.problem, args)
+        if (msg := _check_file("verify", args.problem, "problem file", (".toml",))) is not None:
+            return _error("verify", msg)
+        return _verify_problem("verify", args.problem, args)
     if args.command in ("run", "list"):
         import case_studies
 
         if args.command == "list":
             for name in case_studies.names():
-                print(f"{name:24s} {case_studies.describe(name)}")
-            return 0
+                print(name if args.quiet else f"{name:24s} {case_studies.describe(name)}")
+            return EXIT_OK
         try:
             path = case_studies.path(args.name)
         except ValueError as e:
-            print(f"nncs run: error: {e}", file=sys.stderr)
-            return 2
-        return _verify_problem(path, args, default_plot=f"{args.name}.png")
+            return _error("run", f"{e} (`nncs list` shows them all)")
+        default_plot = None if args.no_plot else f"{args.name}.png"
+        return _verify_problem("run", path, args, default_plot=default_plot)
     if args.command == "verify-nn":
-        from nncs.nn.verify import verify_nn_files
-
-        try:
-            report = verify_nn_files(args.model, args.property, timeout=args.timeout, json_path=args.json_path)
-        except ValueError as e:
-            print(f"nncs verify-nn: error: {e}", file=sys.stderr)
-            return 2
-        print(report.result)
-        if report.counterexample is not None:
-            print(f"counterexample x = {report.counterexample['x']}")
-            print(f"               y = {report.counterexample['y']}")
-        print(f"time {report.time_s:.3f} s")
-        if args.json_path:
-            print(f"report written to {args.json_path}")
-        return 0
-    return 0
+        return _verify_nn(args)
+    if args.command == "plot":
+        return _plot_report(args)
+    return EXIT_OK
 
 
 if __name__ == "__main__":
