@@ -369,7 +369,7 @@ def plot_reach(
         polys += [projection_polygon(s, (i, j)) for r in results for s in r.final]
         polys = [p for p in polys if len(p) >= 2]
         if polys:
-            ax.add_collection(PolyCollection(polys, facecolors="none", edgecolors="black", linewidths=0.5,
+            ax.add_collection(PolyCollection(polys, facecolors="none", edgecolors="black", linewidths=0.35,
                                              gid="sampled", label="sets at sampling instants"))
             all_points.extend(polys)
     if initial:
