@@ -1,9 +1,10 @@
-"""Run the named benchmark modules (default: all) and print their medians.
+"""Run one benchmark module with its arguments, or all of them; each prints its medians.
 
-Usage: python -m benchmarks [sets ...]
+Usage: python -m benchmarks [NAME [ARGS ...]]   e.g. python -m benchmarks closed_loop acc tora
 """
 
 import importlib
+import inspect
 import pkgutil
 import sys
 
@@ -11,15 +12,18 @@ import benchmarks
 
 
 def main(argv: list[str]) -> int:
-    names = argv or sorted(m.name for m in pkgutil.iter_modules(benchmarks.__path__) if not m.name.startswith("_"))
-    for name in names:
-        try:
-            module = importlib.import_module(f"benchmarks.{name}")
-        except ModuleNotFoundError:
-            print(f"unknown benchmark {name!r}", file=sys.stderr)
-            return 2
+    available = sorted(m.name for m in pkgutil.iter_modules(benchmarks.__path__) if not m.name.startswith("_"))
+    if argv and argv[0] not in available:
+        print(f"unknown benchmark {argv[0]!r}; available: {', '.join(available)}", file=sys.stderr)
+        return 2
+    runs = [(argv[0], argv[1:])] if argv else [(name, []) for name in available]
+    for name, args in runs:
+        module = importlib.import_module(f"benchmarks.{name}")
         print(f"== {name}")
-        module.main()
+        if inspect.signature(module.main).parameters:
+            module.main(args)
+        else:
+            module.main()
     return 0
 
 

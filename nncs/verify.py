@@ -97,6 +97,20 @@ def check_result(problem: Problem, result: ReachResult) -> bool:
 
 
 def _prove(problem: Problem, part: Box, options: Options) -> tuple[bool, ReachResult | None]:
+    """Try to prove the part: cheap network bounds first, then (nn_bounds "auto", star sets) LP bounds."""
+    ok, result = _prove_once(problem, part, options)
+    if not ok and options.nn_bounds == "auto" and _uses_stars(problem, options):
+        ok, result = _prove_once(problem, part, replace(options, nn_bounds="lp"))
+    return ok, result
+
+
+def _uses_stars(problem: Problem, options: Options) -> bool:
+    from nncs.loop.reach import _set_type
+
+    return _set_type(problem.system, options) == "star"
+
+
+def _prove_once(problem: Problem, part: Box, options: Options) -> tuple[bool, ReachResult | None]:
     check = _segment_checker(problem.specs, problem.horizon)
     try:
         result = reach(problem.system, part, problem.steps, options, on_segment=check)

@@ -20,7 +20,8 @@ class Options:
         set_type: "star" (dependency-keeping stars, LP bounds), "zonotope" (DeepZ + zonotope flowpipes, no
             LPs) or "auto" (stars for affine plants, zonotopes otherwise).
         nn_method: network reach method; "auto" picks approx-star for stars and approx-zono for zonotopes.
-        nn_bounds: approx-star pre-activation bounds, "lp" (tight) or "estimate" (cheap).
+        nn_bounds: approx-star pre-activation bounds: "estimate" (cheap, from the predicate box), "lp" (tight),
+            or "auto": reach uses "estimate"; verify retries a failed proof with "lp" before splitting.
         time_step: flowpipe sub-interval length in seconds; None: period / substeps.
         substeps: flowpipe sub-intervals per control period when time_step is None.
         zonotope_order: zonotopes are reduced (Girard) to at most order * dim generators each period.
@@ -36,7 +37,7 @@ class Options:
 
     set_type: str = "auto"
     nn_method: str = "auto"
-    nn_bounds: str = "lp"
+    nn_bounds: str = "auto"
     time_step: float | None = None
     substeps: int = 10
     zonotope_order: float = 50.0
@@ -53,8 +54,8 @@ class Options:
             raise ValueError(f"options.set_type must be one of {SET_TYPES}, got {self.set_type!r}")
         if self.nn_method not in NN_METHODS:
             raise ValueError(f"options.nn_method must be one of {NN_METHODS}, got {self.nn_method!r}")
-        if self.nn_bounds not in ("lp", "estimate"):
-            raise ValueError(f"options.nn_bounds must be 'lp' or 'estimate', got {self.nn_bounds!r}")
+        if self.nn_bounds not in ("auto", "lp", "estimate"):
+            raise ValueError(f"options.nn_bounds must be 'auto', 'lp' or 'estimate', got {self.nn_bounds!r}")
         if self.set_type == "zonotope" and self.nn_method not in ("auto", "approx-zono"):
             raise ValueError(f"options.nn_method {self.nn_method!r} needs star sets; with set_type 'zonotope' use approx-zono")
         if self.set_type == "star" and self.nn_method == "approx-zono":

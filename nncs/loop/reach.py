@@ -184,7 +184,7 @@ def reach(
         raise ValueError(f"reach: steps must be at least 1, got {steps}")
     set_type = _set_type(system, opts)
     method = _nn_method(set_type, opts)
-    nn_opts = NNReachOptions(bounds=opts.nn_bounds)
+    nn_opts = NNReachOptions(bounds="estimate" if opts.nn_bounds == "auto" else opts.nn_bounds)
     fp_opts = FlowpipeOptions(time_step=opts.time_step, substeps=opts.substeps, zonotope_order=opts.zonotope_order)
     step_fn = _star_step if set_type == "star" else _zono_step
     start = time.perf_counter()
