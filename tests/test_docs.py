@@ -38,3 +38,55 @@ def test_api_examples_run():
                                   "verify", "Verdict"])
 def test_every_public_name_is_documented(name):
     assert f"`nncs.{name}" in API.read_text(), f"nncs.{name} has no section in docs/api.md"
+
+
+def _blocks(text: str, lang: str) -> list[str]:
+    import re
+
+    return re.findall(rf"```{lang}\n(.*?)```", text, flags=re.S)
+
+
+def test_readme_python_blocks_run(monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    blocks = _blocks((ROOT / "README.md").read_text(), "python")
+    assert len(blocks) >= 2
+    monkeypatch.chdir(ROOT)
+    for code in blocks:
+        namespace: dict = {}
+        exec(compile(code, "README.md", "exec"), namespace)
+    plt.close("all")
+    import numpy as np
+
+    # the last block is the Sets example: its comment states the exact bounds
+    np.testing.assert_allclose(namespace["lo"], [0, -1], atol=1e-6)
+    np.testing.assert_allclose(namespace["hi"], [2, 1], atol=1e-6)
+
+
+def test_readme_problem_file_parses():
+    import tomllib
+
+    from nncs.problem import parse_problem
+
+    (toml,) = _blocks((ROOT / "README.md").read_text(), "toml")
+    problem = parse_problem(tomllib.loads(toml), "README.md", base=ROOT / "case_studies")
+    assert problem.name == "acc" and problem.steps == 50
+    assert problem.system.plant.state_names == ("x_lead", "v_lead", "g_lead", "x_ego", "v_ego", "g_ego")
+    assert problem.specs[0].kind == "always"
+
+
+def test_readme_error_example_is_real(tmp_path, capsys):
+    from nncs.cli import main
+
+    text = (ROOT / "case_studies" / "acc.toml").read_text().replace("steps = 50", "")
+    text = text.replace('network = "../controllers/acc_controller.onnx"',
+                        f'network = "{(ROOT / "controllers" / "acc_controller.onnx").as_posix()}"')
+    bad = tmp_path / "acc.toml"
+    bad.write_text(text)
+    assert main(["verify", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "missing key 'steps'" in err and "horizon" in err
+    print(err)
