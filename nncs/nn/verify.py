@@ -32,6 +32,8 @@ class VerifyOptions:
         min_width: sub-boxes narrower than this (relative to the case box) in every input are not split
             further; if one stays unproven the answer is "unknown".
         seed: random seed of the attack.
+        reuse_bounds: intersect each sub-box's neuron bounds with those of the box it was split from (sound, but
+            DeepPoly is not monotone: on ACAS Xu it usually needs more boxes, so it is off by default).
         backsub_every: tighten every layer's neuron bounds by back-substitution (DeepPoly), not only the
             objective (slower per box, far fewer boxes).
     """
@@ -45,6 +47,7 @@ class VerifyOptions:
     seed: int = 0
     backsub_every: bool = True
     split: str = "smear"
+    reuse_bounds: bool = False
 
 
 @dataclass
@@ -126,14 +129,18 @@ def _backsub_dense(layers, relax, Lam: np.ndarray, const: np.ndarray, lower: boo
 
 
 def bound_objectives(layers, lb: np.ndarray, ub: np.ndarray, C: np.ndarray, e: np.ndarray, backsub_every: bool = True,
-                     opts_dense: float = 0.5):
+                     opts_dense: float = 0.5, prior: list | None = None, keep: list | None = None):
     """Lower bounds of `C net(x) - e` over each box (B, R) and input coefficients of the bounding functions.
 
     Intermediate neuron bounds: forward symbolic intervals (parallel relaxations), tightened with
     backsub_every by DeepPoly back-substitution for the neurons they leave ambiguous; the objective is
     back-substituted. Sound outer bounds (rounding slack included).
+    `prior`: per activation layer, (lower, upper) neuron bounds already known on these boxes (e.g. from
+    a parent box), intersected in; `keep`: a list that receives this call's (lower, upper) per activation layer.
     """
     from nncs.nn.reach.relax import lines
+
+    act_index = 0
 
     B, n0 = lb.shape
     LAt = np.broadcast_to(np.eye(n0), (B, n0, n0)).copy()  # (B, n0, n): coefficient of input k in neuron j
@@ -166,6 +173,8 @@ def bound_objectives(layers, lb: np.ndarray, ub: np.ndarray, C: np.ndarray, e: n
             continue
         l = conc(LAt, la, True)
         u = conc(UAt, ua, False)
+        if prior is not None:
+            l, u = np.maximum(l, prior[act_index][0]), np.minimum(u, prior[act_index][1])
         if backsub_every and n_lin > 1:
             amb = ~affine_pieces(layer, l.reshape(-1), u.reshape(-1))[0].reshape(l.shape)
             bi, ni = np.nonzero(amb)
@@ -189,6 +198,9 @@ def bound_objectives(layers, lb: np.ndarray, ub: np.ndarray, C: np.ndarray, e: n
                 l[bi, ni] = np.maximum(l[bi, ni], lo2)
                 u[bi, ni] = np.minimum(u[bi, ni], hi2)
         u = np.maximum(u, l)
+        if keep is not None:
+            keep.append((l, u))
+        act_index += 1
         shape = l.shape
         lf, uf = l.reshape(-1), u.reshape(-1)
         mask, s_aff, t_aff = affine_pieces(layer, lf, uf)
@@ -382,6 +394,7 @@ def _prove_case(net: Network, case: VnnlibCase, opts: VerifyOptions, t0: float, 
     pool_lb = case.lb[None].copy()
     pool_ub = case.ub[None].copy()
     pool_score = np.zeros(1)
+    pool_prior = None  # per activation layer (lower, upper) arrays aligned with the pool (opts.reuse_bounds)
     unknown = False
     while pool_lb.shape[0]:
         if time.perf_counter() - t0 > opts.timeout:
@@ -392,13 +405,18 @@ def _prove_case(net: Network, case: VnnlibCase, opts: VerifyOptions, t0: float, 
             pick[np.argpartition(pool_score, opts.batch)[: opts.batch]] = True
             lb, ub = pool_lb[pick], pool_ub[pick]
             pool_lb, pool_ub, pool_score = pool_lb[~pick], pool_ub[~pick], pool_score[~pick]
+            prior = None if pool_prior is None else [(a[pick], b[pick]) for a, b in pool_prior]
+            pool_prior = None if pool_prior is None else [(a[~pick], b[~pick]) for a, b in pool_prior]
         else:
             lb, ub = pool_lb, pool_ub
             pool_lb, pool_ub, pool_score = pool_lb[:0], pool_ub[:0], pool_score[:0]
+            prior = pool_prior
+            pool_prior = None if pool_prior is None else [(a[:0], b[:0]) for a, b in pool_prior]
         take = lb.shape[0]
         stats["boxes"] += take
         stats["rounds"] += 1
-        low, GA = bound_objectives(layers, lb, ub, C, e, opts.backsub_every)  # (B, R)
+        kept: list | None = [] if opts.reuse_bounds else None
+        low, GA = bound_objectives(layers, lb, ub, C, e, opts.backsub_every, prior=prior, keep=kept)  # (B, R)
         proven_rows = low > 0
         proven_conj = np.zeros((lb.shape[0], nconj), dtype=bool)
         for j in range(nconj):
@@ -407,6 +425,8 @@ def _prove_case(net: Network, case: VnnlibCase, opts: VerifyOptions, t0: float, 
         if not open_.any():
             continue
         lb, ub, low, GA, proven_conj = lb[open_], ub[open_], low[open_], GA[open_], proven_conj[open_]
+        if kept is not None:
+            kept = [(a[open_], b[open_]) for a, b in kept]
         best = np.full((lb.shape[0], nconj), np.inf)
         for j in range(nconj):
             best[:, j] = np.where(proven_conj[:, j], np.inf, low[:, owner == j].max(axis=1))
@@ -435,6 +455,8 @@ def _prove_case(net: Network, case: VnnlibCase, opts: VerifyOptions, t0: float, 
         if not splittable.all():
             unknown = True
             lb, ub, dim, box_score = lb[splittable], ub[splittable], dim[splittable], box_score[splittable]
+            if kept is not None:
+                kept = [(a[splittable], b[splittable]) for a, b in kept]
             if lb.shape[0] == 0:
                 continue
         rows = np.arange(lb.shape[0])
@@ -446,6 +468,11 @@ def _prove_case(net: Network, case: VnnlibCase, opts: VerifyOptions, t0: float, 
         pool_lb = np.vstack([pool_lb, lb, lb_right])
         pool_ub = np.vstack([pool_ub, ub_left, ub])
         pool_score = np.concatenate([pool_score, box_score, box_score])
+        if kept is not None:
+            new = [(np.vstack([a, a]), np.vstack([b, b])) for a, b in kept]
+            pool_prior = new if pool_prior is None or pool_lb.shape[0] == 2 * lb.shape[0] else [
+                (np.vstack([pa, na]), np.vstack([pb, nb])) for (pa, pb), (na, nb) in zip(pool_prior, new)
+            ]
     return "unknown" if unknown else "holds"
 
 

@@ -49,8 +49,8 @@ def _prop_text(n_in, n_out, lo, hi, unsafe):
     return text + unsafe
 
 
-@pytest.mark.parametrize("seed", range(5))
-def test_answers_agree_with_dense_sampling(seed):
+@pytest.mark.parametrize("seed,reuse", [(s, s % 2 == 1) for s in range(6)])
+def test_answers_agree_with_dense_sampling(seed, reuse):
     net = random_net(seed, [2, 6, 6, 1])
     lo, hi = np.array([-1.0, -1.0]), np.array([1.0, 1.0])
     g = np.linspace(-1, 1, 401)
@@ -59,11 +59,12 @@ def test_answers_agree_with_dense_sampling(seed):
     gap = lip * 2.0 / 400  # the grid's maximum is within this of the true maximum
     above = float(y.max() + gap + 0.05)
     held = verify_property(net, parse_vnnlib(_prop_text(2, 1, lo, hi, f"(assert (>= Y_0 {above!r}))\n")),
-                           VerifyOptions(timeout=60))  # fmt: skip
+                           VerifyOptions(timeout=60, reuse_bounds=reuse))  # fmt: skip
     assert held.result in ("holds", "timeout")  # never violated: no input reaches `above`
     assert held.result == "holds"
     below = float(y.max() - 0.05)
-    bad = verify_property(net, parse_vnnlib(_prop_text(2, 1, lo, hi, f"(assert (>= Y_0 {below!r}))\n")))
+    bad = verify_property(net, parse_vnnlib(_prop_text(2, 1, lo, hi, f"(assert (>= Y_0 {below!r}))\n")),
+                          VerifyOptions(reuse_bounds=reuse))  # fmt: skip
     assert bad.result == "violated"
     x = np.array(bad.counterexample["x"])
     assert np.all(x >= lo) and np.all(x <= hi) and net(x)[0] >= below
