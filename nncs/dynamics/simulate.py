@@ -38,6 +38,15 @@ def _broadcast(batch: int, *arrays: np.ndarray) -> list[np.ndarray]:
     return out
 
 
+def rk4_step(f: Callable, x, u, w, h: float):
+    """One classical Runge-Kutta step of x' = f(x, u, w) with step h (u, w held); works on numpy or JAX arrays."""
+    k1 = f(x, u, w)
+    k2 = f(x + 0.5 * h * k1, u, w)
+    k3 = f(x + 0.5 * h * k2, u, w)
+    k4 = f(x + h * k3, u, w)
+    return x + (h / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+
+
 def _period_fn(plant: SymbolicPlant, substeps: int) -> Callable:
     """The jitted, vmapped map (x, u, w, period) -> states at the substeps+1 equally spaced times (cached)."""
     cache = plant.__dict__.setdefault("_rk4_cache", {})
@@ -53,11 +62,7 @@ def _period_fn(plant: SymbolicPlant, substeps: int) -> Callable:
             h = period / substeps
 
             def step(x, _):
-                k1 = f(x, u, w)
-                k2 = f(x + 0.5 * h * k1, u, w)
-                k3 = f(x + 0.5 * h * k2, u, w)
-                k4 = f(x + h * k3, u, w)
-                xn = x + (h / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+                xn = rk4_step(f, x, u, w, h)
                 return xn, xn
 
             _, xs = jax.lax.scan(step, x, None, length=substeps)

@@ -11,7 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
-from nncs.dynamics.simulate import reference_closed_loop
+from nncs.dynamics.simulate import reference_closed_loop, rk4_step
 from nncs.loop.options import Options
 from nncs.loop.system import ClosedLoop
 from nncs.sets import Box
@@ -120,11 +120,7 @@ def _build_rollout(system: ClosedLoop, steps: int, substeps: int):
             return xn, jnp.repeat(xn[:, None, :], substeps, axis=1)
 
         def rk4(x, _):
-            k1 = f(x, u, w)
-            k2 = f(x + 0.5 * h * k1, u, w)
-            k3 = f(x + 0.5 * h * k2, u, w)
-            k4 = f(x + h * k3, u, w)
-            xn = x + (h / 6.0) * (k1 + 2 * k2 + 2 * k3 + k4)
+            xn = rk4_step(f, x, u, w, h)
             return xn, xn
 
         xn, xs = jax.lax.scan(rk4, x, None, length=substeps)
