@@ -32,6 +32,10 @@ class VerifyOptions:
         min_width: sub-boxes narrower than this (relative to the case box) in every input are not split
             further; if one stays unproven the answer is "unknown".
         seed: random seed of the attack.
+        box_samples: random inputs of each open sub-box tried as counterexamples (besides its centre and the
+            corners that minimise the bounding functions).
+        box_attack, box_attack_steps: each round, sign-gradient steps (shrinking) from random points of this
+            many least-proven open sub-boxes, kept inside each sub-box (0: off).
         reuse_bounds: intersect each sub-box's neuron bounds with those of the box it was split from (sound, but
             DeepPoly is not monotone: on ACAS Xu it usually needs more boxes, so it is off by default).
         backsub_every: tighten every layer's neuron bounds by back-substitution (DeepPoly), not only the
@@ -48,6 +52,9 @@ class VerifyOptions:
     backsub_every: bool = True
     split: str = "smear"
     reuse_bounds: bool = False
+    box_samples: int = 4
+    box_attack: int = 64
+    box_attack_steps: int = 12
 
 
 @dataclass
@@ -370,7 +377,7 @@ def verify_property(net: Network, prop: VnnlibProperty, options: VerifyOptions |
 
     unknown = False
     for case in prop.cases:
-        res = _prove_case(net, case, opts, t0, stats)
+        res = _prove_case(net, case, opts, t0, stats, rng)
         if res == "timeout":
             return done("timeout")
         if isinstance(res, tuple):
@@ -380,7 +387,12 @@ def verify_property(net: Network, prop: VnnlibProperty, options: VerifyOptions |
     return done("unknown" if unknown else "holds")
 
 
-def _prove_case(net: Network, case: VnnlibCase, opts: VerifyOptions, t0: float, stats: dict):
+def _prove_case(net: Network, case: VnnlibCase, opts: VerifyOptions, t0: float, stats: dict, rng=None):
+    rng = rng if rng is not None else np.random.default_rng(opts.seed)
+    try:
+        attacker = _Attacker(net) if opts.box_attack else None
+    except Exception:  # noqa: BLE001 - the attack only finds counterexamples; proofs do not need it
+        attacker = None
     conj = [(A, b) for A, b in case.unsafe]
     if any(A.shape[0] == 0 for A, _ in conj):  # an unconditional unsafe region: any input violates
         x = (case.lb + case.ub) / 2
@@ -439,11 +451,28 @@ def _prove_case(net: Network, case: VnnlibCase, opts: VerifyOptions, t0: float, 
             r = rows[np.argmax(low[:, rows], axis=1)]
             g = GA[np.arange(lb.shape[0]), r]  # (B, n0)
             cands.append(np.where(g > 0, lb, ub))
+            gsum = GA[:, rows].sum(axis=1)  # the corner that pushes all rows of the conjunction down together
+            cands.append(np.where(gsum > 0, lb, ub))
             score += np.where(proven_conj[:, j], 0.0, 1.0)[:, None] * np.abs(g)
+        for _ in range(opts.box_samples):
+            cands.append(lb + (ub - lb) * rng.random(lb.shape))
         for x in cands:
             found = _first_unsafe(net, case, x)
             if found is not None:
                 return found
+        if attacker is not None and opts.box_attack:  # gradient steps inside the least proven sub-boxes
+            k = min(opts.box_attack, lb.shape[0])
+            top = np.argsort(box_score)[:k]
+            pad = opts.box_attack - k
+            blo = np.vstack([lb[top], np.repeat(lb[top[:1]], pad, axis=0)])
+            bhi = np.vstack([ub[top], np.repeat(ub[top[:1]], pad, axis=0)])
+            for j in range(nconj):
+                z = blo + (bhi - blo) * rng.random(blo.shape)
+                for step in range(opts.box_attack_steps):
+                    z = np.asarray(attacker.step(z, conj[j][0], conj[j][1], blo, bhi, 0.2 * 0.7**step))
+                found = _first_unsafe(net, case, z)
+                if found is not None:
+                    return found
         width = ub - lb
         if opts.split == "widest":
             score = width / np.where(width0 > 0, width0, 1.0)
