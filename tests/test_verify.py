@@ -98,8 +98,18 @@ def _tighten_pendulum(d):
     d["spec"][0]["always"] = ["theta >= 0", "theta <= 0.9"]
 
 
+def _far_acc(d):
+    d["spec"][0]["always"] = ["x_lead - x_ego >= 60 + 1.4*v_ego"]  # 79 m < 60 + 1.4*30.2 at a corner of X0
+
+
+def _tighten_tora_goal(d):
+    d["spec"][0]["goal"] = ["x1 >= 0.15", "x1 <= 0.2", "x2 >= -0.9", "x2 <= -0.6"]
+
+
 @pytest.mark.parametrize("name, edit", [("tora", _tighten_tora), ("unicycle", _tighten_unicycle),
-                                        ("pendulum", _tighten_pendulum)])
+                                        ("pendulum", _tighten_pendulum), ("acc_arch", _far_acc),
+                                        ("acc_linear", _far_acc), ("tora_relu_tanh", _tighten_tora_goal),
+                                        ("tora_sigmoid", _tighten_tora_goal)])
 def test_deliberately_unsafe_variants(shared_benchmarks, name, edit):
     problem = load_variant(name, edit)
     assert simulated_worst(problem) > 0  # the simulation evidence that the variant is unsafe

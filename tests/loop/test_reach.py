@@ -129,3 +129,24 @@ def test_bad_arguments():
         Options(set_type="polytope")
     with pytest.raises(ValueError, match="approx-zono"):
         Options(set_type="star", nn_method="approx-zono")
+
+
+CASES = [("acc", 10), ("acc_arch", 10), ("acc_linear", 10), ("acc_arch_tanh", 6), ("tora", 5), ("tora_relu_tanh", 10),
+         ("tora_sigmoid", 10), ("pendulum", 20), ("unicycle", 8), ("acc_cav2020_v27", 8)]
+
+
+@pytest.mark.parametrize("name, steps", CASES)
+def test_case_study_trajectories_inside(shared_benchmarks, name, steps):
+    """Reference closed-loop trajectories from corners and samples of each case study's initial set stay in the
+    flowpipes of the first `steps` periods (the soundness half of every verdict)."""
+    import case_studies
+
+    problem = nncs.load_problem(case_studies.path(name))
+    rng = np.random.default_rng(len(name))
+    result = reach(problem.system, problem.initial, min(steps, problem.steps), problem.options)
+    x0 = corners_and_samples(problem.initial, 4, rng)
+    x0 = x0[rng.choice(len(x0), min(len(x0), 10), replace=False)]
+    plant = problem.system.plant
+    w = rng.uniform(*plant.disturbance_bounds, (len(x0), plant.n_disturbances)) if plant.n_disturbances else None
+    times, states = reference_traces(result, x0, w=w, samples=6)
+    assert assert_inside(result, times, states, rng) > 0
