@@ -177,7 +177,8 @@ def save_verdict_plot(problem, verdict, path, traces: int = 12) -> None:
     x0 = problem.initial.sample(traces, rng)
     times, states = simulate(problem.system.plant, x0, problem.system.period, problem.steps,
                              controller=problem.system.control, w=_nominal_w(problem.system.plant))
-    plot_over_time(results, sides, ax=ax, traces=(times, states)) if results else None
+    if results:
+        plot_over_time(results, sides, ax=ax, traces=(times, states), constraints=[spec.text[0]])
     if not results:
         for k, side in enumerate(sides):
             w, b = _affine(side, problem.system.plant.state_names)
@@ -295,6 +296,18 @@ def _counterexample_states(cex) -> np.ndarray:
     return np.asarray(cex.states, dtype=float)
 
 
+def _reach_polygon(s: Set, dims, outer_stars: bool) -> np.ndarray:
+    """The exact (inner-to-1e-3) projection polygon, or, for a Star when `outer_stars`, the exact projection of
+    its outer zonotope (`Star.to_zonotope()`: the predicate constraints dropped, so it contains the star)."""
+    if outer_stars and isinstance(s, Star):
+        return s.to_zonotope().vertices_2d(dims)
+    return projection_polygon(s, dims)
+
+
+STAR_POLYGON_LIMIT = 100
+"""plot_reach(stars="auto") draws exact star projections (a few LPs each) up to this many stars, outer ones above."""
+
+
 def plot_reach(
     results,
     dims=(0, 1),
@@ -310,6 +323,7 @@ def plot_reach(
     counterexample=None,
     colorbar: bool = True,
     alpha: float = 0.6,
+    stars: str = "auto",
 ):
     """Draw a phase-plane projection of closed-loop reachable sets and return the Axes.
 
@@ -333,6 +347,10 @@ def plot_reach(
         counterexample: a nncs Counterexample or the report's counterexample dict.
         colorbar: add a time colour bar.
         alpha: opacity of the flowpipe polygons.
+        stars: how Star sets are projected: "exact" (support points by LP, an inner polygon within 1e-3 of
+            the diameter; a few LPs per set, slow for hundreds of large stars), "outer" (the exact projection
+            of each star's outer zonotope: fast, contains the star, looser) or "auto" (exact up to
+            STAR_POLYGON_LIMIT stars, outer above; the legend then says "outer").
     Returns:
         The Axes.
     """
@@ -352,21 +370,27 @@ def plot_reach(
     horizon = max((p.t1 for r in results for p in r.periods), default=1.0) or 1.0
     norm = Normalize(0.0, horizon)
     colormap = plt.get_cmap(cmap)
+    if stars not in ("auto", "exact", "outer"):
+        raise ValueError(f"plot_reach: stars must be 'auto', 'exact' or 'outer', got {stars!r}")
+    n_stars = sum(isinstance(s, Star) for r in results for _, _, s in r.segments())
+    outer = stars == "outer" or (stars == "auto" and n_stars > STAR_POLYGON_LIMIT)
+    suffix = " (outer zonotopes of the stars)" if outer and n_stars else ""
     all_points = []
     if segments:
         polys, times = [], []
         for r in results:
             for t0, t1, s in r.segments():
-                polys.append(projection_polygon(s, (i, j)))
+                polys.append(_reach_polygon(s, (i, j), outer))
                 times.append((t0 + t1) / 2)
         if polys:
             coll = PolyCollection(polys, facecolors=colormap(norm(np.array(times))), edgecolors="none",
-                                  alpha=alpha, gid="flowpipe", label="flowpipe")
+                                  alpha=alpha, gid="flowpipe", label="flowpipe" + suffix)
             ax.add_collection(coll)
             all_points.extend(polys)
     if sampled:
-        polys = [projection_polygon(s, (i, j)) for r in results for p in r.periods for s in p.states[1 if p.index == 0 else 0:]]
-        polys += [projection_polygon(s, (i, j)) for r in results for s in r.final]
+        polys = [_reach_polygon(s, (i, j), outer) for r in results for p in r.periods
+                 for s in p.states[1 if p.index == 0 else 0:]]
+        polys += [_reach_polygon(s, (i, j), outer) for r in results for s in r.final]
         polys = [p for p in polys if len(p) >= 2]
         if polys:
             ax.add_collection(PolyCollection(polys, facecolors="none", edgecolors="black", linewidths=0.35,

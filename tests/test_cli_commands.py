@@ -104,13 +104,16 @@ def test_plot_command_default_out_and_quiet(safe_run):
     assert (tmp / "r.png").read_bytes()[:8] == PNG
 
 
-def test_plot_command_errors(tmp_path):
+def test_plot_command_errors(tmp_path, capsys):
     out = nncs_cmd("plot", tmp_path / "nope.json")
     assert out.returncode == 2 and "no such report file" in out.stderr
     bad = tmp_path / "bad.json"
     bad.write_text("[1, 2")
-    out = nncs_cmd("plot", bad)
-    assert out.returncode == 2 and "not a JSON report" in out.stderr
+    assert main(["plot", str(bad)]) == 2
+    assert "not a JSON report" in capsys.readouterr().err
+    bad.write_text('{"a": 1}')
+    assert main(["plot", str(bad)]) == 2
+    assert "not an nncs report" in capsys.readouterr().err
 
 
 def test_list_and_quiet():

@@ -238,3 +238,21 @@ def test_plot_report_errors(tmp_path):
         plot_report({"verdict": "unknown", "steps": [], "counterexample": None, "name": "x"})
     with pytest.raises(ValueError, match="out of range"):
         plot_report(_report(tmp_path), states=[7])
+
+
+def test_plot_reach_outer_star_projection(small_loop):
+    system, initial, result = small_loop
+    segs = [s for _, _, s in result.segments()]
+    assert all(isinstance(s, nncs.Star) for s in segs)  # an affine plant: the star path
+    exact = _collection(plot_reach(result, stars="exact", colorbar=False), "flowpipe")
+    ax = plot_reach(result, stars="outer", colorbar=False)
+    outer = _collection(ax, "flowpipe")
+    assert "outer" in outer.get_label() and "outer" not in exact.get_label()
+    # each outer polygon is the projection of the star's outer zonotope: it contains the exact polygon
+    P = np.eye(2)
+    for s, e in zip(segs, exact.get_paths()):
+        z2 = s.to_zonotope().affine_map(P)
+        assert z2.contains(e.vertices, tol=1e-7).all()
+    plt.close("all")
+    with pytest.raises(ValueError, match="stars must be"):
+        plot_reach(result, stars="fast")
