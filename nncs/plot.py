@@ -69,19 +69,34 @@ def _affine(expression, names):
     return W[0], b[0]
 
 
-def expression_band(result, expression: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Return (t_lo, t_hi, lower, upper) of an affine state expression over every flowpipe segment (sound)."""
+def expression_band(result, expression: str, stars: str = "exact") -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return (t_lo, t_hi, lower, upper) of an affine state expression over every flowpipe segment (sound).
+
+    Args:
+        result: a ReachResult.
+        expression: affine in the state names, e.g. "x_lead - x_ego".
+        stars: "exact" (support functions of Star segments by LP: the tight range, two LPs per segment) or
+            "outer" (support functions of their outer zonotopes: cheap, looser, still containing the range).
+    """
+    if stars not in ("exact", "outer"):
+        raise ValueError(f"expression_band: stars must be 'exact' or 'outer', got {stars!r}")
     w, b = _affine(expression, result.system.plant.state_names)
+    directions = np.vstack([w, -w])
     rows = []
     for t0, t1, s in result.segments():
-        hi = s.support_function(w)[0] + b
-        lo = -s.support_function(-w)[0] + b
-        rows.append((t0, t1, lo, hi))
+        if stars == "outer" and isinstance(s, Star):
+            s = s.to_zonotope()
+        hi_w, lo_w = s.support_function(directions)
+        rows.append((t0, t1, -lo_w + b, hi_w + b))
     return tuple(np.array(col) for col in zip(*rows)) if rows else tuple(np.zeros(0) for _ in range(4))
 
 
+STAR_BAND_LIMIT = 200
+"""plot_over_time(stars="auto") uses exact LP bands up to this many Star segments, outer-zonotope bands above."""
+
+
 def plot_over_time(results, expressions, ax=None, traces=None, colors=None, labels=None, *, constraints=None,
-                   window=None, counterexample=None):
+                   window=None, counterexample=None, stars: str = "auto"):
     """Draw affine state expressions (e.g. "x_lead - x_ego") against time as interval bands, return the Axes.
 
     Args:
@@ -96,6 +111,8 @@ def plot_over_time(results, expressions, ax=None, traces=None, colors=None, labe
         window: (from, to) seconds of the spec, shaded grey.
         counterexample: a Counterexample or a report's counterexample dict; each expression along it is
             drawn as a thick red line (gid "counterexample").
+        stars: bands over Star segments: "exact", "outer" (see `expression_band`) or "auto" (exact up to
+            STAR_BAND_LIMIT Star segments, outer above; the labels then say "outer").
     Returns:
         The Axes; each band is one PolyCollection (fill_between per segment) labelled with its expression.
     """
@@ -106,14 +123,19 @@ def plot_over_time(results, expressions, ax=None, traces=None, colors=None, labe
         _, ax = plt.subplots(figsize=(7, 4))
     colors = colors or [f"C{i}" for i in range(len(expressions))]
     labels = labels or list(expressions)
+    if stars not in ("auto", "exact", "outer"):
+        raise ValueError(f"plot_over_time: stars must be 'auto', 'exact' or 'outer', got {stars!r}")
+    n_stars = sum(isinstance(s, Star) for r in results for _, _, s in r.segments())
+    mode = "outer" if stars == "outer" or (stars == "auto" and n_stars > STAR_BAND_LIMIT) else "exact"
+    reach_label = "reachable, outer" if mode == "outer" and n_stars else "reachable"
     for expr, color, label in zip(expressions, colors, labels):
         for r_index, r in enumerate(results):
-            t0, t1, lo, hi = expression_band(r, expr)
+            t0, t1, lo, hi = expression_band(r, expr, mode)
             if t0.size == 0:
                 continue
             t = np.column_stack([t0, t1]).ravel()
             ax.fill_between(t, np.repeat(lo, 2), np.repeat(hi, 2), color=color, alpha=0.35, linewidth=0,
-                            label=f"{label} (reachable)" if r_index == 0 else None)
+                            label=f"{label} ({reach_label})" if r_index == 0 else None)
         if traces is not None and results:
             times, states = traces
             w, b = _affine(expr, results[0].system.plant.state_names)
@@ -131,7 +153,7 @@ def plot_over_time(results, expressions, ax=None, traces=None, colors=None, labe
                 elif side not in drawn:
                     drawn.add(side)
                     for r_index, r in enumerate(results):
-                        t0, t1, lo, hi = expression_band(r, side)
+                        t0, t1, lo, hi = expression_band(r, side, mode)
                         t = np.column_stack([t0, t1]).ravel()
                         ax.fill_between(t, np.repeat(lo, 2), np.repeat(hi, 2), color="red", alpha=0.3, linewidth=0,
                                         gid="constraint", label=f"{side} (bound of {text})" if r_index == 0 else None)

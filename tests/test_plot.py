@@ -256,3 +256,16 @@ def test_plot_reach_outer_star_projection(small_loop):
     plt.close("all")
     with pytest.raises(ValueError, match="stars must be"):
         plot_reach(result, stars="fast")
+
+
+def test_expression_band_outer_contains_exact(small_loop):
+    system, initial, result = small_loop
+    t0, t1, lo, hi = nncs.plot.expression_band(result, "x + v")
+    o0, o1, olo, ohi = nncs.plot.expression_band(result, "x + v", stars="outer")
+    np.testing.assert_array_equal(t0, o0)
+    assert np.all(olo <= lo + 1e-9) and np.all(ohi >= hi - 1e-9)
+    ax = plot_over_time(result, ["x"], stars="outer")
+    assert any(c.get_label() == "x (reachable, outer)" for c in ax.collections)
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match="stars must be"):
+        nncs.plot.expression_band(result, "x", stars="auto")
