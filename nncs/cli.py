@@ -128,7 +128,6 @@ def _verify_problem(command: str, problem_path, args, default_plot: str | None =
         import json
 
         report = verdict.to_dict()
-        report["states"] = list(problem.system.plant.state_names)
         try:
             Path(args.json_path).write_text(json.dumps(report, indent=1))
         except OSError as e:

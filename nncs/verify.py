@@ -44,6 +44,7 @@ class Verdict:
     parts: list = field(default_factory=list)
     message: str = ""
     problem_name: str = ""
+    states: tuple = ()
     options: Options | None = None
 
     def to_dict(self) -> dict:
@@ -61,6 +62,7 @@ class Verdict:
             steps = [{"t": t, "lower": lo.tolist(), "upper": hi.tolist()} for t, (lo, hi) in sorted(merged.items())]
         return {
             "name": self.problem_name,
+            "states": list(self.states),
             "verdict": self.status,
             "time_s": self.time_s,
             "message": self.message,
@@ -141,6 +143,7 @@ def verify(problem: Problem, options: Options | None = None) -> Verdict:
 
     def verdict(status: str, message: str, **kw) -> Verdict:
         return Verdict(status, time.perf_counter() - start, message=message, problem_name=problem.name,
+                       states=tuple(problem.system.plant.state_names),
                        options=opts, **kw)
 
     def try_falsify(part: Box, gradient: bool, samples: int) -> Counterexample | None:
