@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from nncs.nn.network import Activation, Linear, Network
+from nncs.nn.network import Activation, Linear, Network, ReLU
 from nncs.nn.reach.relax import affine_pieces, parallel
 from nncs.vnnlib import VnnlibCase, VnnlibProperty
 
@@ -32,6 +32,8 @@ class VerifyOptions:
         min_width: sub-boxes narrower than this (relative to the case box) in every input are not split
             further; if one stays unproven the answer is "unknown".
         seed: random seed of the attack.
+        alpha_steps: gradient steps optimising the ReLU lower slopes of the objective bound (alpha-CROWN with
+            fixed intermediate bounds; Linear/ReLU networks only; 0: DeepPoly's choice).
         box_samples: random inputs of each open sub-box tried as counterexamples (besides its centre and the
             corners that minimise the bounding functions).
         box_attack, box_attack_steps: each round, sign-gradient steps (shrinking) from random points of this
@@ -53,6 +55,7 @@ class VerifyOptions:
     split: str = "smear"
     reuse_bounds: bool = False
     box_samples: int = 4
+    alpha_steps: int = 0
     box_attack: int = 64
     box_attack_steps: int = 12
 
@@ -136,7 +139,8 @@ def _backsub_dense(layers, relax, Lam: np.ndarray, const: np.ndarray, lower: boo
 
 
 def bound_objectives(layers, lb: np.ndarray, ub: np.ndarray, C: np.ndarray, e: np.ndarray, backsub_every: bool = True,
-                     opts_dense: float = 0.5, prior: list | None = None, keep: list | None = None):
+                     opts_dense: float = 0.5, prior: list | None = None, keep: list | None = None,
+                     alpha_steps: int = 0):
     """Lower bounds of `C net(x) - e` over each box (B, R) and input coefficients of the bounding functions.
 
     Intermediate neuron bounds: forward symbolic intervals (parallel relaxations), tightened with
@@ -232,7 +236,82 @@ def bound_objectives(layers, lb: np.ndarray, ub: np.ndarray, C: np.ndarray, e: n
     rows_box = np.repeat(np.arange(B), R_)
     Lam = np.tile(C, (B, 1))
     low_b, G = _backsub_rows(layers, relax, Lam, np.tile(-e, B), rows_box, True, lb, ub)
-    return np.maximum(low_f, low_b.reshape(B, R_)), G.reshape(B, R_, n0)
+    low = np.maximum(low_f, low_b.reshape(B, R_))
+    if alpha_steps and all(isinstance(lay, (Linear, ReLU)) for lay in layers):
+        # alpha-CROWN with fixed intermediate bounds: optimise each crossing ReLU's lower slope in [0, 1] per
+        # (box, row) by gradient ascent; any slope in [0, 1] is a valid lower line, and the final bound is
+        # re-evaluated in numpy with its rounding slack, so the result stays sound whatever the optimiser does.
+        alphas = _optimise_alphas(layers, relax, C, e, lb, ub, alpha_steps)
+        rows_relax = []
+        k = 0
+        for rx in relax:
+            if rx is None:
+                rows_relax.append(None)
+                continue
+            ls, lt, us, ut = (np.repeat(v, R_, axis=0) for v in rx)
+            cross = ls != us
+            rows_relax.append((np.where(cross, alphas[k], ls), lt, us, ut))
+            k += 1
+        low_a, G_a = _backsub_rows(layers, rows_relax, Lam, np.tile(-e, B), np.arange(B * R_), True, np.repeat(lb, R_, axis=0), np.repeat(ub, R_, axis=0))
+        better = low_a.reshape(B, R_) > low
+        low = np.maximum(low, low_a.reshape(B, R_))
+        # G stays DeepPoly's: its coefficients steer the split choice better than the optimised ones
+    return low, G.reshape(B, R_, n0)
+
+
+_ALPHA_CACHE: dict = {}
+
+
+def _optimise_alphas(layers, relax, C, e, lb, ub, steps: int) -> list[np.ndarray]:
+    """Return per ReLU layer (B*R, n) lower slopes that (locally) maximise the back-substituted bound (JAX)."""
+    import jax
+    import jax.numpy as jnp
+
+    B, R = lb.shape[0], C.shape[0]
+    size = max(1024, 1 << int(np.ceil(np.log2(max(B, 1)))))  # one compilation for every batch up to 1024
+    pad = size - B
+    key = (tuple((type(lay).__name__, getattr(lay, "W", np.zeros(0)).shape) for lay in layers), size, R, steps)
+    Ws = [(lay.W, lay.b) for lay in layers if isinstance(lay, Linear)]
+    rx = [tuple(np.concatenate([v, np.repeat(v[:1], pad, axis=0)]) for v in r) for r in relax if r is not None]
+    plb = np.concatenate([lb, np.repeat(lb[:1], pad, axis=0)])
+    pub = np.concatenate([ub, np.repeat(ub[:1], pad, axis=0)])
+    if key not in _ALPHA_CACHE:
+        kinds = ["lin" if isinstance(lay, Linear) else "relu" for lay in layers]
+
+        def bound(alphas, Ws, rx, C, e, lb, ub):
+            Lam = jnp.broadcast_to(C, (lb.shape[0],) + C.shape)
+            const = jnp.broadcast_to(-e, (lb.shape[0], C.shape[0]))
+            wi, ri = len(Ws) - 1, len(rx) - 1
+            for kind in reversed(kinds):
+                if kind == "lin":
+                    W, b = Ws[wi]
+                    const = const + Lam @ b
+                    Lam = Lam @ W
+                    wi -= 1
+                else:
+                    ls, lt, us, ut = rx[ri]
+                    cross = (ls != us)[:, None, :]
+                    a = jnp.where(cross, alphas[ri], ls[:, None, :])
+                    pos, neg = jnp.maximum(Lam, 0.0), jnp.minimum(Lam, 0.0)
+                    const = const + jnp.einsum("brn,bn->br", neg, ut) + jnp.einsum("brn,bn->br", pos, lt)
+                    Lam = pos * a + neg * us[:, None, :]
+                    ri -= 1
+            pos, neg = jnp.maximum(Lam, 0.0), jnp.minimum(Lam, 0.0)
+            return const + jnp.einsum("brk,bk->br", pos, lb) + jnp.einsum("brk,bk->br", neg, ub)
+
+        def optimise(alphas, Ws, rx, C, e, lb, ub):
+            g = jax.grad(lambda al: jnp.sum(bound(al, Ws, rx, C, e, lb, ub)))
+
+            def body(t, als):
+                grads = g(als)
+                return [jnp.clip(a + (0.5 * 0.8**t) * jnp.sign(d), 0.0, 1.0) for a, d in zip(als, grads)]
+
+            return jax.lax.fori_loop(0, steps, body, alphas)
+
+        _ALPHA_CACHE[key] = jax.jit(optimise)
+    init = [np.repeat(r[0][:, None, :], R, axis=1) for r in rx]  # start from the DeepPoly choice
+    out = _ALPHA_CACHE[key](init, Ws, rx, C, e, plb, pub)
+    return [np.asarray(a)[:B].reshape(B * R, -1) for a in out]
 
 
 # ---------------------------------------------------------------------------------------------- attack
@@ -428,7 +507,8 @@ def _prove_case(net: Network, case: VnnlibCase, opts: VerifyOptions, t0: float, 
         stats["boxes"] += take
         stats["rounds"] += 1
         kept: list | None = [] if opts.reuse_bounds else None
-        low, GA = bound_objectives(layers, lb, ub, C, e, opts.backsub_every, prior=prior, keep=kept)  # (B, R)
+        low, GA = bound_objectives(layers, lb, ub, C, e, opts.backsub_every, prior=prior, keep=kept,
+                                   alpha_steps=opts.alpha_steps)  # (B, R)
         proven_rows = low > 0
         proven_conj = np.zeros((lb.shape[0], nconj), dtype=bool)
         for j in range(nconj):

@@ -113,3 +113,24 @@ def test_acasxu_subset_matches_ground_truth(shared_benchmarks, net_id, prop, exp
     if expected == "violated":
         x, y = np.array(r.counterexample["x"]), net(np.array(r.counterexample["x"]))
         assert spec.violated_by(x, y)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_alpha_optimised_bounds_are_sound_and_no_looser(seed):
+    rng = np.random.default_rng(seed)
+    dims = [3, 8, 8, 2]
+    layers = []
+    for k in range(3):
+        layers.append(Linear(rng.normal(size=(dims[k + 1], dims[k])), rng.normal(size=dims[k + 1]) * 0.5))
+        if k < 2:
+            layers.append(ReLU())
+    net = Network(layers)
+    lb = rng.uniform(-1, 0.5, size=(16, 3))
+    ub = lb + rng.uniform(0.1, 1.0, size=(16, 3))
+    C, e = rng.normal(size=(2, 2)), rng.normal(size=2)
+    plain, _ = bound_objectives(net.layers, lb, ub, C, e)
+    opt, _ = bound_objectives(net.layers, lb, ub, C, e, alpha_steps=6)
+    assert np.all(opt >= plain) and np.any(opt > plain + 1e-9)
+    for b in range(16):
+        x = lb[b] + (ub[b] - lb[b]) * rng.random(size=(400, 3))
+        assert np.all(net(x) @ C.T - e >= opt[b] - 1e-12)
