@@ -67,7 +67,7 @@ class VerifyResult:
     result: str
     time_s: float
     counterexample: dict | None = None
-    method: str = "attack + symbolic-interval input splitting"
+    method: str = "attack + DeepPoly input splitting"
     stats: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
