@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from nncs.nn.network import Activation, Linear, Network, ReLU
+from nncs.nn.network import Linear, Network, ReLU
 from nncs.nn.reach.relax import affine_pieces, parallel
 from nncs.vnnlib import VnnlibCase, VnnlibProperty
 
