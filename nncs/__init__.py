@@ -17,10 +17,11 @@ from nncs.dynamics.flowpipe import Flowpipe, FlowpipeOptions, flowpipe
 from nncs.loop import ClosedLoop, Options, ReachResult, reach
 from nncs.problem import Problem, load_problem
 from nncs.verify import Verdict, verify
+from nncs.vnnlib import load_vnnlib
 
 __all__ = [
     "__version__", "Box", "Zonotope", "Star", "HPolytope",
     "nn", "Network", "load_network", "save_network",
     "SymbolicPlant", "flowpipe", "Flowpipe", "FlowpipeOptions",
-    "ClosedLoop", "Options", "reach", "ReachResult", "Problem", "load_problem", "verify", "Verdict",
+    "ClosedLoop", "Options", "reach", "ReachResult", "Problem", "load_problem", "verify", "Verdict", "load_vnnlib",
 ]  # fmt: skip
