@@ -90,28 +90,27 @@ def as_matrix(name: str, value, rows: int | None = None, cols: int | None = None
     return arr
 
 
-def as_points(points, dim: int) -> np.ndarray:
-    """Return `points` as an (n, dim) float array (a single point of shape (dim,) becomes (1, dim))."""
-    arr = np.asarray(points, dtype=float)
+def _as_rows(name: str, value, dim: int, allow_infinite: bool) -> np.ndarray:
+    """Return `value` as a (k, dim) float array (one row of shape (dim,) becomes (1, dim)); ValueError naming it."""
+    arr = np.asarray(value, dtype=float)
     if arr.ndim == 1:
         arr = arr.reshape(1, -1)
     if arr.ndim != 2 or arr.shape[1] != dim:
-        raise ValueError(f"points must have shape (n, {dim}) or ({dim},), got {np.shape(points)}")
-    if np.any(np.isnan(arr)):
-        raise ValueError("points contain NaN")
+        raise ValueError(f"{name} must have shape (k, {dim}) or ({dim},), got {np.shape(value)}")
+    bad = np.isnan(arr) if allow_infinite else ~np.isfinite(arr)
+    if np.any(bad):
+        raise ValueError(f"{name} contain NaN" + ("" if allow_infinite else " or infinite entries"))
     return arr
+
+
+def as_points(points, dim: int) -> np.ndarray:
+    """Return `points` as an (n, dim) float array (a single point of shape (dim,) becomes (1, dim))."""
+    return _as_rows("points", points, dim, allow_infinite=True)
 
 
 def as_directions(directions, dim: int) -> np.ndarray:
     """Return `directions` as a (k, dim) float array (one direction of shape (dim,) becomes (1, dim))."""
-    arr = np.asarray(directions, dtype=float)
-    if arr.ndim == 1:
-        arr = arr.reshape(1, -1)
-    if arr.ndim != 2 or arr.shape[1] != dim:
-        raise ValueError(f"directions must have shape (k, {dim}) or ({dim},), got {np.shape(directions)}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError("directions contain NaN or infinite entries")
-    return arr
+    return _as_rows("directions", directions, dim, allow_infinite=False)
 
 
 def affine_args(W, b, dim: int) -> tuple[np.ndarray, np.ndarray]:
