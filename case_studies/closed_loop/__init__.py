@@ -1,0 +1,1 @@
+"""The closed-loop benchmark problems (ARCH-COMP AINNCS and NNV case studies) as TOML files."""
