@@ -490,6 +490,18 @@ class _StepTooLarge(ValueError, _NoConvergence):
     sub-step for the nonlinear one."""
 
 
+def _lagrange_remainder(H: iv.Interval, D: iv.Interval) -> iv.Interval:
+    """The second-order Lagrange remainder 0.5 * sum_jk H_ijk D_j D_k (outer), with the squares D_j^2 taken
+    as powers (non-negative) rather than products on the diagonal."""
+    N = D.lo.shape[0]
+    DD = iv.Interval(D.lo[:, None], D.hi[:, None]) * iv.Interval(D.lo[None, :], D.hi[None, :])
+    sq = iv.ipow(D, 2)
+    dd_lo, dd_hi = DD.lo.copy(), DD.hi.copy()
+    diag = np.arange(N)
+    dd_lo[diag, diag], dd_hi[diag, diag] = sq.lo, sq.hi
+    return iv.isum(H * iv.Interval(dd_lo, dd_hi), axis=(1, 2)) * 0.5
+
+
 def _nl_step(plant: SymbolicPlant, c: np.ndarray, G: np.ndarray, m0: int, delta: float, opts: FlowpipeOptions,
              psi_guess: np.ndarray):
     n = plant.n_states
@@ -548,12 +560,7 @@ def _nl_step(plant: SymbolicPlant, c: np.ndarray, G: np.ndarray, m0: int, delta:
         except ValueError:  # the box left the domain of a function (log, sqrt): not boundable here
             raise _NoConvergence from None
         D = iv.Interval(lo, hi) - iv.Interval(z_star)
-        DD = iv.Interval(D.lo[:, None], D.hi[:, None]) * iv.Interval(D.lo[None, :], D.hi[None, :])
-        sq = iv.ipow(D, 2)
-        dd_lo, dd_hi = DD.lo.copy(), DD.hi.copy()
-        diag = np.arange(N)
-        dd_lo[diag, diag], dd_hi[diag, diag] = sq.lo, sq.hi
-        L = iv.isum(H * iv.Interval(dd_lo, dd_hi), axis=(1, 2)) * 0.5
+        L = _lagrange_remainder(H, D)
         return L.lo, L.hi
 
     if hess_zero:
@@ -607,12 +614,7 @@ def _discrete(plant: SymbolicPlant, g: _Gen, period: float, opts: FlowpipeOption
         box = iv.Interval(iv._down(z_star - spread), iv._up(z_star + spread))
         H = plant.hessian_interval(box)
         D = box - iv.Interval(z_star)
-        DD = iv.Interval(D.lo[:, None], D.hi[:, None]) * iv.Interval(D.lo[None, :], D.hi[None, :])
-        sq = iv.ipow(D, 2)
-        dd_lo, dd_hi = DD.lo.copy(), DD.hi.copy()
-        diag = np.arange(N)
-        dd_lo[diag, diag], dd_hi[diag, diag] = sq.lo, sq.hi
-        L = iv.isum(H * iv.Interval(dd_lo, dd_hi), axis=(1, 2)) * 0.5
+        L = _lagrange_remainder(H, D)
         L_lo, L_hi = L.lo, L.hi
         L_mid = 0.5 * (L_lo + L_hi)
         L_rad = iv._up(0.5 * (L_hi - L_lo))

@@ -316,35 +316,30 @@ def _contains_critical(lo: np.ndarray, hi: np.ndarray, phase: float, period: flo
     return k_lo <= k_hi
 
 
-def sin(x: Interval) -> Interval:
-    """sin(x): the extremes of the end values, or +-1 where the interval may contain a peak/trough."""
+def _periodic_extremes(x: Interval, fn, peak: float, trough: float) -> Interval:
+    """fn(x) for sin or cos: the extremes of the end values, or +-1 where x may contain a peak (phase `peak`
+    + 2k pi) or a trough (`trough` + 2k pi); pi is rounded: the slack of `_contains_critical` covers it."""
     x = as_interval(x)
     wide = ~np.isfinite(x.lo) | ~np.isfinite(x.hi) | ((x.hi - x.lo) >= _TWO_PI_HI)
     lo_f = np.where(wide, 0.0, x.lo)
     hi_f = np.where(wide, 0.0, x.hi)
-    s_lo, s_hi = np.sin(lo_f), np.sin(hi_f)
-    lo, hi = _libm(np.minimum(s_lo, s_hi), np.maximum(s_lo, s_hi))
-    # sin's maximum at pi/2 + 2k pi, minimum at -pi/2 + 2k pi; pi is rounded: the slack in the test covers it
-    has_max = _contains_critical(lo_f, hi_f, 0.5 * np.pi, 2.0 * np.pi)
-    has_min = _contains_critical(lo_f, hi_f, -0.5 * np.pi, 2.0 * np.pi)
+    f_lo, f_hi = fn(lo_f), fn(hi_f)
+    lo, hi = _libm(np.minimum(f_lo, f_hi), np.maximum(f_lo, f_hi))
+    has_max = _contains_critical(lo_f, hi_f, peak, 2.0 * np.pi)
+    has_min = _contains_critical(lo_f, hi_f, trough, 2.0 * np.pi)
     hi = np.where(has_max | wide, 1.0, np.minimum(hi, 1.0))
     lo = np.where(has_min | wide, -1.0, np.maximum(lo, -1.0))
     return Interval(lo, hi)
+
+
+def sin(x: Interval) -> Interval:
+    """sin(x): the extremes of the end values, or +-1 where the interval may contain a peak/trough."""
+    return _periodic_extremes(x, np.sin, 0.5 * np.pi, -0.5 * np.pi)
 
 
 def cos(x: Interval) -> Interval:
     """cos(x): the extremes of the end values, or +-1 where the interval may contain a peak/trough."""
-    x = as_interval(x)
-    wide = ~np.isfinite(x.lo) | ~np.isfinite(x.hi) | ((x.hi - x.lo) >= _TWO_PI_HI)
-    lo_f = np.where(wide, 0.0, x.lo)
-    hi_f = np.where(wide, 0.0, x.hi)
-    c_lo, c_hi = np.cos(lo_f), np.cos(hi_f)
-    lo, hi = _libm(np.minimum(c_lo, c_hi), np.maximum(c_lo, c_hi))
-    has_max = _contains_critical(lo_f, hi_f, 0.0, 2.0 * np.pi)
-    has_min = _contains_critical(lo_f, hi_f, np.pi, 2.0 * np.pi)
-    hi = np.where(has_max | wide, 1.0, np.minimum(hi, 1.0))
-    lo = np.where(has_min | wide, -1.0, np.maximum(lo, -1.0))
-    return Interval(lo, hi)
+    return _periodic_extremes(x, np.cos, 0.0, np.pi)
 
 
 def tan(x: Interval) -> Interval:
