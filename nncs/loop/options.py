@@ -9,7 +9,7 @@ import dataclasses
 from dataclasses import dataclass
 
 SET_TYPES = ("auto", "star", "zonotope")
-NN_METHODS = ("auto", "approx-star", "exact-star", "abs-dom", "approx-zono")
+NN_METHODS = ("auto", "approx-star", "exact-star", "abs-dom", "approx-zono", "fit")
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,8 @@ class Options:
     max_star_vars: int = 3000
     max_sets: int = 1000
     split_budget: int = 64
+    fit_tol: float = 0.1
+    fit_max_boxes: int = 2048
     falsify_samples: int = 256
     falsify_steps: int = 30
     seed: int = 0
@@ -56,8 +58,8 @@ class Options:
             raise ValueError(f"options.nn_method must be one of {NN_METHODS}, got {self.nn_method!r}")
         if self.nn_bounds not in ("auto", "lp", "estimate"):
             raise ValueError(f"options.nn_bounds must be 'auto', 'lp' or 'estimate', got {self.nn_bounds!r}")
-        if self.set_type == "zonotope" and self.nn_method not in ("auto", "approx-zono"):
-            raise ValueError(f"options.nn_method {self.nn_method!r} needs star sets; with set_type 'zonotope' use approx-zono")
+        if self.set_type == "zonotope" and self.nn_method not in ("auto", "approx-zono", "fit"):
+            raise ValueError(f"options.nn_method {self.nn_method!r} needs star sets; with set_type 'zonotope' use approx-zono or fit")
         if self.set_type == "star" and self.nn_method == "approx-zono":
             raise ValueError("options.nn_method 'approx-zono' needs set_type 'zonotope' (or 'auto')")
         if self.time_step is not None and not self.time_step > 0:
@@ -68,6 +70,10 @@ class Options:
         for name in ("falsify_samples", "falsify_steps"):
             if int(getattr(self, name)) < 0:
                 raise ValueError(f"options.{name} must be >= 0, got {getattr(self, name)!r}")
+        if not self.fit_tol > 0:
+            raise ValueError(f"options.fit_tol must be positive, got {self.fit_tol!r}")
+        if int(self.fit_max_boxes) < 1:
+            raise ValueError(f"options.fit_max_boxes must be at least 1, got {self.fit_max_boxes!r}")
         if not self.zonotope_order >= 1:
             raise ValueError(f"options.zonotope_order must be at least 1, got {self.zonotope_order!r}")
 

@@ -184,7 +184,8 @@ def reach(
         raise ValueError(f"reach: steps must be at least 1, got {steps}")
     set_type = _set_type(system, opts)
     method = _nn_method(set_type, opts)
-    nn_opts = NNReachOptions(bounds="estimate" if opts.nn_bounds == "auto" else opts.nn_bounds)
+    nn_opts = NNReachOptions(bounds="estimate" if opts.nn_bounds == "auto" else opts.nn_bounds,
+                             fit_tol=opts.fit_tol, fit_max_boxes=int(opts.fit_max_boxes), seed=int(opts.seed))
     fp_opts = FlowpipeOptions(time_step=opts.time_step, substeps=opts.substeps, zonotope_order=opts.zonotope_order)
     step_fn = _star_step if set_type == "star" else _zono_step
     start = time.perf_counter()

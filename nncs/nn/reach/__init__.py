@@ -20,14 +20,15 @@ from nncs.nn.network import (
     Sigmoid,
     Tanh,
 )
+from nncs.nn.reach.fit import fit_reach
 from nncs.nn.reach.poly import PolyState, poly_activation, poly_linear
 from nncs.nn.reach.star import approx_star_activation, exact_star_activation, star_linear
 from nncs.nn.reach.zono import zono_activation, zono_linear
 from nncs.sets import Box, Star, Zonotope
 
-__all__ = ["reach", "ReachOptions", "METHODS", "RULES", "register_rule"]
+__all__ = ["reach", "ReachOptions", "METHODS", "RULES", "NETWORK_RULES", "register_rule"]
 
-METHODS = ("exact-star", "approx-star", "approx-zono", "abs-dom")
+METHODS = ("exact-star", "approx-star", "approx-zono", "abs-dom", "fit")
 
 
 @dataclass(frozen=True)
@@ -40,12 +41,25 @@ class ReachOptions:
         concretize: abs-dom bounds over the input predicate: "box" (its box) or "lp" (its polytope).
         max_stars: exact-star raises RuntimeError when the union would exceed this many stars.
         output: abs-dom result: "star" (input predicate + one variable per output) or "box".
+        fit_samples: fit: random points of the input box for the least-squares slope and the sampled residual.
+        fit_tol: fit: stop splitting when each residual bound is within this fraction of the sampled residual
+            range of that range.
+        fit_max_boxes: fit: at most this many sub-boxes bounded per call (then the bound is returned as is).
+        fit_batch: fit: sub-boxes bounded per vectorised call.
+        fit_slope: fit: "minimax" (the slope with the least largest residual on the samples) or "lstsq".
+        seed: fit: random seed of the samples.
     """
 
     bounds: str = "lp"
     concretize: str = "box"
     max_stars: int = 100_000
     output: str = "star"
+    fit_samples: int = 2000
+    fit_tol: float = 0.1
+    fit_max_boxes: int = 2048
+    fit_batch: int = 256
+    fit_slope: str = "minimax"
+    seed: int = 0
 
 
 Rule = Callable[[object, object, ReachOptions], list]
@@ -65,7 +79,12 @@ def _identity(s, layer, opts):
     return [s]
 
 
-for _m in METHODS:
+NETWORK_RULES: dict[tuple[str, str], Callable] = {}
+"""(set kind, method) -> rule(net, set, options) -> list of sets, for methods over the whole network (not per layer)."""
+for _k in ("star", "zono", "Box"):
+    NETWORK_RULES[(_k, "fit")] = fit_reach
+
+for _m in ("exact-star", "approx-star", "approx-zono", "abs-dom"):  # the per-layer methods
     _kind = {"exact-star": "star", "approx-star": "star", "approx-zono": "zono", "abs-dom": "poly"}[_m]
     register_rule(_kind, Identity, _m, _identity)
 register_rule("star", Linear, "exact-star", star_linear)
@@ -108,7 +127,9 @@ def reach(net: Network, input_set, method: str = "approx-star", options: ReachOp
         method: "exact-star" (union of stars, complete for piecewise-linear networks), "approx-star" (one star,
             NNV's relaxations), "approx-zono" (one zonotope, DeepZ; a Star input is first boxed into a
             zonotope, which loses its constraints), "abs-dom" (DeepPoly back-substitution; one Star, or a Box
-            with options.output = "box").
+            with options.output = "box"), "fit" (an affine function of the input plus a residual interval
+            bounded by input splitting on the input's box hull; a Zonotope for Zonotope/Box inputs, a Star
+            for Star inputs; see nncs.nn.reach.fit).
         options: ReachOptions.
     Returns:
         A list of sets. Star outputs keep the input's predicate variables first (relaxation variables are
@@ -126,6 +147,9 @@ def reach(net: Network, input_set, method: str = "approx-star", options: ReachOp
         raise ValueError(f"reach: input_set must be a Box, Zonotope or Star, got {type(input_set).__name__}")
     if input_set.dim != net.n_inputs:
         raise ValueError(f"reach: input set has dimension {input_set.dim}, the network expects {net.n_inputs}")
+    whole = NETWORK_RULES.get((_kind(input_set), method))
+    if whole is not None:
+        return whole(net, input_set, opts)
     sets = [_prepare(input_set, method, opts)]
     for i, layer in enumerate(net.layers):
         out = []
