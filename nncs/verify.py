@@ -99,10 +99,13 @@ def check_result(problem: Problem, result: ReachResult) -> bool:
 
 
 def _prove(problem: Problem, part: Box, options: Options) -> tuple[bool, ReachResult | None]:
-    """Try to prove the part: cheap network bounds first, then (nn_bounds "auto", star sets) LP bounds."""
+    """Try to prove the part: cheap network bounds first, then (nn_bounds "auto", star sets) LP bounds, then
+    (nn_method "auto") the `fit` network method (affine in the input plus a residual bounded by splitting)."""
     ok, result = _prove_once(problem, part, options)
     if not ok and options.nn_bounds == "auto" and _uses_stars(problem, options):
         ok, result = _prove_once(problem, part, replace(options, nn_bounds="lp"))
+    if not ok and options.nn_method == "auto":
+        ok, result = _prove_once(problem, part, replace(options, nn_method="fit"))
     return ok, result
 
 

@@ -19,7 +19,9 @@ class Options:
     Attributes:
         set_type: "star" (dependency-keeping stars, LP bounds), "zonotope" (DeepZ + zonotope flowpipes, no
             LPs) or "auto" (stars for affine plants, zonotopes otherwise).
-        nn_method: network reach method; "auto" picks approx-star for stars and approx-zono for zonotopes.
+        nn_method: network reach method; "auto" picks approx-star for stars and approx-zono for zonotopes, and
+            verify retries a failed proof with "fit" before splitting; "fit" (stars or zonotopes): the control
+            as an affine function of the network input plus a residual interval bounded by input splitting.
         nn_bounds: approx-star pre-activation bounds: "estimate" (cheap, from the predicate box), "lp" (tight),
             or "auto": reach uses "estimate"; verify retries a failed proof with "lp" before splitting.
         time_step: flowpipe sub-interval length in seconds; None: period / substeps.
@@ -29,6 +31,9 @@ class Options:
             `zonotope_order` (as a star) before the next period.
         max_sets: exact-star: abort (unknown) when the union holds more sets than this.
         split_budget: verify: at most this many initial-set parts when refining a failed proof.
+        fit_tol: nn_method "fit": stop splitting the network input box when the residual bound is within this
+            fraction of the sampled residual range of that range.
+        fit_max_boxes: nn_method "fit": at most this many input sub-boxes bounded per control period.
         falsify_samples: verify: random initial states simulated before reachability.
         falsify_steps: verify: gradient-ascent iterations of the falsifier.
         seed: random seed of falsification and sampling.
@@ -44,8 +49,8 @@ class Options:
     max_star_vars: int = 3000
     max_sets: int = 1000
     split_budget: int = 64
-    fit_tol: float = 0.1
-    fit_max_boxes: int = 2048
+    fit_tol: float = 0.2
+    fit_max_boxes: int = 512
     falsify_samples: int = 256
     falsify_steps: int = 30
     seed: int = 0

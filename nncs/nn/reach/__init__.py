@@ -41,11 +41,11 @@ class ReachOptions:
         concretize: abs-dom bounds over the input predicate: "box" (its box) or "lp" (its polytope).
         max_stars: exact-star raises RuntimeError when the union would exceed this many stars.
         output: abs-dom result: "star" (input predicate + one variable per output) or "box".
-        fit_samples: fit: random points of the input box for the least-squares slope and the sampled residual.
+        fit_samples: fit: random points of the input box for the slope and the sampled residual range.
         fit_tol: fit: stop splitting when each residual bound is within this fraction of the sampled residual
             range of that range.
         fit_max_boxes: fit: at most this many sub-boxes bounded per call (then the bound is returned as is).
-        fit_batch: fit: sub-boxes bounded per vectorised call.
+        fit_batch: fit: sub-boxes bounded per vectorised call (small products stay single-threaded in BLAS).
         fit_slope: fit: "minimax" (the slope with the least largest residual on the samples) or "lstsq".
         seed: fit: random seed of the samples.
     """
@@ -55,9 +55,9 @@ class ReachOptions:
     max_stars: int = 100_000
     output: str = "star"
     fit_samples: int = 2000
-    fit_tol: float = 0.1
-    fit_max_boxes: int = 2048
-    fit_batch: int = 256
+    fit_tol: float = 0.2
+    fit_max_boxes: int = 512
+    fit_batch: int = 32
     fit_slope: str = "minimax"
     seed: int = 0
 
