@@ -247,7 +247,9 @@ def bound_residual(net: Network, A: np.ndarray, b: np.ndarray, lo, hi, tol: floa
             U1[idx, d] = mid
             L2[idx, d] = mid
             L, U, order = np.vstack([L, L2]), np.vstack([U1, U]), np.vstack([order, order])
-    return AffineFit(A, b, done_lo, done_hi, s_lo, s_hi, lo, hi, used, complete)
+    # rounding of the folded constants and of the residual layer's bias (tiny; DeepPoly covers its own rounding)
+    slack = 1e-9 * (1.0 + np.abs(A) @ np.maximum(np.abs(lo), np.abs(hi)) + np.abs(b) + np.abs(Rs).max(axis=0))
+    return AffineFit(A, b, done_lo - slack, done_hi + slack, s_lo, s_hi, lo, hi, used, complete)
 
 
 def fit_reach(net: Network, input_set, opts) -> list:
