@@ -75,6 +75,7 @@ KNOWN = [
     ("pendulum", "safe"),
     ("pendulum_wide", "unsafe"),
     ("unicycle", "safe"),
+    ("acc_arch_10_20", "safe"),  # proven by the escalation to nn_method "fit" (DeepZ alone: unknown)
 ]
 
 
@@ -83,7 +84,21 @@ def test_known_verdicts(shared_benchmarks, name, expected):
     problem = load_variant(name)
     verdict = nncs.verify(problem)
     assert verdict.status == expected, verdict.message
+    if name == "acc_arch_10_20":
+        assert len(verdict.parts) == 1  # no splitting needed once the fit method is used
     check_verdict_against_simulation(problem, verdict)
+
+
+def test_acc_10_20_needs_the_fit_escalation(shared_benchmarks):
+    # DeepZ alone (nn_method set explicitly, so no escalation) cannot prove it on the whole initial set, while
+    # "auto" (test_known_verdicts) retries the failed proof with "fit" and proves it in one piece
+    def edit(d):
+        d["options"] = {"nn_method": "approx-zono", "split_budget": 2, "falsify_samples": 16, "falsify_steps": 0}
+
+    problem = load_variant("acc_arch_10_20", edit)
+    verdict = nncs.verify(problem)
+    assert verdict.status == "unknown", verdict.message
+    assert [status for _, status, _ in verdict.parts][0] == "unproven"
 
 
 def _tighten_tora(d):

@@ -150,3 +150,55 @@ def test_case_study_trajectories_inside(shared_benchmarks, name, steps):
     w = rng.uniform(*plant.disturbance_bounds, (len(x0), plant.n_disturbances)) if plant.n_disturbances else None
     times, states = reference_traces(result, x0, w=w, samples=6)
     assert assert_inside(result, times, states, rng) > 0
+
+
+@pytest.fixture(scope="module")
+def acc_10_20_system(shared_benchmarks):
+    net = nncs.load_network(shared_benchmarks / "closed_loop/networks/acc_controller_10_20.json")
+    return ClosedLoop(plants.get("acc"), net, 0.1, ["30", "1.4", "v_ego", "x_lead - x_ego", "v_lead - v_ego"])
+
+
+@pytest.mark.parametrize("set_type, steps", [("zonotope", 6), ("star", 3)])
+def test_fit_acc_10_20_trajectories_inside(acc_10_20_system, set_type, steps):
+    """nn_method "fit" (affine control + residual): reference trajectories of ACC with the 10x20 controller stay
+    in the flowpipes, and the control sets contain the controls applied."""
+    rng = np.random.default_rng(1)
+    result = reach(acc_10_20_system, ACC_X0, steps, Options(set_type=set_type, nn_method="fit"))
+    assert result.complete and len(result.periods) == steps
+    x0 = corners_and_samples(ACC_X0, 6, rng)[::5]
+    times, states = reference_traces(result, x0)
+    assert assert_inside(result, times, states, rng, exact_every=20) > 0
+    for p in result.periods:
+        u = acc_10_20_system.control(states[:, p.index * 20, :])
+        assert p.controls[0].support_function(np.eye(1))[0] >= u.max() - 1e-9
+        assert -p.controls[0].support_function(-np.eye(1))[0] <= u.min() + 1e-9
+    # the point of the method: the first control set is far tighter than DeepZ's (about [-6.2, 4.4])
+    lo, hi = result.periods[0].controls[0].bounds()
+    assert hi[0] - lo[0] < 1.0
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+@pytest.mark.parametrize("plant_name, box, period, set_type", [
+    ("double_integrator", nncs.Box([0.5, -0.1], [0.6, 0.0]), 0.2, "star"),
+    ("van_der_pol", nncs.Box([1.0, 0.0], [1.05, 0.05]), 0.1, "zonotope"),
+])
+def test_fit_random_controllers_on_library_plants(plant_name, box, period, set_type, activation):
+    rng = np.random.default_rng(abs(hash((plant_name, set_type, activation, "fit"))) % 2**32)
+    plant = plants.get(plant_name)
+    net = random_net(rng, [plant.n_states, 8, 8, plant.n_inputs], activation)
+    system = ClosedLoop(plant, net, period, controller_outputs=["0.5*y0"])
+    result = reach(system, box, 4, Options(set_type=set_type, nn_method="fit", fit_max_boxes=64))
+    x0 = corners_and_samples(box, 8, rng)
+    times, states = reference_traces(result, x0, samples=11)
+    assert assert_inside(result, times, states, rng, exact_every=5) > 0
+
+
+def test_fit_options_are_checked():
+    Options(set_type="zonotope", nn_method="fit")
+    Options(set_type="star", nn_method="fit")
+    with pytest.raises(ValueError, match="fit_tol"):
+        Options(fit_tol=0.0)
+    with pytest.raises(ValueError, match="fit_max_boxes"):
+        Options(fit_max_boxes=0)
+    with pytest.raises(ValueError, match="nn_method"):
+        Options(nn_method="fitted")
