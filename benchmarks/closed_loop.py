@@ -21,7 +21,7 @@ NNV_SECONDS = {  # shared/benchmarks/closed_loop/README.md (other hardware)
 }
 
 DEFAULT = ["acc", "acc_arch", "acc_linear", "tora", "tora_relu_tanh", "tora_sigmoid", "pendulum", "pendulum_wide",
-           "unicycle", "acc_arch_3_20", "acc_arch_7_20", "acc_arch_tanh"] + [f"acc_cav2020_v{v}" for v in range(24, 30)]
+           "unicycle", "acc_arch_3_20", "acc_arch_7_20", "acc_arch_10_20", "acc_arch_tanh"] + [f"acc_cav2020_v{v}" for v in range(24, 30)]
 
 _CHILD = """
 import json, sys, time

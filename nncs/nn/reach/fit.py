@@ -50,7 +50,7 @@ def _forward(net: Network, Z: np.ndarray, chunk: int = 512) -> np.ndarray:
 
 def _layers(net: Network) -> list:
     """The network's layers without Identity layers, starting with a Linear layer (exact rewrite)."""
-    layers = [lay for lay in net.simplified().layers if not isinstance(lay, Identity)]
+    layers = [lay for lay in net.layers if not isinstance(lay, Identity)]
     if not layers or not isinstance(layers[0], Linear):
         layers.insert(0, Linear(np.eye(net.n_inputs), np.zeros(net.n_inputs)))
     return layers

@@ -178,3 +178,19 @@ def test_errors_are_clear():
     with pytest.raises(ValueError, match="dimension 3"):
         reach(net, Box([0.0] * 3, [1.0] * 3), "fit")
     assert "fit" in nncs.nn.reach.METHODS
+
+
+def test_networks_with_identity_consecutive_linear_and_leading_activation():
+    from nncs.nn.network import Identity
+
+    rng = np.random.default_rng(2)
+    net = Network([ReLU(), Linear(rng.normal(size=(4, 2)), rng.normal(size=4)), Identity(),
+                   Linear(rng.normal(size=(3, 4)), rng.normal(size=3)), ReLU(), Linear(rng.normal(size=(1, 3)), [0.1]),
+                   ReLU()], n_inputs=2)
+    Z = Zonotope([0.2, -0.1], [[0.5, 0.1, 0.0], [0.0, 0.3, 0.4]])
+    (out,) = reach(net, Z, "fit")
+    e = rng.uniform(-1, 1, (300, 3))
+    e[:100] = np.sign(e[:100])
+    z = Z.c + e @ Z.G.T
+    need = (net(z) - out.c - e @ out.G[:, :3].T) / out.G[0, 3]
+    assert np.abs(need).max() <= 1 + 1e-9
