@@ -29,6 +29,9 @@ class VerifyOptions:
         attack_samples: random inputs tried per case before proving.
         attack_restarts, attack_steps: projected-gradient (sign) attack from this many starts, for this many steps.
         batch: sub-boxes bounded per vectorised round.
+        split: how a sub-box's split input is chosen: "influence" (default: the input accounting for most of
+            the bound's looseness, its linear term plus its share of every relaxed neuron's gap), "smear"
+            (`|coefficient| * width` of the bounding function only) or "widest" (relative width).
         min_width: sub-boxes narrower than this (relative to the case box) in every input are not split
             further; if one stays unproven the answer is "unknown".
         seed: random seed of the attack.
@@ -52,12 +55,16 @@ class VerifyOptions:
     min_width: float = 1e-7
     seed: int = 0
     backsub_every: bool = True
-    split: str = "smear"
+    split: str = "influence"
     reuse_bounds: bool = False
     box_samples: int = 4
     alpha_steps: int = 0
     box_attack: int = 64
     box_attack_steps: int = 12
+
+    def __post_init__(self):
+        if self.split not in ("influence", "smear", "widest"):
+            raise ValueError(f"VerifyOptions.split must be 'influence', 'smear' or 'widest', got {self.split!r}")
 
 
 @dataclass
@@ -78,7 +85,7 @@ class VerifyResult:
 
 # ---------------------------------------------------------------------------------------------- bounds
 def _backsub_rows(layers, relax, Lam: np.ndarray, const: np.ndarray, rows_box: np.ndarray, lower: bool,
-                  lb: np.ndarray, ub: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                  lb: np.ndarray, ub: np.ndarray, record: list | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Back-substitute row functions `Lam z + const` from the output of `layers` to the input (DeepPoly).
 
     Args:
@@ -87,6 +94,7 @@ def _backsub_rows(layers, relax, Lam: np.ndarray, const: np.ndarray, rows_box: n
         relax: per layer None or (ls, lt, us, ut), each (B, n_k): `ls x + lt <= act(x) <= us x + ut`.
     Returns:
         (bounds (P,), input coefficients (P, n0)); sound, with a rounding slack.
+        record: if given, receives the row coefficients on each relaxed activation's output (last layer first).
     """
     mag = np.abs(const)
     for layer, rx in zip(reversed(layers), reversed(relax)):
@@ -95,6 +103,8 @@ def _backsub_rows(layers, relax, Lam: np.ndarray, const: np.ndarray, rows_box: n
             mag = mag + np.abs(Lam) @ np.abs(layer.b)
             Lam = Lam @ layer.W
         elif rx is not None:
+            if record is not None:
+                record.append(Lam)
             ls, lt, us, ut = rx
             # lower: positive coefficients take the lower line, negative ones the upper line (upper: swapped)
             s_neg, t_neg, s_pos, t_pos = (us, ut, ls, lt) if lower else (ls, lt, us, ut)
@@ -140,7 +150,7 @@ def _backsub_dense(layers, relax, Lam: np.ndarray, const: np.ndarray, lower: boo
 
 def bound_objectives(layers, lb: np.ndarray, ub: np.ndarray, C: np.ndarray, e: np.ndarray, backsub_every: bool = True,
                      opts_dense: float = 0.5, prior: list | None = None, keep: list | None = None,
-                     alpha_steps: int = 0):
+                     alpha_steps: int = 0, influence: bool = False):
     """Lower bounds of `C net(x) - e` over each box (B, R) and input coefficients of the bounding functions.
 
     Intermediate neuron bounds: forward symbolic intervals (parallel relaxations), tightened with
@@ -148,6 +158,10 @@ def bound_objectives(layers, lb: np.ndarray, ub: np.ndarray, C: np.ndarray, e: n
     back-substituted. Sound outer bounds (rounding slack included).
     `prior`: per activation layer, (lower, upper) neuron bounds already known on these boxes (e.g. from
     a parent box), intersected in; `keep`: a list that receives this call's (lower, upper) per activation layer.
+    `influence`: also return, per box, row and input, how much of the bound's looseness that input accounts
+    for (B, R, n0): its linear term `|G| * width` plus each relaxed neuron's gap between its bounding lines,
+    weighted by the row's coefficient on it and shared among the inputs by their part of the neuron's range.
+    A branching score only (it steers input splitting), never part of a bound.
     """
     from nncs.nn.reach.relax import lines
 
@@ -160,6 +174,8 @@ def bound_objectives(layers, lb: np.ndarray, ub: np.ndarray, C: np.ndarray, e: n
     ua = np.zeros((B, n0))
     xabs = np.maximum(np.abs(lb), np.abs(ub))
     relax: list = []
+    shares: list = []
+    act_bounds: list = []
     n_lin = 0
 
     def conc(At, a, lower):
@@ -182,6 +198,9 @@ def bound_objectives(layers, lb: np.ndarray, ub: np.ndarray, C: np.ndarray, e: n
         if layer.name == "identity":
             relax.append(None)
             continue
+        if influence:
+            spread = (np.abs(LAt) + np.abs(UAt)) * (ub - lb)[:, :, None]  # (B, n0, n): input k's part of neuron j
+            shares.append(spread / np.maximum(spread.sum(axis=1, keepdims=True), 1e-300))
         l = conc(LAt, la, True)
         u = conc(UAt, ua, False)
         if prior is not None:
@@ -209,6 +228,7 @@ def bound_objectives(layers, lb: np.ndarray, ub: np.ndarray, C: np.ndarray, e: n
                 l[bi, ni] = np.maximum(l[bi, ni], lo2)
                 u[bi, ni] = np.minimum(u[bi, ni], hi2)
         u = np.maximum(u, l)
+        act_bounds.append((l, u))
         if keep is not None:
             keep.append((l, u))
         act_index += 1
@@ -235,8 +255,17 @@ def bound_objectives(layers, lb: np.ndarray, ub: np.ndarray, C: np.ndarray, e: n
     low_f = conc(GAt, ga, True)
     rows_box = np.repeat(np.arange(B), R_)
     Lam = np.tile(C, (B, 1))
-    low_b, G = _backsub_rows(layers, relax, Lam, np.tile(-e, B), rows_box, True, lb, ub)
+    record: list | None = [] if influence else None
+    low_b, G = _backsub_rows(layers, relax, Lam, np.tile(-e, B), rows_box, True, lb, ub, record)
     low = np.maximum(low_f, low_b.reshape(B, R_))
+    infl = None
+    if influence:
+        infl = np.abs(G.reshape(B, R_, n0)) * (ub - lb)[:, None, :]
+        acts = [rx for rx in relax if rx is not None]
+        for (ls, lt, us, ut), (lk, uk), share, lam in zip(acts, act_bounds, shares, reversed(record)):
+            mid = (lk + uk) / 2  # the lines' gap at the middle of the neuron's range
+            gap = np.maximum((us - ls) * mid + (ut - lt), 0.0)
+            infl += np.einsum("brn,bkn->brk", np.abs(lam.reshape(B, R_, -1)) * gap[:, None, :], share)
     if alpha_steps and all(isinstance(lay, (Linear, ReLU)) for lay in layers):
         # alpha-CROWN with fixed intermediate bounds: optimise each crossing ReLU's lower slope in [0, 1] per
         # (box, row) by gradient ascent; any slope in [0, 1] is a valid lower line, and the final bound is
@@ -256,6 +285,8 @@ def bound_objectives(layers, lb: np.ndarray, ub: np.ndarray, C: np.ndarray, e: n
         better = low_a.reshape(B, R_) > low
         low = np.maximum(low, low_a.reshape(B, R_))
         # G stays DeepPoly's: its coefficients steer the split choice better than the optimised ones
+    if influence:
+        return low, G.reshape(B, R_, n0), infl
     return low, G.reshape(B, R_, n0)
 
 
@@ -507,8 +538,10 @@ def _prove_case(net: Network, case: VnnlibCase, opts: VerifyOptions, t0: float, 
         stats["boxes"] += take
         stats["rounds"] += 1
         kept: list | None = [] if opts.reuse_bounds else None
-        low, GA = bound_objectives(layers, lb, ub, C, e, opts.backsub_every, prior=prior, keep=kept,
-                                   alpha_steps=opts.alpha_steps)  # (B, R)
+        out = bound_objectives(layers, lb, ub, C, e, opts.backsub_every, prior=prior, keep=kept,
+                               alpha_steps=opts.alpha_steps, influence=opts.split == "influence")
+        low, GA = out[0], out[1]  # (B, R), (B, R, n0)
+        infl = out[2] if len(out) > 2 else None
         proven_rows = low > 0
         proven_conj = np.zeros((lb.shape[0], nconj), dtype=bool)
         for j in range(nconj):
@@ -517,6 +550,8 @@ def _prove_case(net: Network, case: VnnlibCase, opts: VerifyOptions, t0: float, 
         if not open_.any():
             continue
         lb, ub, low, GA, proven_conj = lb[open_], ub[open_], low[open_], GA[open_], proven_conj[open_]
+        if infl is not None:
+            infl = infl[open_]
         if kept is not None:
             kept = [(a[open_], b[open_]) for a, b in kept]
         best = np.full((lb.shape[0], nconj), np.inf)
@@ -533,7 +568,8 @@ def _prove_case(net: Network, case: VnnlibCase, opts: VerifyOptions, t0: float, 
             cands.append(np.where(g > 0, lb, ub))
             gsum = GA[:, rows].sum(axis=1)  # the corner that pushes all rows of the conjunction down together
             cands.append(np.where(gsum > 0, lb, ub))
-            score += np.where(proven_conj[:, j], 0.0, 1.0)[:, None] * np.abs(g)
+            open_j = np.where(proven_conj[:, j], 0.0, 1.0)[:, None]
+            score += open_j * (np.abs(g) if infl is None else infl[np.arange(lb.shape[0]), r])
         for _ in range(opts.box_samples):
             cands.append(lb + (ub - lb) * rng.random(lb.shape))
         for x in cands:
@@ -556,7 +592,7 @@ def _prove_case(net: Network, case: VnnlibCase, opts: VerifyOptions, t0: float, 
         width = ub - lb
         if opts.split == "widest":
             score = width / np.where(width0 > 0, width0, 1.0)
-        else:
+        elif opts.split == "smear":
             score = score * width
         score[width <= opts.min_width * width0] = -1.0
         dim = np.argmax(score, axis=1)
