@@ -134,3 +134,44 @@ def test_alpha_optimised_bounds_are_sound_and_no_looser(seed):
     for b in range(16):
         x = lb[b] + (ub[b] - lb[b]) * rng.random(size=(400, 3))
         assert np.all(net(x) @ C.T - e >= opt[b] - 1e-12)
+
+
+def _cancelling_net() -> Network:
+    """y = x0 + (relu(x1) + relu(-x1)) - (relu(x1) + relu(-x1)) = x0: x1 has no effect on y, but crosses 4 ReLUs.
+
+    DeepPoly's bounding function of y has no x1 term (the relaxations cancel), so `|coefficient| * width` never
+    blames x1, while the gaps of the four crossing ReLUs are all due to it.
+    """
+    W1 = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, -1.0], [0.0, 1.0], [0.0, -1.0]])
+    return Network([Linear(W1, np.zeros(5)), ReLU(), Linear(np.array([[1.0, 1.0, 1.0, -1.0, -1.0]]), np.zeros(1))])
+
+
+def test_influence_blames_the_input_behind_the_relaxation_gaps():
+    net = _cancelling_net()
+    lb, ub = np.array([[0.0, -1.0]]), np.array([[0.1, 1.0]])
+    x = lb + (ub - lb) * np.random.default_rng(0).random((1000, 2))
+    np.testing.assert_allclose(net(x)[:, 0], x[:, 0], atol=1e-12)  # the construction is right
+    low, G, infl = bound_objectives(net.layers, lb, ub, np.array([[-1.0]]), np.array([-0.6]), influence=True)
+    low2, G2 = bound_objectives(net.layers, lb, ub, np.array([[-1.0]]), np.array([-0.6]))
+    np.testing.assert_array_equal(low, low2)  # the score never changes the bound
+    np.testing.assert_array_equal(G, G2)
+    assert low[0, 0] < 0  # y <= 0.6 is not proven on the whole box: the gaps of the crossing ReLUs cost ~2
+    smear = np.abs(G[0, 0]) * (ub - lb)[0]
+    assert infl.shape == (1, 1, 2) and np.all(infl >= smear - 1e-12)
+    assert infl[0, 0, 1] > infl[0, 0, 0]  # x1 (width 2, two crossing ReLUs) is to blame, not x0
+    assert smear[1] < 1e-9 < smear[0]  # the bounding function's x1 term cancels: smear blames x0 ...
+    assert infl[0, 0, 1] > 1.0  # ... while x1's share of the four ReLUs' gaps (0.5 each at the middle) is ~2
+
+
+def test_influence_split_proves_what_smear_splitting_does_not():
+    net = _cancelling_net()
+    prop = parse_vnnlib(_prop_text(2, 1, [0.0, -1.0], [0.1, 1.0], "(assert (>= Y_0 0.6))\n"))
+    r = verify_property(net, prop, VerifyOptions(timeout=20, split="influence", box_attack=0))
+    assert r.result == "holds" and r.stats["boxes"] <= 3  # one split of x1 at 0 makes every ReLU stable
+    smear = verify_property(net, prop, VerifyOptions(timeout=3, split="smear", box_attack=0))
+    assert smear.result != "holds" or smear.stats["boxes"] > r.stats["boxes"]
+
+
+def test_unknown_split_rule_is_an_error():
+    with pytest.raises(ValueError, match="split"):
+        VerifyOptions(split="random")
