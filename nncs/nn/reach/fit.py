@@ -143,8 +143,8 @@ def _minimax(M: np.ndarray, y: np.ndarray, start: np.ndarray) -> np.ndarray:
     return c if np.abs(y - M @ c).max() <= np.abs(y - M @ start).max() else start
 
 
-def bound_residual(net: Network, A: np.ndarray, b: np.ndarray, lo, hi, tol: float = 0.1, max_boxes: int = 2048,
-                   batch: int = 256, samples: int = 2000, rng=0, split_dims: int = 2) -> AffineFit:
+def bound_residual(net: Network, A: np.ndarray, b: np.ndarray, lo, hi, tol: float = 0.2, max_boxes: int = 512,
+                   batch: int = 32, samples: int = 2000, rng=0, split_dims: int = 2) -> AffineFit:
     """Sound bounds of `net(z) - A z - b` over the box [lo, hi] by input-splitting branch and bound.
 
     Sub-boxes are bounded with `nncs.nn.verify.bound_objectives` (DeepPoly with back-substitution) and split
