@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 import nncs  # noqa: F401
 from nncs.nn.network import LeakyReLU, Linear, Network, ReLU, SatLin, SatLins, Sigmoid, Tanh
-from nncs.nn.verify import VerifyOptions, bound_objectives, verify_property
+from nncs.nn.verify import VerifyOptions, attack, bound_objectives, verify_property
 from nncs.vnnlib import parse_vnnlib
 
 ACTS = [ReLU, lambda: LeakyReLU(0.1), Tanh, Sigmoid, SatLin, SatLins]
@@ -175,3 +175,14 @@ def test_influence_split_proves_what_smear_splitting_does_not():
 def test_unknown_split_rule_is_an_error():
     with pytest.raises(ValueError, match="split"):
         VerifyOptions(split="random")
+
+
+def test_attack_tries_the_input_box_boundary():
+    # y = 1000 relu(x0 + x1 - 1.9995) >= 0.4 only where x0 + x1 >= 1.9996: a corner of area ~1e-7, where
+    # uniform samples never land and the gradient is zero everywhere else; the corner (1, 1) itself violates
+    net = Network([Linear(np.array([[1.0, 1.0]]), np.array([-1.9995])), ReLU(), Linear(np.array([[1000.0]]), np.zeros(1))])
+    prop = parse_vnnlib(_prop_text(2, 1, [0.0, 0.0], [1.0, 1.0], "(assert (>= Y_0 0.4))\n"))
+    found = attack(net, prop, VerifyOptions(attack_samples=2000, attack_restarts=1, attack_steps=1))
+    assert found is not None
+    x, y = found
+    assert x.sum() >= 1.9996 and y[0] >= 0.4 and prop.violated_by(x, net(x))
