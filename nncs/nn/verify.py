@@ -51,7 +51,7 @@ class VerifyOptions:
     """
 
     timeout: float = 116.0
-    attack_samples: int = 2000
+    attack_samples: int = 4000
     attack_restarts: int = 64
     attack_steps: int = 40
     batch: int = 1024
@@ -405,11 +405,12 @@ class _Attacker:
     def run(self, net, case: VnnlibCase, A, b, rng, opts: VerifyOptions):
         lo, hi = case.lb, case.ub
         x = lo + (hi - lo) * rng.random(size=(opts.attack_samples, lo.size))
-        # half of them on faces, edges and corners (each coordinate snapped to a bound with probability 0.3):
-        # counterexamples often lie on the input box's boundary (ACAS Xu phi7 on net 1_9 does)
-        half = slice(opts.attack_samples // 2, None)
-        snap = rng.random(size=x[half].shape) < 0.3
-        x[half] = np.where(snap, np.where(rng.random(size=snap.shape) < 0.5, lo, hi), x[half])
+        # half of them on faces, edges and corners (each coordinate snapped to a bound with probability 0.3 in
+        # one quarter, 0.7 in the last): counterexamples often lie on the input box's boundary (ACAS Xu phi7
+        # on net 1_9: about 1 in 360 of the 0.7-snapped samples violates, none of 4M uniform ones)
+        snap = rng.random(size=x.shape) < np.where(np.arange(x.shape[0]) < 3 * x.shape[0] // 4, 0.3, 0.7)[:, None]
+        snap[: x.shape[0] // 2] = False
+        x = np.where(snap, np.where(rng.random(size=snap.shape) < 0.5, lo, hi), x)
         x = np.vstack([x, (lo + hi)[None] / 2])
         found = _first_unsafe(net, case, x)
         if found is not None:
