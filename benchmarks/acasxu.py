@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> None:
           f"/ {s['timeout']} timeout, {s['wrong']} wrong, total {s['total_s']} s")  # fmt: skip
     for name, v in s["per_property"].items():
         ref = NNENUM_REFERENCE_S.get(name)
-        ratio = f", nnenum {ref:.0f} s (ratio {v['total_s'] / ref:.1f})" if ref else ""
+        ratio = f", nnenum {ref:.0f} s ({ref / max(v['total_s'], 1e-9):.1f}x faster)" if ref else ""
         print(f"  {name}: total {v['total_s']} s, median {v['median_s']} s over {v['n']}{ratio}")
 
 
