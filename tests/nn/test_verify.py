@@ -9,18 +9,13 @@ import nncs  # noqa: F401
 from nncs.nn.network import LeakyReLU, Linear, Network, ReLU, SatLin, SatLins, Sigmoid, Tanh
 from nncs.nn.verify import VerifyOptions, attack, bound_objectives, verify_property
 from nncs.vnnlib import parse_vnnlib
+from tests.nn.random_nets import random_net as _random_net
 
 ACTS = [ReLU, lambda: LeakyReLU(0.1), Tanh, Sigmoid, SatLin, SatLins]
 
 
 def random_net(seed, dims):
-    rng = np.random.default_rng(seed)
-    layers = []
-    for k in range(len(dims) - 1):
-        layers.append(Linear(rng.normal(size=(dims[k + 1], dims[k])), rng.normal(size=dims[k + 1]) * 0.5))
-        if k < len(dims) - 2:
-            layers.append(ACTS[(seed + k) % len(ACTS)]())
-    return Network(layers)
+    return _random_net(seed, dims[0], dims[1:-1], dims[-1], ACTS)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])

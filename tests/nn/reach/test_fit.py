@@ -11,20 +11,14 @@ from nncs.nn.network import LeakyReLU, Linear, Network, ReLU, Sigmoid, Tanh
 from nncs.nn.reach import ReachOptions, reach
 from nncs.nn.reach.fit import bound_residual, fit_affine
 from nncs.sets import Box, Star, Zonotope
+from tests.nn.random_nets import random_net as _random_net
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ACTS = {"relu": ReLU, "leaky": lambda: LeakyReLU(0.1), "tanh": Tanh, "sigmoid": Sigmoid}
 
 
 def random_net(seed: int, n_in: int, hidden: list[int], n_out: int, act: str) -> Network:
-    rng = np.random.default_rng(seed)
-    dims = [n_in] + hidden + [n_out]
-    layers = []
-    for k in range(len(dims) - 1):
-        layers.append(Linear(rng.normal(size=(dims[k + 1], dims[k])), rng.normal(size=dims[k + 1]) * 0.5))
-        if k < len(hidden):
-            layers.append(ACTS[act]())
-    return Network(layers)
+    return _random_net(seed, n_in, hidden, n_out, [ACTS[act]])
 
 
 def random_zonotope(seed: int, n: int, constant: bool) -> Zonotope:

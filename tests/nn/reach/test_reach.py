@@ -10,21 +10,11 @@ import nncs
 from nncs.nn.network import LeakyReLU, Linear, Network, ReLU, SatLin, SatLins, Sigmoid, Tanh
 from nncs.nn.reach import ReachOptions, reach
 from nncs.sets import Box, Star, Zonotope
+from tests.nn.random_nets import random_net
 
 ALL_ACTS = [ReLU, lambda: LeakyReLU(0.1), Tanh, Sigmoid, SatLin, SatLins]
 PWL_ACTS = [ReLU, lambda: LeakyReLU(0.1), SatLin, SatLins]
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-def random_net(seed: int, n_in: int, hidden: list[int], n_out: int, acts) -> Network:
-    rng = np.random.default_rng(seed)
-    dims = [n_in] + hidden + [n_out]
-    layers = []
-    for k in range(len(dims) - 1):
-        layers.append(Linear(rng.normal(size=(dims[k + 1], dims[k])), rng.normal(size=dims[k + 1]) * 0.5))
-        if k < len(hidden):
-            layers.append(acts[(seed + k) % len(acts)]())
-    return Network(layers)
 
 
 def random_input(seed: int, n: int):
