@@ -128,18 +128,19 @@ def fit_affine(net: Network, lo: np.ndarray, hi: np.ndarray, samples: int = 2000
 
 def _minimax(M: np.ndarray, y: np.ndarray, start: np.ndarray) -> np.ndarray:
     """Coefficients c minimising max |y - M c| (Chebyshev fit, an LP); falls back to `start` if the LP fails."""
-    from scipy.optimize import linprog
+    from nncs.sets import lp
 
     m, k = M.shape
     scale = max(float(np.abs(y - M @ start).max()), 1e-300)
     # variables (c, t): minimise t subject to -t <= (y - M c) / scale <= t
     A_ub = np.block([[-M / scale, -np.ones((m, 1))], [M / scale, -np.ones((m, 1))]])
     b_ub = np.concatenate([-y / scale, y / scale])
-    res = linprog(np.r_[np.zeros(k), 1.0], A_ub=A_ub, b_ub=b_ub, bounds=[(None, None)] * k + [(0, None)],
-                  method="highs")
-    if res.status != 0:
+    lower = np.r_[np.full(k, -np.inf), 0.0]
+    try:
+        x, _ = lp.LinearProgram(A_ub, b_ub, lower, np.full(k + 1, np.inf)).argmin(np.r_[np.zeros(k), 1.0])
+    except lp.LPError:
         return start
-    c = res.x[:k]
+    c = x[:k]
     return c if np.abs(y - M @ c).max() <= np.abs(y - M @ start).max() else start
 
 
