@@ -16,7 +16,7 @@ from nncs.nn.network import Linear, Network, ReLU
 from nncs.nn.reach.relax import affine_pieces, parallel
 from nncs.vnnlib import VnnlibCase, VnnlibProperty
 
-__all__ = ["VerifyOptions", "VerifyResult", "verify_property", "verify_nn_files", "bound_objectives", "attack"]
+__all__ = ["VerifyOptions", "VerifyResult", "verify_property", "verify_nn_files", "bound_objectives", "attack", "bisect_boxes"]
 
 _EPS = 1e-11  # relative slack per layer that covers floating-point rounding of the symbolic bounds
 
@@ -454,6 +454,17 @@ def attack(net: Network, prop: VnnlibProperty, options: VerifyOptions | None = N
 
 
 # ---------------------------------------------------------------------------------------------- main loop
+def bisect_boxes(lb: np.ndarray, ub: np.ndarray, dim: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Halve each box (B, n) along its coordinate `dim[i]`: (lower halves, then upper halves), (2B, n) (exact:
+    the halves' union is the box)."""
+    rows = np.arange(lb.shape[0])
+    mid = (lb[rows, dim] + ub[rows, dim]) / 2
+    ub_left, lb_right = ub.copy(), lb.copy()
+    ub_left[rows, dim] = mid
+    lb_right[rows, dim] = mid
+    return np.vstack([lb, lb_right]), np.vstack([ub_left, ub])
+
+
 def verify_property(net: Network, prop: VnnlibProperty, options: VerifyOptions | None = None) -> VerifyResult:
     """Decide whether `net` satisfies `prop` (no input of a case box maps into that case's unsafe region).
 
@@ -616,14 +627,9 @@ def _prove_case(net: Network, case: VnnlibCase, opts: VerifyOptions, t0: float, 
                 kept = [(a[splittable], b[splittable]) for a, b in kept]
             if lb.shape[0] == 0:
                 continue
-        rows = np.arange(lb.shape[0])
-        mid = (lb[rows, dim] + ub[rows, dim]) / 2
-        ub_left = ub.copy()
-        ub_left[rows, dim] = mid
-        lb_right = lb.copy()
-        lb_right[rows, dim] = mid
-        pool_lb = np.vstack([pool_lb, lb, lb_right])
-        pool_ub = np.vstack([pool_ub, ub_left, ub])
+        halves_lb, halves_ub = bisect_boxes(lb, ub, dim)
+        pool_lb = np.vstack([pool_lb, halves_lb])
+        pool_ub = np.vstack([pool_ub, halves_ub])
         pool_score = np.concatenate([pool_score, box_score, box_score])
         if kept is not None:
             new = [(np.vstack([a, a]), np.vstack([b, b])) for a, b in kept]

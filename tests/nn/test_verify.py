@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 import nncs  # noqa: F401
 from nncs.nn.network import LeakyReLU, Linear, Network, ReLU, SatLin, SatLins, Sigmoid, Tanh
-from nncs.nn.verify import VerifyOptions, attack, bound_objectives, verify_property
+from nncs.nn.verify import VerifyOptions, attack, bisect_boxes, bound_objectives, verify_property
 from nncs.vnnlib import parse_vnnlib
 from tests.nn.random_nets import random_net as _random_net
 
@@ -184,3 +184,10 @@ def test_attack_tries_the_input_box_boundary():
     assert found is not None
     x, y = found
     assert x.sum() >= 1.9996 and y[0] >= 0.4 and prop.violated_by(x, net(x))
+
+
+def test_bisect_boxes_halves_each_box_along_its_coordinate():
+    lb, ub = np.array([[0.0, -1.0], [2.0, 0.0]]), np.array([[1.0, 1.0], [4.0, 0.5]])
+    L, U = bisect_boxes(lb, ub, np.array([1, 0]))
+    np.testing.assert_array_equal(L, [[0.0, -1.0], [2.0, 0.0], [0.0, 0.0], [3.0, 0.0]])
+    np.testing.assert_array_equal(U, [[1.0, 0.0], [3.0, 0.5], [1.0, 1.0], [4.0, 0.5]])

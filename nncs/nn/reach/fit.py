@@ -11,7 +11,7 @@ import numpy as np
 
 from nncs.nn.network import Identity, LeakyReLU, Linear, Network, ReLU
 from nncs.nn.reach.relax import MARGIN
-from nncs.nn.verify import bound_objectives
+from nncs.nn.verify import bisect_boxes, bound_objectives
 from nncs.sets import Box, Star, Zonotope
 
 __all__ = ["AffineFit", "fit_affine", "bound_residual", "fit_reach"]
@@ -241,13 +241,8 @@ def bound_residual(net: Network, A: np.ndarray, b: np.ndarray, lo, hi, tol: floa
             k = 1
         order = np.argsort(-smear, axis=1)[:, :k]
         for j in range(k):
-            d = order[:, j]
-            idx = np.arange(L.shape[0])
-            mid = (L[idx, d] + U[idx, d]) / 2
-            U1, L2 = U.copy(), L.copy()
-            U1[idx, d] = mid
-            L2[idx, d] = mid
-            L, U, order = np.vstack([L, L2]), np.vstack([U1, U]), np.vstack([order, order])
+            L, U = bisect_boxes(L, U, order[:, j])
+            order = np.vstack([order, order])
     # rounding of the folded constants and of the residual layer's bias (tiny; DeepPoly covers its own rounding)
     slack = 1e-9 * (1.0 + np.abs(A) @ np.maximum(np.abs(lo), np.abs(hi)) + np.abs(b) + np.abs(Rs).max(axis=0))
     return AffineFit(A, b, done_lo - slack, done_hi + slack, s_lo, s_hi, lo, hi, used, complete)
