@@ -171,6 +171,24 @@ def _objective_fn(specs, times: np.ndarray, horizon: float):
     return objective
 
 
+def _gradient_fn(system: ClosedLoop, rollout, specs, times: np.ndarray, horizon: float):
+    """(objective, jitted gradient of the summed objective w.r.t. the initial states, taking (x0, w)).
+
+    Cached on the system by the specs' contents and the time grid, so repeated falsification compiles once.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    key = ("gradient", times.tobytes(), float(horizon), tuple(
+        (spec.kind, spec.region.H.tobytes(), spec.region.g.tobytes(), spec.window) for spec in specs))
+    cache = system.__dict__.setdefault("_rollout_cache", {})
+    if key not in cache:
+        objective = _objective_fn(specs, times, horizon)
+        grad = jax.jit(jax.grad(lambda xb, ws: jnp.sum(objective(rollout(xb, ws)))))
+        cache[key] = (objective, grad)
+    return cache[key]
+
+
 def falsify(
     system: ClosedLoop,
     initial_set: Box,
@@ -226,20 +244,15 @@ def falsify(
     if not gradient or opts.falsify_steps == 0:
         return None
     rollout = _rollout_fn(system, steps, S)
-    objective = _objective_fn(specs, times, horizon)
+    objective, grad = _gradient_fn(system, rollout, specs, times, horizon)
     starts = order[: min(8, len(order))]
     x = jnp.asarray(x0[starts])
     ws = jnp.asarray(w[starts])
     lo, hi = jnp.asarray(initial_set.lb), jnp.asarray(initial_set.ub)
     scale = jnp.maximum(hi - lo, 1e-12)
-
-    def total(xb):
-        return jnp.sum(objective(rollout(xb, ws)))
-
-    grad = jax.jit(jax.grad(total))
     step = 0.05
     for _ in range(opts.falsify_steps):
-        g = np.asarray(grad(x))
+        g = np.asarray(grad(x, ws))
         g = np.nan_to_num(g)
         norm = np.maximum(np.abs(g * np.asarray(scale)).max(axis=1, keepdims=True), 1e-300)
         x = jnp.clip(x + step * scale * (g * np.asarray(scale)) / norm, lo, hi)  # a step in box-normalised units
