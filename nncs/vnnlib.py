@@ -22,20 +22,38 @@ class VnnlibCase:
     Attributes:
         lb, ub: (n_inputs,) bounds of the input box.
         unsafe: tuple of (A, b) pairs; the output y is unsafe when `A y <= b` holds for some pair
-            (a disjunction of conjunctions of linear inequalities).
+            (a disjunction of conjunctions of linear inequalities). Provers use this closed region (sound).
+        strict: per pair, a boolean mask of the rows written `<` / `>` (then `A_i y < b_i`); None: none strict.
+        lb_open, ub_open: (n_inputs,) masks of strict input bounds (`X_i > lb_i`, `X_i < ub_i`); None: none.
+        Counterexamples are checked against the strict forms, so a boundary point of an open constraint is
+        never reported as a violation.
     """
 
     lb: np.ndarray
     ub: np.ndarray
     unsafe: tuple
+    strict: tuple | None = None
+    lb_open: np.ndarray | None = None
+    ub_open: np.ndarray | None = None
 
     def is_unsafe(self, y: np.ndarray, tol: float = 0.0) -> np.ndarray:
         """Return, for each row of y (shape (n, n_outputs) or (n_outputs,)), whether it lies in the unsafe region."""
         y = np.atleast_2d(np.asarray(y, dtype=float))
         hit = np.zeros(y.shape[0], dtype=bool)
-        for A, b in self.unsafe:
-            hit |= np.all(y @ A.T <= b + tol, axis=1)
+        for k, (A, b) in enumerate(self.unsafe):
+            lhs, rhs = y @ A.T, b + tol
+            inside = lhs <= rhs
+            if self.strict is not None and self.strict[k].any():
+                inside = np.where(self.strict[k], lhs < rhs, inside)
+            hit |= np.all(inside, axis=1)
         return hit
+
+    def contains_input(self, x: np.ndarray, tol: float = 0.0) -> np.ndarray:
+        """Return, for each row of x, whether it lies in the input box (strict bounds excluded at the bound)."""
+        x = np.atleast_2d(np.asarray(x, dtype=float))
+        above = np.where(self.lb_open, x > self.lb - tol, x >= self.lb - tol) if self.lb_open is not None else x >= self.lb - tol
+        below = np.where(self.ub_open, x < self.ub + tol, x <= self.ub + tol) if self.ub_open is not None else x <= self.ub + tol
+        return np.all(above & below, axis=1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,10 +71,7 @@ class VnnlibProperty:
     def violated_by(self, x: np.ndarray, y: np.ndarray, tol: float = 0.0) -> bool:
         """Return True when input x (in some case's box, to `tol`) and its output y witness a violation."""
         x = np.asarray(x, dtype=float).reshape(-1)
-        for case in self.cases:
-            if np.all(x >= case.lb - tol) and np.all(x <= case.ub + tol) and case.is_unsafe(y, tol)[0]:
-                return True
-        return False
+        return any(case.contains_input(x, tol)[0] and case.is_unsafe(y, tol)[0] for case in self.cases)
 
 
 # ---------------------------------------------------------------------------------------------- lexer/parser
@@ -137,7 +152,8 @@ class _Builder:
             return {key: k * v for key, v in base.items()}
         raise self.err(hline, f"unsupported operator {head!r} in a term")
 
-    # A formula in DNF: list of conjunctions, each a list of (coefficient dict, line) meaning `expr <= 0`.
+    # A formula in DNF: list of conjunctions, each a list of (coefficient dict, line, strict) meaning
+    # `expr <= 0` (`expr < 0` when strict).
     def formula(self, expr, line) -> list[list]:
         if isinstance(expr, str) or not expr:
             raise self.err(line, f"expected a formula, got {expr!r}")
@@ -159,12 +175,12 @@ class _Builder:
             a = self.term(*args[0])
             b = self.term(*args[1])
             diff = _combine([a, b], [1.0, -1.0] if head in ("<=", "<") else [-1.0, 1.0])
-            return [[(diff, hline)]]
+            return [[(diff, hline, head in ("<", ">"))]]
         if head == "=":
             if len(args) != 2:
                 raise self.err(hline, "(= ...) needs two arguments")
             a, b = self.term(*args[0]), self.term(*args[1])
-            return [[(_combine([a, b], [1.0, -1.0]), hline), (_combine([a, b], [-1.0, 1.0]), hline)]]
+            return [[(_combine([a, b], [1.0, -1.0]), hline, False), (_combine([a, b], [-1.0, 1.0]), hline, False)]]
         raise self.err(hline, f"unsupported operator {head!r} in an assertion")
 
 
@@ -180,8 +196,8 @@ def parse_vnnlib(text: str, source: str = "property") -> VnnlibProperty:
     """Parse VNN-LIB text into a VnnlibProperty (exact: every constraint is kept).
 
     Supported: `(declare-const X_i Real)` / `Y_i`, `(assert F)` with F built from `and`, `or`, `<=`, `>=`, `<`,
-    `>`, `=` over linear terms (`+`, `-`, `*` by constants). Strict inequalities are treated as non-strict
-    (the closure; sound for proving safety). Input constraints must be bounds on single inputs and bound
+    `>`, `=` over linear terms (`+`, `-`, `*` by constants). Strict inequalities are proven over their closure
+    (sound) and remembered (`VnnlibCase.strict`, `lb_open`, `ub_open`) so counterexamples meet them strictly. Input constraints must be bounds on single inputs and bound
     every input; output constraints may be any linear inequalities; a constraint may not mix X and Y.
     Raises:
         ValueError with the line number on malformed or unsupported content.
@@ -229,8 +245,10 @@ def parse_vnnlib(text: str, source: str = "property") -> VnnlibProperty:
     for conj in dnf:
         lb = np.full(b.n_x, -np.inf)
         ub = np.full(b.n_x, np.inf)
-        rows, rhs = [], []
-        for coeffs, line in conj:
+        lb_open = np.zeros(b.n_x, dtype=bool)
+        ub_open = np.zeros(b.n_x, dtype=bool)
+        rows, rhs, strict = [], [], []
+        for coeffs, line, is_strict in conj:
             c0 = coeffs.get("const", 0.0)
             xs = {k[1]: v for k, v in coeffs.items() if k != "const" and k[0] == "X" and v != 0.0}
             ys = {k[1]: v for k, v in coeffs.items() if k != "const" and k[0] == "Y" and v != 0.0}
@@ -242,8 +260,10 @@ def parse_vnnlib(text: str, source: str = "property") -> VnnlibProperty:
                 (i, a), = xs.items()
                 bound = -c0 / a + 0.0  # a x + c0 <= 0 (+ 0.0 turns -0.0 into 0.0)
                 if a > 0:
+                    ub_open[i] = is_strict if bound < ub[i] else ub_open[i] or (is_strict and bound == ub[i])
                     ub[i] = min(ub[i], bound)
                 else:
+                    lb_open[i] = is_strict if bound > lb[i] else lb_open[i] or (is_strict and bound == lb[i])
                     lb[i] = max(lb[i], bound)
             elif ys:
                 row = np.zeros(b.n_y)
@@ -251,21 +271,23 @@ def parse_vnnlib(text: str, source: str = "property") -> VnnlibProperty:
                     row[i] = v
                 rows.append(row)
                 rhs.append(-c0)
-            elif c0 > 0:  # constant constraint that is false: this disjunct is empty
+                strict.append(is_strict)
+            elif c0 > 0 or (c0 == 0 and is_strict):  # constant constraint that is false: this disjunct is empty
                 lb[:] = np.inf
-        if np.any(lb > ub):
+        if np.any(lb > ub) or np.any((lb == ub) & (lb_open | ub_open)):
             continue  # an empty input box contributes nothing
         if not (np.all(np.isfinite(lb)) and np.all(np.isfinite(ub))):
             free = [f"X_{i}" for i in range(b.n_x) if not (np.isfinite(lb[i]) and np.isfinite(ub[i]))]
             raise ValueError(f"{source}: input {free[0]} has no finite lower and upper bound")
-        key = (tuple(lb), tuple(ub))
+        key = (tuple(lb), tuple(ub), tuple(lb_open), tuple(ub_open))
         A = np.array(rows).reshape(-1, b.n_y)
-        groups.setdefault(key, []).append((A, np.array(rhs, dtype=float)))
+        groups.setdefault(key, []).append((A, np.array(rhs, dtype=float), np.array(strict, dtype=bool)))
     cases = []
-    for (lb, ub), unsafe in groups.items():
-        for A, _ in unsafe:
+    for (lb, ub, lb_open, ub_open), unsafe in groups.items():
+        for A, _, _ in unsafe:
             A.setflags(write=False)
-        cases.append(VnnlibCase(np.array(lb), np.array(ub), tuple(unsafe)))
+        cases.append(VnnlibCase(np.array(lb), np.array(ub), tuple((A, r) for A, r, _ in unsafe),
+                                tuple(m for _, _, m in unsafe), np.array(lb_open), np.array(ub_open)))
     if not cases:
         raise ValueError(f"{source}: the assertions leave no input box (the property holds vacuously)")
     return VnnlibProperty(n_inputs=b.n_x, n_outputs=b.n_y, cases=tuple(cases), source=source)

@@ -92,3 +92,27 @@ def test_unbounded_input_is_an_error(tmp_path):
     path.write_text(HEADER + "(assert (<= X_0 1))\n(assert (>= X_0 0))\n(assert (>= X_1 0))\n(assert (>= Y_0 0))\n")
     with pytest.raises(ValueError, match="u.vnnlib: input X_1 has no finite"):
         load_vnnlib(path)
+
+
+def test_strict_constraints_are_kept_for_counterexamples():
+    text = ("(declare-const X_0 Real)\n(declare-const Y_0 Real)\n(declare-const Y_1 Real)\n"
+            "(assert (> X_0 0))\n(assert (<= X_0 1))\n(assert (< Y_0 Y_1))\n")
+    prop = parse_vnnlib(text)
+    (case,) = prop.cases
+    assert case.lb[0] == 0.0 and case.lb_open[0] and not case.ub_open[0]
+    assert case.is_unsafe(np.array([[0.0, 1.0]]))[0] and not case.is_unsafe(np.array([[1.0, 1.0]]))[0]
+    assert not prop.violated_by(np.array([0.0]), np.array([0.0, 1.0]))  # X_0 = 0 is outside X_0 > 0
+    assert prop.violated_by(np.array([0.5]), np.array([0.0, 1.0]))
+    assert not prop.violated_by(np.array([0.5]), np.array([1.0, 1.0]))  # Y_0 = Y_1 is not Y_0 < Y_1
+
+
+def test_strict_output_face_is_not_a_violation():
+    # y = (relu(x), 0) on [0, 1]: y0 < y1 never holds (y0 >= 0 = y1), although y0 <= y1 holds at x = 0
+    from nncs.nn.network import Linear, Network, ReLU
+    from nncs.nn.verify import VerifyOptions, verify_property
+
+    net = Network([Linear(np.array([[1.0]]), np.zeros(1)), ReLU(), Linear(np.array([[1.0], [0.0]]), np.zeros(2))])
+    text = ("(declare-const X_0 Real)\n(declare-const Y_0 Real)\n(declare-const Y_1 Real)\n"
+            "(assert (>= X_0 0))\n(assert (<= X_0 1))\n(assert (< Y_0 Y_1))\n")
+    r = verify_property(net, parse_vnnlib(text), VerifyOptions(timeout=5))
+    assert r.result != "violated"

@@ -430,10 +430,13 @@ class _Attacker:
 
 
 def _first_unsafe(net: Network, case: VnnlibCase, x: np.ndarray):
-    """The first input of x (clipped into the case box) whose plain forward pass is unsafe, as (x, y); else None."""
+    """The first input of x (clipped into the case box) whose plain forward pass is unsafe, as (x, y); else None.
+
+    Strict constraints count strictly: a point on an open input bound or an open output face is no witness.
+    """
     x = np.clip(x, case.lb, case.ub)
     y = net(x)
-    for i in np.flatnonzero(case.is_unsafe(y))[:16]:
+    for i in np.flatnonzero(case.is_unsafe(y) & case.contains_input(x))[:16]:
         yi = net(x[i])  # confirm with the plain single-input forward pass (batched BLAS may round differently)
         if case.is_unsafe(yi)[0]:
             return x[i], yi
