@@ -189,8 +189,13 @@ def parse_problem(data: dict, file: str = "<problem>", base: Path | None = None)
             raise ProblemError(f"{where}: unknown key(s) {unknown}")
         window = None
         if "from" in entry or "to" in entry:
+            horizon = steps * period
             window = (_get(entry, "from", where, float, required=False, default=0.0),
-                      _get(entry, "to", where, float, required=False, default=steps * period))
+                      _get(entry, "to", where, float, required=False, default=horizon))
+            beyond = [k for k, v in zip(("from", "to"), window) if k in entry and v > horizon * (1 + 1e-12)]
+            if beyond:
+                raise ProblemError(f"{where}: '{beyond[0]}' = {entry[beyond[0]]} s lies past the horizon "
+                                   f"({steps} steps x {period} s = {horizon:g} s): that part would never be checked")
         constraints = _get(entry, kinds[0], where, list)
         try:
             specs.append(make_spec(kinds[0], constraints, plant.state_names, window, f"{where}.{kinds[0]}"))

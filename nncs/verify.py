@@ -140,7 +140,14 @@ def verify(problem: Problem, options: Options | None = None) -> Verdict:
     set, and, when the proof fails, of ever smaller parts (split in two along the relatively widest dimension)
     until all are proven or `options.split_budget` parts have been tried. Parts whose proof fails are
     falsified again before they are split.
+
+    Raises:
+        ValueError when a spec's time window starts past the horizon (it would hold vacuously).
     """
+    for spec in problem.specs:
+        if spec.window is not None and spec.window[0] > problem.horizon * (1 + 1e-12):
+            raise ValueError(f"{problem.name}: a {spec.kind} spec's window starts at {spec.window[0]} s, past the "
+                             f"horizon ({problem.horizon:g} s): it would never be checked")
     opts = options or problem.options
     start = time.perf_counter()
 

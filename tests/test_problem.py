@@ -91,6 +91,8 @@ def test_library_model(tmp_path):
         ('seed = 3', 'set_type = "polytope"', ["set_type"]),
         ('name = "di"', 'name = "di"\ncolour = "red"', ["colour"]),
         ('period = 0.1', 'period = -1.0', ["controller", "period"]),
+        ('from = 0.1\nto = 0.4', 'from = 10.0\nto = 12.0', ["spec[1]", "'from'", "past the horizon"]),
+        ('to = 0.4', 'to = 0.7', ["spec[1]", "'to'", "past the horizon"]),
     ],
 )
 def test_malformed_keys_are_named(tmp_path, old, new, words):

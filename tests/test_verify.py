@@ -157,3 +157,16 @@ def test_tight_margin_is_never_wrongly_safe():
     verdict = nncs.verify(problem)
     assert verdict.status in ("safe", "unknown")
     check_verdict_against_simulation(problem, verdict)
+
+
+def test_window_past_the_horizon_is_an_error_not_a_vacuous_safe():
+    # built through the Python API (the problem-file parser rejects it with the key named, tests/test_problem.py)
+    import dataclasses
+
+    from nncs.spec import make_spec
+
+    problem = load_variant("acc")
+    late = make_spec("always", ["x_lead - x_ego >= 1000"], problem.system.plant.state_names,
+                     window=(problem.horizon + 1.0, problem.horizon + 2.0))
+    with pytest.raises(ValueError, match="past the horizon"):
+        nncs.verify(dataclasses.replace(problem, specs=(late,)))
