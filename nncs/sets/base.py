@@ -120,6 +120,17 @@ def affine_args(W, b, dim: int) -> tuple[np.ndarray, np.ndarray]:
     return W, b
 
 
+_EPS = np.finfo(float).eps
+_TINY = np.finfo(float).tiny
+
+
+def rounding_slack(magnitude, terms: int) -> np.ndarray:
+    """An upper bound on the floating-point error of sums of `terms` products whose absolute values add up to
+    `magnitude` (Higham's gamma bound `terms * eps / (1 - terms * eps)`, taken as `(terms + 2) * eps`, plus the
+    smallest normal number for underflow). Added outward, it makes a computed bound a sound one."""
+    return (int(terms) + 2) * _EPS * np.asarray(magnitude, dtype=float) + _TINY
+
+
 def as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
     """Return a numpy Generator from a Generator, a seed, or None (a fresh unseeded generator)."""
     return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)

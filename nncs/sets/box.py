@@ -109,11 +109,14 @@ class Box(Set):
         return float(np.prod(self.ub - self.lb))
 
     def to_zonotope(self):
-        """Return the same set as a Zonotope with one generator per non-degenerate side (exact)."""
+        """Return the same set as a Zonotope with one generator per non-degenerate side (exact, the radius
+        rounded up so that the rounded centre's zonotope still holds every corner)."""
         from nncs.sets.zonotope import Zonotope
 
-        keep = self.radius > 0
-        return Zonotope(self.center, np.diag(self.radius)[:, keep])
+        c = self.center
+        radius = np.where(self.ub > self.lb, np.nextafter(np.maximum(self.ub - c, c - self.lb), np.inf), 0.0)
+        keep = radius > 0
+        return Zonotope(c, np.diag(radius)[:, keep])
 
     def to_star(self):
         """Return the same set as a Star whose predicate variables are the box coordinates (exact)."""

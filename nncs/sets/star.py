@@ -19,6 +19,7 @@ from nncs.sets.base import (
     as_rng,
     as_vector,
     projection_dims,
+    rounding_slack,
 )
 from nncs.sets.box import Box, _same_dim
 from nncs.sets.sampling import sample_polytope
@@ -155,11 +156,21 @@ class Star(Set):
         return lp.LinearProgram(self.C, self.d, self.lb, self.ub)
 
     def box(self) -> Box:
-        """Return the box of the predicate bounds mapped through V (cheap outer approximation)."""
+        """Return the box of the predicate bounds mapped through V (cheap outer approximation, rounded outward)."""
+        lo, hi = self._predicate_box_extent(np.eye(self.dim))
+        return Box(lo, hi)
+
+    def _predicate_box_extent(self, D: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(min, max) of `d.x` over `c + V a`, a in the predicate box, for each row d of D (no LP; outer:
+        the floating-point error of `D V`, of the box's mid/radius and of the sums is added outward)."""
+        objectives = D @ self.V
         mid, rad = (self.lb + self.ub) / 2, (self.ub - self.lb) / 2
-        centre = self.c + self.V @ mid
-        spread = np.abs(self.V) @ rad
-        return Box(centre - spread, centre + spread)
+        centre = D @ self.c + objectives @ mid
+        spread = np.abs(objectives) @ rad
+        scale = np.maximum(np.abs(self.lb), np.abs(self.ub))
+        slack = rounding_slack(np.abs(D) @ np.abs(self.c) + (np.abs(D) @ np.abs(self.V)) @ scale,
+                               self.dim + self.nvars + 2)
+        return centre - spread - slack, centre + spread + slack
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Return per-dimension (lower, upper) by 2n LPs over one model (exact, widened by certification).
@@ -175,24 +186,25 @@ class Star(Set):
         if self.nconstraints == 0:
             b = self.box()
             return b.lb, b.ub
-        lo, hi = self._program.bounds(self.V)
-        return self.c + lo, self.c + hi
+        lo, hi = self._program.bounds(self.V)  # certified for the rows of V as stored
+        slack = rounding_slack(np.abs(self.c) + np.maximum(np.abs(lo), np.abs(hi)), 1)  # adding the centre
+        return self.c + lo - slack, self.c + hi + slack
 
     def support_function(self, directions) -> np.ndarray:
         """Return a certified upper bound on `max_{x in star} d.x` for each direction (exact up to LP tolerance)."""
         D = as_directions(directions, self.dim)
-        objectives = D @ self.V
         if self.nconstraints == 0:
-            mid, rad = (self.lb + self.ub) / 2, (self.ub - self.lb) / 2
-            return D @ self.c + objectives @ mid + np.abs(objectives) @ rad
-        return D @ self.c + np.array([self._program.maximize(o) for o in objectives])
+            return self._predicate_box_extent(D)[1]
+        objectives = D @ self.V
+        best = np.array([self._program.maximize(o) for o in objectives])  # certified for the rounded objectives
+        # the rounding of D V (times the predicate's size) and of adding D c, outward
+        scale = np.maximum(np.abs(self.lb), np.abs(self.ub))
+        magnitude = np.abs(D) @ np.abs(self.c) + (np.abs(D) @ np.abs(self.V)) @ scale + np.abs(best)
+        return D @ self.c + best + rounding_slack(magnitude, self.dim + self.nvars + 2)
 
     def support_function_outer(self, directions) -> np.ndarray:
         """Return a cheap upper bound on the support function from the predicate box (outer; no LP)."""
-        D = as_directions(directions, self.dim)
-        objectives = D @ self.V
-        mid, rad = (self.lb + self.ub) / 2, (self.ub - self.lb) / 2
-        return D @ self.c + objectives @ mid + np.abs(objectives) @ rad
+        return self._predicate_box_extent(as_directions(directions, self.dim))[1]
 
     def is_empty(self) -> bool:
         """Return True only when the predicate is certified empty by an LP (never wrongly True)."""
@@ -208,12 +220,15 @@ class Star(Set):
         return Star(self.c, self.V, self.C, self.d, np.maximum(lo, self.lb), np.minimum(hi, self.ub))
 
     def to_zonotope(self) -> "Zonotope":
-        """Return the zonotope of the predicate box mapped through V (outer approximation; exact if k = 0)."""
+        """Return the zonotope of the predicate box mapped through V (outer approximation; exact if k = 0 up
+        to its rounding, which one extra box generator per dimension covers)."""
         from nncs.sets.zonotope import Zonotope
 
         mid, rad = (self.lb + self.ub) / 2, (self.ub - self.lb) / 2
         keep = rad > 0
-        return Zonotope(self.c + self.V @ mid, self.V[:, keep] * rad[keep])
+        scale = np.maximum(np.abs(self.lb), np.abs(self.ub))
+        slack = rounding_slack(np.abs(self.c) + np.abs(self.V) @ scale, self.nvars + 2)
+        return Zonotope(self.c + self.V @ mid, np.hstack([self.V[:, keep] * rad[keep], np.diag(slack)]))
 
     def to_star(self) -> "Star":
         """Return the star itself (exact)."""

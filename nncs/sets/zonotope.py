@@ -17,6 +17,7 @@ from nncs.sets.base import (
     as_rng,
     as_vector,
     projection_dims,
+    rounding_slack,
 )
 from nncs.sets.box import Box, _same_dim
 
@@ -84,20 +85,21 @@ class Zonotope(Set):
         return Zonotope(np.concatenate([self.c, other.c]), G)
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        """Return the per-dimension bounds `c -/+ sum_j |G_ij|` (exact)."""
+        """Return the per-dimension bounds `c -/+ sum_j |G_ij|` (exact, widened outward by their rounding error)."""
         r = np.abs(self.G).sum(axis=1)
-        return self.c - r, self.c + r
+        slack = rounding_slack(np.abs(self.c) + r, self.ngens + 1)
+        return self.c - r - slack, self.c + r + slack
 
     def box(self) -> Box:
-        """Return the interval hull (exact: the smallest enclosing box)."""
+        """Return the interval hull (exact up to an outward rounding slack: the smallest enclosing box)."""
         return Box(*self.bounds())
 
-    interval_hull = box
-
     def support_function(self, directions) -> np.ndarray:
-        """Return `d.c + sum_j |d.g_j|` for each direction d (exact)."""
+        """Return `d.c + sum_j |d.g_j|` for each direction d (exact, plus an outward rounding slack)."""
         D = as_directions(directions, self.dim)
-        return D @ self.c + np.abs(D @ self.G).sum(axis=1)
+        value = D @ self.c + np.abs(D @ self.G).sum(axis=1)
+        magnitude = np.abs(D) @ np.abs(self.c) + (np.abs(D) @ np.abs(self.G)).sum(axis=1)
+        return value + rounding_slack(magnitude, self.dim + self.ngens + 1)
 
     def contains(self, points, tol: float = 1e-9) -> np.ndarray:
         """Return which points lie in the zonotope, by one LP per point (exact up to `tol`)."""
@@ -133,6 +135,7 @@ class Zonotope(Set):
         ranked = np.argsort(metric)  # smallest first: these are the ones boxed
         boxed, kept = ranked[: m - keep_count], ranked[m - keep_count :]
         radius = np.abs(self.G[:, boxed]).sum(axis=1)
+        radius = np.where(radius > 0, radius + rounding_slack(radius, boxed.size), 0.0)  # rounded up: outer
         box_gens = np.diag(radius)[:, radius > 0]
         return Zonotope(self.c, np.hstack([self.G[:, np.sort(kept)], box_gens]))
 

@@ -105,3 +105,17 @@ def test_immutable():
         b.lb = np.array([5.0])
     with pytest.raises(ValueError):
         b.lb[0] = 5.0
+
+
+def test_to_zonotope_holds_every_corner_in_exact_arithmetic():
+    from fractions import Fraction as F
+
+    rng = np.random.default_rng(5)
+    for _ in range(500):
+        lb = rng.uniform(-10, 10, 3)
+        ub = lb + rng.uniform(0, 5, 3)
+        z = nncs.Box(lb, ub).to_zonotope()
+        radius = np.abs(z.G).sum(axis=1)
+        for i in range(3):
+            c, r = F(float(z.c[i])), F(float(radius[i]))
+            assert c - r <= F(float(lb[i])) and c + r >= F(float(ub[i]))

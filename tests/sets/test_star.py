@@ -42,7 +42,8 @@ def test_known_bounds_and_intersection():
 def test_box_of_predicate_is_cheap_outer():
     s = nncs.Box([0, 0], [1, 1]).to_star().intersect_halfspace([1.0, 1.0], 1.0)
     b = s.box()
-    np.testing.assert_array_equal(b.ub, [1, 1])  # predicate bounds only: looser than the LP bounds
+    assert np.all(b.ub >= 1) and np.allclose(b.ub, [1, 1], rtol=0, atol=1e-14)  # predicate bounds only (plus
+    # the outward rounding slack): looser than the LP bounds
     lo, hi = s.bounds()
     np.testing.assert_allclose(hi, [1, 1], atol=1e-9)
     assert s.support_function([1.0, 1.0])[0] == pytest.approx(1.0, abs=1e-9)
@@ -216,3 +217,22 @@ def test_empty_star_bounds_raise():
     assert s.is_empty()
     with pytest.raises(lp.InfeasibleLP):
         s.bounds()
+
+
+def test_bounds_and_support_are_outer_in_exact_arithmetic():
+    # {c + v a0 : a0 + a1 <= 0.5, a in [-1, 1]^2} has the exact maximum c + v (a0 = 1, a1 = -1); with |c| ~ 1e4
+    # adding the centre to the LP's bound can round below it
+    from fractions import Fraction as F
+
+    rng = np.random.default_rng(4)
+    for _ in range(100):
+        c, v = rng.uniform(1e3, 1e4, 1), rng.uniform(0.1, 1)
+        s = nncs.Star(c, [[v, 0.0]], [[1.0, 1.0]], [0.5], [-1, -1], [1, 1])
+        exact_max, exact_min = F(float(c[0])) + F(float(v)), F(float(c[0])) - F(float(v))
+        lo, hi = s.bounds()
+        assert F(float(hi[0])) >= exact_max and F(float(lo[0])) <= exact_min
+        assert F(float(s.support_function([1.0])[0])) >= exact_max
+        assert F(float(s.support_function_outer([1.0])[0])) >= exact_max
+        assert F(float(s.box().ub[0])) >= exact_max
+        z = s.to_zonotope()
+        assert F(float(z.c[0])) + sum(abs(F(float(g))) for g in z.G[0]) >= exact_max

@@ -22,10 +22,13 @@ def corner_points(z: nncs.Zonotope) -> np.ndarray:
 
 def test_known_values():
     z = nncs.Zonotope([1, 0], [[1, 0, 1], [0, 2, 1]])
-    lo, hi = z.bounds()
-    np.testing.assert_array_equal(lo, [-1, -3])
-    np.testing.assert_array_equal(hi, [3, 3])
-    np.testing.assert_array_equal(z.support_function([[1, 1], [0, -1]]), [1 + 1 + 2 + 2, 3])
+    lo, hi = z.bounds()  # exact values, widened outward by at most a rounding slack
+    assert np.all(lo <= [-1, -3]) and np.all(hi >= [3, 3])
+    np.testing.assert_allclose(lo, [-1, -3], rtol=0, atol=1e-14)
+    np.testing.assert_allclose(hi, [3, 3], rtol=0, atol=1e-14)
+    h = z.support_function([[1, 1], [0, -1]])
+    assert np.all(h >= [1 + 1 + 2 + 2, 3])
+    np.testing.assert_allclose(h, [1 + 1 + 2 + 2, 3], rtol=0, atol=1e-13)
     assert z.order == 1.5
     assert z.contains([[3, 3], [1, 0], [3.01, 3], [-1, -3]]).tolist() == [True, True, False, True]
 
@@ -167,3 +170,26 @@ def test_batched_contains_survives_unknown_solver_status():
     data = np.load(Path(__file__).parent / "data" / "zonotope_unknown_status.npz")
     z = nncs.Zonotope(data["c"], data["G"])
     assert z.contains(data["points"]).all()
+
+
+def test_bounds_support_and_reduction_are_outer_in_exact_arithmetic():
+    # floating-point sums can fall an ulp short of the exact maximum; the outward slack must cover that
+    from fractions import Fraction as F
+
+    rng = np.random.default_rng(2)
+    for _ in range(60):
+        c, G, h = rng.uniform(-1, 1, 2), rng.uniform(-1, 1, (2, 20)), rng.uniform(-1, 1, 2)
+        z = nncs.Zonotope(c, G)
+        signs = np.sign(h @ G)
+        vertex = [F(float(c[i])) + sum(F(float(G[i, j])) * int(signs[j]) for j in range(20)) for i in range(2)]
+        assert F(float(z.support_function(h)[0])) >= F(float(h[0])) * vertex[0] + F(float(h[1])) * vertex[1]
+        lo, hi = z.bounds()
+        for i in range(2):
+            radius = sum(abs(F(float(g))) for g in G[i])
+            assert F(float(hi[i])) >= F(float(c[i])) + radius and F(float(lo[i])) <= F(float(c[i])) - radius
+        r = z.reduce_order(2)  # boxes all but 2 generators: its box generators must cover their exact sums
+        kept = [j for j in range(20) if any(np.array_equal(G[:, j], g) for g in r.G.T)]
+        for i in range(2):
+            boxed = sum(abs(F(float(G[i, j]))) for j in range(20) if j not in kept)
+            covered = sum(abs(F(float(g[i]))) for g in r.G.T if not any(np.array_equal(g, G[:, j]) for j in kept))
+            assert covered >= boxed
