@@ -10,6 +10,7 @@ import numpy as np
 from nncs.nn.network import Activation
 from nncs.nn.reach.relax import affine_pieces, lines, pieces, widen
 from nncs.sets import Star
+from nncs.sets.base import rounding_slack
 
 __all__ = ["neuron_bounds", "approx_star_activation", "exact_star_activation", "star_linear"]
 
@@ -20,11 +21,11 @@ def star_linear(S: Star, layer, opts) -> list[Star]:
 
 
 def _lp_bounds_rows(S: Star, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Certified LP (min, max) of the coordinates `rows` of S (outer by the LP certificate)."""
-    prog = S._program
-    lo = np.array([prog.minimize(S.V[i]) for i in rows]) + S.c[rows]
-    hi = np.array([prog.maximize(S.V[i]) for i in rows]) + S.c[rows]
-    return lo, hi
+    """Certified LP (min, max) of the coordinates `rows` of S (outer by the LP certificate, one batch of LPs,
+    widened by the rounding of adding the centre)."""
+    lo, hi = S._program.bounds(S.V[rows])
+    slack = rounding_slack(np.abs(S.c[rows]) + np.maximum(np.abs(lo), np.abs(hi)), 1)
+    return lo + S.c[rows] - slack, hi + S.c[rows] + slack
 
 
 def neuron_bounds(S: Star, act: Activation | None, mode: str) -> tuple[np.ndarray, np.ndarray]:
