@@ -41,7 +41,10 @@ class FlowpipeOptions:
         max_halvings: nonlinear method: how often a failing sub-step may be split in two.
         float_guard: relative bloat added to every computed segment and nonlinear sample set, covering the
             floating-point error of the matrix exponentials and products (the interval parts are outward
-            rounded by themselves).
+            rounded by themselves). The final set of the exact linear (and affine discrete) path gets none,
+            so that stars do not gain n predicate variables per period: its rounding (about 1e-16 relative
+            per period) is covered by the later segments' guards while the accumulated error stays below
+            `float_guard` (for stable or mildly unstable plants over the horizons here).
         final_order: nonlinear method: if set, the final set's error generators (those after the joint set's
             predicate variables) are reduced (Girard, outer) to at most final_order * n, which bounds how many
             variables a Star gains per period; None keeps them (up to zonotope_order).

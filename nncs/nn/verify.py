@@ -286,8 +286,7 @@ def bound_objectives(layers, lb: np.ndarray, ub: np.ndarray, C: np.ndarray, e: n
             cross = ls != us
             rows_relax.append((np.where(cross, alphas[k], ls), lt, us, ut))
             k += 1
-        low_a, G_a = _backsub_rows(layers, rows_relax, Lam, np.tile(-e, B), np.arange(B * R_), True, np.repeat(lb, R_, axis=0), np.repeat(ub, R_, axis=0))
-        better = low_a.reshape(B, R_) > low
+        low_a, _ = _backsub_rows(layers, rows_relax, Lam, np.tile(-e, B), np.arange(B * R_), True, np.repeat(lb, R_, axis=0), np.repeat(ub, R_, axis=0))
         low = np.maximum(low, low_a.reshape(B, R_))
         # G stays DeepPoly's: its coefficients steer the split choice better than the optimised ones
     if influence:

@@ -237,7 +237,7 @@ def bound_residual(net: Network, A: np.ndarray, b: np.ndarray, lo, hi, tol: floa
             G = G - np.concatenate([np.broadcast_to(Af, (n_out,) + Af.shape[1:]), -Af])[None]
         smear = (np.abs(G) * rows).sum(axis=1) * (U - L)
         k = int(min(split_dims, int(splittable.sum())))
-        if used + (2**k - 1) * L.shape[0] > max_boxes:
+        if used + 2**k * L.shape[0] > max_boxes:  # the next round bounds all 2**k children of each box
             k = 1
         order = np.argsort(-smear, axis=1)[:, :k]
         for j in range(k):

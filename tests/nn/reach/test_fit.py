@@ -188,3 +188,12 @@ def test_networks_with_identity_consecutive_linear_and_leading_activation():
     z = Z.c + e @ Z.G.T
     need = (net(z) - out.c - e @ out.G[:, :3].T) / out.G[0, 3]
     assert np.abs(need).max() <= 1 + 1e-9
+
+
+@pytest.mark.parametrize("budget", [5, 20, 64])
+def test_bound_residual_keeps_to_its_box_budget(budget):
+    net = random_net(3, 3, [8, 8], 1, "relu")
+    lo, hi = -np.ones(3), np.ones(3)
+    A, b, _, _ = fit_affine(net, lo, hi)
+    fit = bound_residual(net, A, b, lo, hi, tol=1e-6, max_boxes=budget)
+    assert fit.boxes <= budget and not fit.complete
