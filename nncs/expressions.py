@@ -5,14 +5,65 @@ Used by the closed loop (controller input/output maps) and the specifications; e
 
 from __future__ import annotations
 
-from typing import Sequence
+import re
+from typing import Any, Sequence
 
 import numpy as np
 import sympy as sp
+from sympy.parsing.sympy_parser import (
+    auto_number,
+    auto_symbol,
+    convert_xor,
+    factorial_notation,
+    parse_expr,
+    repeated_decimals,
+)
 
-__all__ = ["affine_map", "linear_constraint", "parse_expression"]
+__all__ = ["affine_map", "linear_constraint", "parse_expression", "parse_sympy"]
 
 _RELATIONS = ("<=", ">=", "==", "<", ">")
+
+PARSE_GLOBALS: dict[str, Any] = {
+    "Integer": sp.Integer,
+    "Float": sp.Float,
+    "Rational": sp.Rational,
+    "Symbol": sp.Symbol,
+    "Function": sp.Function,
+    "sin": sp.sin,
+    "cos": sp.cos,
+    "tan": sp.tan,
+    "exp": sp.exp,
+    "log": sp.log,
+    "sqrt": sp.sqrt,
+    "tanh": sp.tanh,
+    "Abs": sp.Abs,
+    "abs": sp.Abs,
+    "atan": sp.atan,
+    "arctan": sp.atan,
+    "pi": sp.pi,
+}
+"""The only names an expression may use besides its variables (any other name becomes a symbol)."""
+_TRANSFORMS = (auto_symbol, repeated_decimals, auto_number, factorial_notation, convert_xor)
+_ATTRIBUTE = re.compile(r"__|[A-Za-z_)\]}'\"]\s*\.")
+
+
+def parse_sympy(text: str, symbols: dict, what: str) -> sp.Expr:
+    """Parse `text` with sympy's parser restricted to arithmetic, `PARSE_GLOBALS` and `symbols`.
+
+    Unknown names become symbols (so they are reported, never looked up), and attribute access or `__` names
+    are refused: a problem or plant file cannot run Python code through an expression.
+    Raises:
+        ValueError naming `what` when the text does not parse to an arithmetic expression.
+    """
+    if _ATTRIBUTE.search(text):
+        raise ValueError(f"{what}: {text!r}: attribute access and '__' names are not allowed in expressions")
+    try:
+        expr = parse_expr(text, local_dict=dict(symbols), global_dict=dict(PARSE_GLOBALS), transformations=_TRANSFORMS)
+    except Exception as exc:  # sympy's parser raises many kinds here
+        raise ValueError(f"{what}: cannot parse {text!r}: {exc}") from None
+    if not isinstance(expr, sp.Expr):
+        raise ValueError(f"{what}: {text!r} is not an arithmetic expression")
+    return expr
 
 
 def parse_expression(text, names: Sequence[str], what: str) -> sp.Expr:
@@ -20,13 +71,7 @@ def parse_expression(text, names: Sequence[str], what: str) -> sp.Expr:
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         expr = sp.Float(text) if isinstance(text, float) else sp.Integer(text)
     elif isinstance(text, str):
-        symbols = {name: sp.Symbol(name) for name in names}
-        try:
-            expr = sp.sympify(text, locals=symbols)
-        except (sp.SympifyError, SyntaxError, TypeError) as exc:
-            raise ValueError(f"{what}: cannot parse {text!r}: {exc}") from None
-        if not isinstance(expr, sp.Expr):
-            raise ValueError(f"{what}: {text!r} is not an arithmetic expression")
+        expr = parse_sympy(text, {name: sp.Symbol(name) for name in names}, what)
     else:
         raise ValueError(f"{what}: expected a string or number, got {type(text).__name__}")
     unknown = sorted(str(s) for s in expr.free_symbols if str(s) not in names)

@@ -47,3 +47,17 @@ def test_affine_errors(text, word):
 def test_constraint_errors(text, word):
     with pytest.raises(ValueError, match=word):
         linear_constraint(text, NAMES, "spec[0]")
+
+
+@pytest.mark.parametrize("text", ["__import__('os').getpid()*0 + x", "().__class__ and x", "x.func(1)",
+                                  "(x).args", "x + I"])
+def test_expressions_cannot_run_code_or_reach_python_names(text):
+    with pytest.raises(ValueError, match="spec"):
+        affine_map([text], ["x"], "spec")
+
+
+def test_plant_dynamics_share_the_restricted_parser():
+    from nncs.dynamics.symbolic import SymbolicPlant
+
+    with pytest.raises(ValueError, match="attribute access"):
+        SymbolicPlant(["x"], ["u"], ["().__class__ + u"])

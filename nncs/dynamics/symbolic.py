@@ -13,16 +13,8 @@ from typing import Any, Callable
 
 import numpy as np
 import sympy as sp
-from sympy.parsing.sympy_parser import (
-    auto_number,
-    auto_symbol,
-    convert_xor,
-    factorial_notation,
-    parse_expr,
-    repeated_decimals,
-)
-
 from nncs.dynamics import interval as iv
+from nncs.expressions import parse_sympy
 
 __all__ = ["SymbolicPlant", "IntervalProgram", "SUPPORTED_FUNCTIONS"]
 
@@ -41,27 +33,6 @@ _INTERVAL_FUNCS: dict[type, Callable[[iv.Interval], iv.Interval]] = {
 }
 SUPPORTED_FUNCTIONS = ("sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "Abs/abs", "atan", "**", "+", "-", "*", "/")
 
-# names a dynamics string may use besides the declared symbols
-_PARSE_GLOBALS: dict[str, Any] = {
-    "Integer": sp.Integer,
-    "Float": sp.Float,
-    "Rational": sp.Rational,
-    "Symbol": sp.Symbol,
-    "Function": sp.Function,
-    "sin": sp.sin,
-    "cos": sp.cos,
-    "tan": sp.tan,
-    "exp": sp.exp,
-    "log": sp.log,
-    "sqrt": sp.sqrt,
-    "tanh": sp.tanh,
-    "Abs": sp.Abs,
-    "abs": sp.Abs,
-    "atan": sp.atan,
-    "arctan": sp.atan,
-    "pi": sp.pi,
-}
-_TRANSFORMS = (auto_symbol, repeated_decimals, auto_number, factorial_notation, convert_xor)
 
 
 # ------------------------------------------------------------------------------------------ interval programs
@@ -295,11 +266,7 @@ class SymbolicPlant:
     def _parse(d: Any, state: str, symtab: dict[str, sp.Symbol]) -> sp.Expr:
         where = f"dynamics of {state!r}"
         if isinstance(d, str):
-            try:
-                expr = parse_expr(d, local_dict=dict(symtab), global_dict=dict(_PARSE_GLOBALS),
-                                  transformations=_TRANSFORMS)
-            except Exception as exc:  # sympy raises many kinds here
-                raise ValueError(f"{where}: cannot parse {d!r}: {exc}") from None
+            expr = parse_sympy(d, symtab, where)
         elif isinstance(d, (int, float)):
             expr = sp.sympify(d)
         elif isinstance(d, sp.Basic):
