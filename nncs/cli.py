@@ -125,11 +125,8 @@ def _verify_problem(command: str, problem_path, args, default_plot: str | None =
         if verdict.counterexample is not None:
             print(f"counterexample x0 = {verdict.counterexample.x0.tolist()}")
     if args.json_path:
-        import json
-
-        report = verdict.to_dict()
         try:
-            Path(args.json_path).write_text(json.dumps(report, indent=1))
+            verdict.write_json(args.json_path)
         except OSError as e:
             return _error(command, f"cannot write the report: {e}")
         if not args.quiet:

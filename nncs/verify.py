@@ -20,7 +20,7 @@ from nncs.loop.reach import ReachResult, reach
 from nncs.problem import Problem
 from nncs.sets import Box
 
-__all__ = ["Verdict", "verify", "check_result"]
+__all__ = ["Verdict", "verify"]
 
 
 @dataclass
@@ -85,17 +85,6 @@ def _segment_checker(specs, horizon: float):
         return all(spec.holds_on(s) for spec in timed if spec.applies(t0, t1, horizon))
 
     return check
-
-
-def check_result(problem: Problem, result: ReachResult) -> bool:
-    """Return True only if the (complete) result proves every spec of the problem (sound)."""
-    if not result.complete or len(result.periods) < problem.steps:
-        return False
-    check = _segment_checker(problem.specs, problem.horizon)
-    if not all(check(t0, t1, s) for t0, t1, s in result.segments()):
-        return False
-    goals = [s for s in problem.specs if s.kind == "goal"]
-    return all(g.holds_on(X) for g in goals for X in result.final)
 
 
 def _prove(problem: Problem, part: Box, options: Options) -> tuple[bool, ReachResult | None]:

@@ -205,7 +205,6 @@ def falsify(
     (`options.falsify_steps` iterations). Candidates are
     re-simulated with the reference integrator; only a confirmed violation is returned (else None).
     """
-    import jax
     import jax.numpy as jnp
 
     opts = options or Options()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nncs.sets.base import Set, affine_args, as_directions, as_points, as_rng, as_vector
+from nncs.sets.base import Set, as_directions, as_points, as_rng, as_vector
 
 
 class Box(Set):
