@@ -35,8 +35,29 @@ def _window(window, what: str) -> tuple[float, float]:
     return lo, hi
 
 
+class _Windowed:
+    """`applies` of the specs with a time window (`self.window`, None for the whole horizon)."""
+
+    def applies(self, t0: float, t1: float, horizon: float) -> bool:
+        """Whether the time interval [t0, t1] meets the window."""
+        lo, hi = _window(self.window, self.kind)
+        return t1 >= lo and t0 <= hi
+
+
+class _Inside:
+    """The checks of the specs that ask every state to satisfy all constraints `H x <= g` (`self.region`)."""
+
+    def holds_on(self, s: Set) -> bool:
+        """True only if every point of `s` satisfies every constraint (sound)."""
+        return self.region.contains_set(s)
+
+    def violation(self, states: np.ndarray) -> np.ndarray:
+        """Per state (rows), the largest `(H x - g)_i`: positive means violated."""
+        return (states @ self.region.H.T - self.region.g).max(axis=1)
+
+
 @dataclass(frozen=True)
-class Always:
+class Always(_Windowed, _Inside):
     """Every state at every time in the window satisfies all constraints `H x <= g`.
 
     Attributes:
@@ -51,22 +72,9 @@ class Always:
 
     kind = "always"
 
-    def applies(self, t0: float, t1: float, horizon: float) -> bool:
-        """Whether the time interval [t0, t1] meets the window."""
-        lo, hi = _window(self.window, "always")
-        return t1 >= lo and t0 <= hi
-
-    def holds_on(self, s: Set) -> bool:
-        """True only if every point of `s` satisfies every constraint (sound)."""
-        return self.region.contains_set(s)
-
-    def violation(self, states: np.ndarray) -> np.ndarray:
-        """Per state (rows), the largest `(H x - g)_i`: positive means violated."""
-        return (states @ self.region.H.T - self.region.g).max(axis=1)
-
 
 @dataclass(frozen=True)
-class Goal:
+class Goal(_Inside):
     """At the final time, the state satisfies all constraints `H x <= g`."""
 
     region: HPolytope
@@ -75,17 +83,9 @@ class Goal:
     kind = "goal"
     window = None
 
-    def holds_on(self, s: Set) -> bool:
-        """True only if every point of `s` satisfies every constraint (sound)."""
-        return self.region.contains_set(s)
-
-    def violation(self, states: np.ndarray) -> np.ndarray:
-        """Per state, the largest `(H x - g)_i`: positive means outside the goal."""
-        return (states @ self.region.H.T - self.region.g).max(axis=1)
-
 
 @dataclass(frozen=True)
-class Avoid:
+class Avoid(_Windowed):
     """No state at any time in the window enters the unsafe region `{x : H x <= g}` (a conjunction)."""
 
     region: HPolytope
@@ -94,19 +94,15 @@ class Avoid:
 
     kind = "avoid"
 
-    def applies(self, t0: float, t1: float, horizon: float) -> bool:
-        """Whether the time interval [t0, t1] meets the window."""
-        lo, hi = _window(self.window, "avoid")
-        return t1 >= lo and t0 <= hi
-
     def holds_on(self, s: Set) -> bool:
         """True only if `s` and the unsafe region are disjoint (sound: certified LP emptiness)."""
         H, g = self.region.H, self.region.g
         # one constraint that no point of s can satisfy already separates them
         if hasattr(s, "support_function_outer") and np.any(-s.support_function_outer(-H) > g):
             return True  # the cheap outer bound already separates them
-        if np.any(-s.support_function(-H) > g):
-            return True
+        if not isinstance(s, Star) and np.any(-s.support_function(-H) > g):
+            return True  # boxes and zonotopes: exact support functions, no LP
+        # one certified phase-1 LP decides it (per-row support LPs first would only add LPs)
         star = s if isinstance(s, Star) else s.to_star()
         return star.intersect_halfspace(H, g).is_empty()
 
