@@ -185,7 +185,8 @@ def reach(
     set_type = _set_type(system, opts)
     method = _nn_method(set_type, opts)
     nn_opts = NNReachOptions(bounds="estimate" if opts.nn_bounds == "auto" else opts.nn_bounds,
-                             fit_tol=opts.fit_tol, fit_max_boxes=int(opts.fit_max_boxes), seed=int(opts.seed))
+                             fit_tol=opts.fit_tol, fit_max_boxes=int(opts.fit_max_boxes), seed=int(opts.seed),
+                             max_stars=int(opts.max_sets))  # exact-star stops before building more sets
     fp_opts = FlowpipeOptions(time_step=opts.time_step, substeps=opts.substeps, zonotope_order=opts.zonotope_order)
     step_fn = _star_step if set_type == "star" else _zono_step
     start = time.perf_counter()

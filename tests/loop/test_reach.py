@@ -202,3 +202,17 @@ def test_fit_options_are_checked():
         Options(fit_max_boxes=0)
     with pytest.raises(ValueError, match="nn_method"):
         Options(nn_method="fitted")
+
+
+def test_max_sets_stops_exact_star_before_any_flowpipe(monkeypatch):
+    # a wide ReLU controller on the double integrator: exact-star splits into many stars in the first period
+    import sys
+
+    reach_module = sys.modules["nncs.loop.reach"]  # the module (nncs.loop.reach is also the function's name)
+    rng = np.random.default_rng(0)
+    system = ClosedLoop(plants.get("double_integrator"), random_net(rng, [2, 16, 16, 1], "relu"), 0.1)
+    built = []
+    monkeypatch.setattr(reach_module, "flowpipe", lambda *a, **k: built.append(1))
+    with pytest.raises(RuntimeError):
+        reach(system, nncs.Box([-1.0, -1.0], [1.0, 1.0]), 3, Options(nn_method="exact-star", max_sets=2))
+    assert not built
