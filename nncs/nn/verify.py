@@ -89,7 +89,7 @@ class VerifyResult:
 
 
 # ---------------------------------------------------------------------------------------------- bounds
-def _backsub_rows(layers, relax, Lam: np.ndarray, const: np.ndarray, rows_box: np.ndarray, lower: bool,
+def _backsub_rows(layers, relax, mags, Lam: np.ndarray, const: np.ndarray, rows_box: np.ndarray, lower: bool,
                   lb: np.ndarray, ub: np.ndarray, record: list | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Back-substitute row functions `Lam z + const` from the output of `layers` to the input (DeepPoly).
 
@@ -97,15 +97,18 @@ def _backsub_rows(layers, relax, Lam: np.ndarray, const: np.ndarray, rows_box: n
         Lam: (P, n) one row per bound; const: (P,); rows_box: (P,) the box of each row (sorted);
             lower: True for lower bounds, False for upper bounds.
         relax: per layer None or (ls, lt, us, ut), each (B, n_k): `ls x + lt <= act(x) <= us x + ut`.
+        mags: per layer, bounds (B, n) on the magnitude of its input over each box (None for Identity): the
+            rounding error of each product is bounded by the size of its terms, not of its (cancelled) sum.
     Returns:
         (bounds (P,), input coefficients (P, n0)); sound, with a rounding slack.
         record: if given, receives the row coefficients on each relaxed activation's output (last layer first).
     """
     mag = np.abs(const)
-    for layer, rx in zip(reversed(layers), reversed(relax)):
+    for layer, rx, zmag in zip(reversed(layers), reversed(relax), reversed(mags)):
         if isinstance(layer, Linear):
             const = const + Lam @ layer.b
-            mag = mag + np.abs(Lam) @ np.abs(layer.b)
+            terms = zmag @ np.abs(layer.W).T + np.abs(layer.b)  # (B, n_out): size of each row's terms
+            mag = mag + np.einsum("pn,pn->p", np.abs(Lam), terms[rows_box])
             Lam = Lam @ layer.W
         elif rx is not None:
             if record is not None:
@@ -119,6 +122,7 @@ def _backsub_rows(layers, relax, Lam: np.ndarray, const: np.ndarray, rows_box: n
             const = const + np.einsum("pn,pn->p", Lam, g_t) + np.einsum("pn,pn->p", pos, g_dt)
             mag = mag + np.einsum("pn,pn->p", np.abs(Lam), np.abs(g_t) + np.abs(g_dt))
             Lam = Lam * g_s + pos * g_ds
+            mag = mag + np.einsum("pn,pn->p", np.abs(Lam), zmag[rows_box])
     blb, bub = lb[rows_box], ub[rows_box]
     pos, neg = np.maximum(Lam, 0.0), np.minimum(Lam, 0.0)
     if lower:
@@ -129,14 +133,16 @@ def _backsub_rows(layers, relax, Lam: np.ndarray, const: np.ndarray, rows_box: n
     return (val - slack if lower else val + slack), Lam
 
 
-def _backsub_dense(layers, relax, Lam: np.ndarray, const: np.ndarray, lower: bool, lb: np.ndarray, ub: np.ndarray):
+def _backsub_dense(layers, relax, mags, Lam: np.ndarray, const: np.ndarray, lower: bool, lb: np.ndarray,
+                   ub: np.ndarray):
     """`_backsub_rows` with rows grouped per box: Lam (B, K, n), const (B, K); no gathers. Same bounds, sound."""
     B, K = const.shape
     mag = np.abs(const)
-    for layer, rx in zip(reversed(layers), reversed(relax)):
+    for layer, rx, zmag in zip(reversed(layers), reversed(relax), reversed(mags)):
         if isinstance(layer, Linear):
             const = const + Lam @ layer.b
-            mag = mag + np.abs(Lam) @ np.abs(layer.b)
+            terms = zmag @ np.abs(layer.W).T + np.abs(layer.b)
+            mag = mag + np.einsum("bkn,bn->bk", np.abs(Lam), terms)
             Lam = (Lam.reshape(B * K, -1) @ layer.W).reshape(B, K, -1)
         elif rx is not None:
             ls, lt, us, ut = rx
@@ -145,6 +151,7 @@ def _backsub_dense(layers, relax, Lam: np.ndarray, const: np.ndarray, lower: boo
             const = const + np.einsum("bkn,bn->bk", Lam, t_neg) + np.einsum("bkn,bn->bk", pos, t_pos - t_neg)
             mag = mag + np.einsum("bkn,bn->bk", np.abs(Lam), np.abs(t_neg) + np.abs(t_pos - t_neg))
             Lam = Lam * s_neg[:, None, :] + pos * (s_pos - s_neg)[:, None, :]
+            mag = mag + np.einsum("bkn,bn->bk", np.abs(Lam), zmag)
     pos, neg = np.maximum(Lam, 0.0), np.minimum(Lam, 0.0)
     lo_in, hi_in = (lb, ub) if lower else (ub, lb)
     val = const + np.einsum("bkn,bn->bk", pos, lo_in) + np.einsum("bkn,bn->bk", neg, hi_in)
@@ -179,6 +186,8 @@ def bound_objectives(layers, lb: np.ndarray, ub: np.ndarray, C: np.ndarray, e: n
     ua = np.zeros((B, n0))
     xabs = np.maximum(np.abs(lb), np.abs(ub))
     relax: list = []
+    mags: list = []  # per layer: bounds on the magnitude of its input (see _backsub_rows)
+    zmag = xabs  # bounds on |current neurons| over each box
     shares: list = []
     act_bounds: list = []
     n_lin = 0
@@ -196,18 +205,23 @@ def bound_objectives(layers, lb: np.ndarray, ub: np.ndarray, C: np.ndarray, e: n
             L2, U2 = LAt.reshape(-1, n), UAt.reshape(-1, n)
             LAt, UAt = (L2 @ Wp + U2 @ Wn).reshape(B, n0, -1), (U2 @ Wp + L2 @ Wn).reshape(B, n0, -1)
             la, ua = la @ Wp + ua @ Wn + layer.b, ua @ Wp + la @ Wn + layer.b
-            la = la - _EPS * (1.0 + np.abs(la) + np.einsum("bkn,bk->bn", np.abs(LAt), xabs))
-            ua = ua + _EPS * (1.0 + np.abs(ua) + np.einsum("bkn,bk->bn", np.abs(UAt), xabs))
+            # rounding: bounded by the size of the terms (|W| times the inputs' magnitudes), not of their sum
+            slack = _EPS * (1.0 + zmag @ np.abs(layer.W).T + np.abs(layer.b))
+            la, ua = la - slack, ua + slack
             relax.append(None)
+            mags.append(zmag)
+            zmag = np.einsum("bkn,bk->bn", np.maximum(np.abs(LAt), np.abs(UAt)), xabs) + np.maximum(np.abs(la), np.abs(ua))
             continue
         if layer.name == "identity":
             relax.append(None)
+            mags.append(None)
             continue
         if influence:
             spread = (np.abs(LAt) + np.abs(UAt)) * (ub - lb)[:, :, None]  # (B, n0, n): input k's part of neuron j
             shares.append(spread / np.maximum(spread.sum(axis=1, keepdims=True), 1e-300))
-        l = conc(LAt, la, True)
-        u = conc(UAt, ua, False)
+        conc_slack = _EPS * (1.0 + zmag)  # rounding of the concretisation sums
+        l = conc(LAt, la, True) - conc_slack
+        u = conc(UAt, ua, False) + conc_slack
         if prior is not None:
             l, u = np.maximum(l, prior[act_index][0]), np.minimum(u, prior[act_index][1])
         if backsub_every and n_lin > 1:
@@ -217,8 +231,8 @@ def bound_objectives(layers, lb: np.ndarray, ub: np.ndarray, C: np.ndarray, e: n
                 prev = layers[idx - 1]  # most neurons ambiguous: all rows of all boxes, grouped per box
                 Lam = np.broadcast_to(prev.W, (B,) + prev.W.shape)
                 const = np.broadcast_to(prev.b, (B, prev.b.shape[0]))
-                lo2, _ = _backsub_dense(layers[: idx - 1], relax[: idx - 1], Lam, const, True, lb, ub)
-                hi2, _ = _backsub_dense(layers[: idx - 1], relax[: idx - 1], Lam, const, False, lb, ub)
+                lo2, _ = _backsub_dense(layers[: idx - 1], relax[: idx - 1], mags[: idx - 1], Lam, const, True, lb, ub)
+                hi2, _ = _backsub_dense(layers[: idx - 1], relax[: idx - 1], mags[: idx - 1], Lam, const, False, lb, ub)
                 l, u = np.maximum(l, lo2), np.minimum(u, hi2)
             elif bi.size:
                 # the row of neuron ni of the previous Linear layer, back-substituted from there
@@ -228,12 +242,14 @@ def bound_objectives(layers, lb: np.ndarray, ub: np.ndarray, C: np.ndarray, e: n
                     Lam, const, upto = prev.W[ni], prev.b[ni].copy(), idx - 1
                 else:
                     Lam, const, upto = np.eye(l.shape[1])[ni], np.zeros(P), idx
-                lo2, _ = _backsub_rows(layers[:upto], relax[:upto], Lam, const, bi, True, lb, ub)
-                hi2, _ = _backsub_rows(layers[:upto], relax[:upto], Lam, const, bi, False, lb, ub)
+                lo2, _ = _backsub_rows(layers[:upto], relax[:upto], mags[:upto], Lam, const, bi, True, lb, ub)
+                hi2, _ = _backsub_rows(layers[:upto], relax[:upto], mags[:upto], Lam, const, bi, False, lb, ub)
                 l[bi, ni] = np.maximum(l[bi, ni], lo2)
                 u[bi, ni] = np.minimum(u[bi, ni], hi2)
         u = np.maximum(u, l)
         act_bounds.append((l, u))
+        pre_mag = np.minimum(zmag, np.maximum(np.abs(l), np.abs(u)))
+        mags.append(pre_mag)
         if keep is not None:
             keep.append((l, u))
         act_index += 1
@@ -251,17 +267,20 @@ def bound_objectives(layers, lb: np.ndarray, ub: np.ndarray, C: np.ndarray, e: n
             raise ValueError(f"{layer!r}: symbolic bounds need monotone nondecreasing activations")
         LAt, la = s[:, None, :] * LAt, s * la + t_lo
         UAt, ua = s[:, None, :] * UAt, s * ua + t_hi
+        la = la - _EPS * (1.0 + s * pre_mag + np.abs(t_lo))  # rounding of the products and sums above
+        ua = ua + _EPS * (1.0 + s * pre_mag + np.abs(t_hi))
         relax.append(tuple(v.reshape(shape) for v in (bls, blt, bus, but)))
+        zmag = np.maximum(np.abs(layer.forward(l)), np.abs(layer.forward(u)))  # monotone: extremes at l, u
     R_ = C.shape[0]
     Cp, Cn = np.maximum(C, 0.0).T, np.minimum(C, 0.0).T
     GAt = np.einsum("bkn,nr->bkr", LAt, Cp) + np.einsum("bkn,nr->bkr", UAt, Cn)
     ga = la @ Cp + ua @ Cn - e
-    ga = ga - _EPS * (1.0 + np.abs(ga) + np.einsum("bkr,bk->br", np.abs(GAt), xabs))
+    ga = ga - _EPS * (1.0 + zmag @ np.abs(C).T + np.abs(e))
     low_f = conc(GAt, ga, True)
     rows_box = np.repeat(np.arange(B), R_)
     Lam = np.tile(C, (B, 1))
     record: list | None = [] if influence else None
-    low_b, G = _backsub_rows(layers, relax, Lam, np.tile(-e, B), rows_box, True, lb, ub, record)
+    low_b, G = _backsub_rows(layers, relax, mags, Lam, np.tile(-e, B), rows_box, True, lb, ub, record)
     low = np.maximum(low_f, low_b.reshape(B, R_))
     infl = None
     if influence:
@@ -286,7 +305,9 @@ def bound_objectives(layers, lb: np.ndarray, ub: np.ndarray, C: np.ndarray, e: n
             cross = ls != us
             rows_relax.append((np.where(cross, alphas[k], ls), lt, us, ut))
             k += 1
-        low_a, _ = _backsub_rows(layers, rows_relax, Lam, np.tile(-e, B), np.arange(B * R_), True, np.repeat(lb, R_, axis=0), np.repeat(ub, R_, axis=0))
+        rows_mags = [None if m is None else np.repeat(m, R_, axis=0) for m in mags]
+        low_a, _ = _backsub_rows(layers, rows_relax, rows_mags, Lam, np.tile(-e, B), np.arange(B * R_), True,
+                                 np.repeat(lb, R_, axis=0), np.repeat(ub, R_, axis=0))
         low = np.maximum(low, low_a.reshape(B, R_))
         # G stays DeepPoly's: its coefficients steer the split choice better than the optimised ones
     if influence:

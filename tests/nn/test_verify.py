@@ -191,3 +191,19 @@ def test_bisect_boxes_halves_each_box_along_its_coordinate():
     L, U = bisect_boxes(lb, ub, np.array([1, 0]))
     np.testing.assert_array_equal(L, [[0.0, -1.0], [2.0, 0.0], [0.0, 0.0], [3.0, 0.0]])
     np.testing.assert_array_equal(U, [[1.0, 0.0], [3.0, 0.5], [1.0, 1.0], [4.0, 0.5]])
+
+
+@pytest.mark.parametrize("n, scale", [(200, 10.0), (2000, 1e4)])
+def test_objective_bounds_survive_cancellation(n, scale):
+    # y = W2 relu(W1 x) with W2 W1 cancelled to ~1e-16 of its terms: every rounding slack must be sized by the
+    # terms (|W2| |W1| x ~ 1e4 .. 1e11), not by the tiny result; exact range from rational arithmetic
+    from fractions import Fraction as F
+
+    rng = np.random.default_rng(1)
+    W1 = np.abs(rng.normal(size=(n, 1))) * scale
+    W2 = rng.normal(size=(1, n)) * scale
+    W2[0, -1] -= (W2 @ W1)[0, 0] / W1[-1, 0]
+    coef = sum(F(float(a)) * F(float(b)) for a, b in zip(W2[0], W1[:, 0]))  # y = coef * x exactly, x in [1, 2]
+    net = Network([Linear(W1, np.zeros(n)), ReLU(), Linear(W2, np.zeros(1))])
+    low, _ = bound_objectives(net.layers, np.array([[1.0]]), np.array([[2.0]]), np.array([[1.0], [-1.0]]), np.zeros(2))
+    assert F(float(low[0, 0])) <= min(coef, 2 * coef) and F(float(-low[0, 1])) >= max(coef, 2 * coef)
