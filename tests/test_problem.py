@@ -93,6 +93,11 @@ def test_library_model(tmp_path):
         ('period = 0.1', 'period = -1.0', ["controller", "period"]),
         ('from = 0.1\nto = 0.4', 'from = 10.0\nto = 12.0', ["spec[1]", "'from'", "past the horizon"]),
         ('to = 0.4', 'to = 0.7', ["spec[1]", "'to'", "past the horizon"]),
+        ('substeps = 4', 'substeps = "4"', ["[options]", "substeps", "integer"]),
+        ('substeps = 4', 'substeps = 4.5', ["[options]", "substeps", "integer"]),
+        ('substeps = 4', 'split_budget = true', ["[options]", "split_budget", "integer"]),
+        ('substeps = 4', 'time_step = inf', ["[options]", "time_step", "finite"]),
+        ('substeps = 4', 'fit_tol = "0.2"', ["[options]", "fit_tol", "finite"]),
     ],
 )
 def test_malformed_keys_are_named(tmp_path, old, new, words):

@@ -6,7 +6,10 @@ Every field has a default that works for the bundled case studies; problem files
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
+
+import numpy as np
 
 SET_TYPES = ("auto", "star", "zonotope")
 NN_METHODS = ("auto", "approx-star", "exact-star", "abs-dom", "approx-zono", "fit")
@@ -67,20 +70,25 @@ class Options:
             raise ValueError(f"options.nn_method {self.nn_method!r} needs star sets; with set_type 'zonotope' use approx-zono or fit")
         if self.set_type == "star" and self.nn_method == "approx-zono":
             raise ValueError("options.nn_method 'approx-zono' needs set_type 'zonotope' (or 'auto')")
+        for name, least in (("substeps", 1), ("max_star_vars", 1), ("max_sets", 1), ("split_budget", 1),
+                            ("fit_max_boxes", 1), ("falsify_samples", 0), ("falsify_steps", 0), ("seed", 0)):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < least:
+                raise ValueError(f"options.{name} must be an integer >= {least}, got {value!r}")
+        for name, value in (("time_step", self.time_step), ("fit_tol", self.fit_tol),
+                            ("zonotope_order", self.zonotope_order)):
+            if value is None and name == "time_step":
+                continue
+            if not isinstance(value, (int, float, np.number)) or isinstance(value, bool) or not math.isfinite(value):
+                raise ValueError(f"options.{name} must be a finite number, got {value!r}")
         if self.time_step is not None and not self.time_step > 0:
             raise ValueError(f"options.time_step must be positive, got {self.time_step!r}")
-        for name in ("substeps", "max_star_vars", "max_sets", "split_budget"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"options.{name} must be at least 1, got {getattr(self, name)!r}")
-        for name in ("falsify_samples", "falsify_steps"):
-            if int(getattr(self, name)) < 0:
-                raise ValueError(f"options.{name} must be >= 0, got {getattr(self, name)!r}")
         if not self.fit_tol > 0:
             raise ValueError(f"options.fit_tol must be positive, got {self.fit_tol!r}")
-        if int(self.fit_max_boxes) < 1:
-            raise ValueError(f"options.fit_max_boxes must be at least 1, got {self.fit_max_boxes!r}")
         if not self.zonotope_order >= 1:
             raise ValueError(f"options.zonotope_order must be at least 1, got {self.zonotope_order!r}")
+        if self.progress is not None and not isinstance(self.progress, bool):
+            raise ValueError(f"options.progress must be true, false or absent, got {self.progress!r}")
 
     @classmethod
     def from_dict(cls, values: dict, where: str = "options") -> "Options":
