@@ -81,7 +81,18 @@ class Star(Set):
     def affine_map(self, W, b=None) -> "Star":
         """Return `{W x + b : x in self}` over the same predicate (exact)."""
         W, b = affine_args(W, b, self.dim)
-        return Star(W @ self.c + b, W @ self.V, self.C, self.d, self.lb, self.ub)
+        return self.with_basis(W @ self.c + b, W @ self.V)
+
+    def with_basis(self, c, V) -> "Star":
+        """Return `{c + V a}` over this star's predicate (exact), sharing its LP model when already built.
+
+        Stars that differ only in c and V (affine maps, exact-star's per-neuron rows) solve their LPs on one
+        HiGHS model instead of building a model each.
+        """
+        out = Star(c, V, self.C, self.d, self.lb, self.ub)
+        if "_program" in self.__dict__:
+            out.__dict__["_program"] = self.__dict__["_program"]
+        return out
 
     def translate(self, v) -> "Star":
         """Return the star shifted by `v` (exact)."""

@@ -236,3 +236,15 @@ def test_bounds_and_support_are_outer_in_exact_arithmetic():
         assert F(float(s.box().ub[0])) >= exact_max
         z = s.to_zonotope()
         assert F(float(z.c[0])) + sum(abs(F(float(g))) for g in z.G[0]) >= exact_max
+
+
+def test_with_basis_keeps_the_predicate_and_shares_the_lp_model():
+    s = nncs.Box([0, 0], [1, 1]).to_star().intersect_halfspace([1.0, 1.0], 1.0)
+    s.bounds()  # builds the LP model
+    W = np.array([[2.0, -1.0], [0.5, 0.5]])
+    mapped = s.affine_map(W, [1.0, 0.0])
+    assert mapped._program is s._program
+    fresh = nncs.Star(mapped.c, mapped.V, s.C, s.d, s.lb, s.ub)
+    np.testing.assert_allclose(mapped.bounds(), fresh.bounds(), rtol=0, atol=1e-12)
+    pts = s.sample(200, 0) @ W.T + [1.0, 0.0]
+    assert mapped.contains(pts).all()

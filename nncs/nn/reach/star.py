@@ -140,7 +140,7 @@ def exact_star_activation(S: Star, act: Activation, opts) -> list[Star]:
     for T in work:
         c, V = T.c.copy(), T.V.copy()
         _apply_affine_rows(c, V, mask, s, t)
-        out.append(Star(c, V, T.C, T.d, T.lb, T.ub))
+        out.append(T.with_basis(c, V))
     return out
 
 
@@ -148,4 +148,4 @@ def _map_row(T: Star, j: int, s: float, t: float) -> Star:
     c, V = T.c.copy(), T.V.copy()
     c[j] = s * c[j] + t
     V[j] = s * V[j]
-    return Star(c, V, T.C, T.d, T.lb, T.ub)
+    return T.with_basis(c, V)
