@@ -128,17 +128,12 @@ class HPolytope(Set):
         return np.array([self._bound(d, +1) for d in D])
 
     def is_empty(self) -> bool:
-        """Return True when HiGHS finds no point with `H x <= g` (exact up to its feasibility tolerance).
-
-        Reach sets are stars, whose `is_empty` is certified; this one serves specifications.
-        """
+        """Return True only when a phase-1 LP finds a positive minimum violation of `H x <= g` (as
+        `Star.is_empty`; the variables are free here, so it is widened by the LP tolerance, not dual-certified).
+        Never True for a polytope with a point, up to that tolerance."""
         if self.nconstraints == 0:
             return False
-        try:
-            self._free_program.argmin(np.zeros(self.dim))
-        except lp.InfeasibleLP:
-            return True
-        return False
+        return not lp.is_feasible(self.H, self.g, np.full(self.dim, -np.inf), np.full(self.dim, np.inf))
 
     def contains_set(self, other: Set) -> bool:
         """Return True only if every point of `other` satisfies every constraint (sound: LP support bounds).

@@ -267,7 +267,7 @@ class Star(Set):
         """
         i, j = projection_dims(dims, self.dim)
         P, c = self.V[[i, j]], self.c[[i, j]]
-        program = lp.LinearProgram(self.C, self.d, self.lb, self.ub)
+        program = self._program
 
         def support_point(angle: float) -> np.ndarray:
             direction = np.array([np.cos(angle), np.sin(angle)])
