@@ -1,4 +1,5 @@
-"""Closed-loop case studies: verdict and wall time of `nncs.verify`, cold (fresh process, JAX compiling) and warm.
+"""Closed-loop case studies: verdict and wall time of `nncs.verify`, cold (fresh process, JAX compiling) and warm
+(the median of 3 more runs in that process).
 
 Run with `python -m benchmarks closed_loop [NAME ...]`; NNV's published figures are printed beside ours.
 """
@@ -6,6 +7,7 @@ Run with `python -m benchmarks closed_loop [NAME ...]`; NNV's published figures 
 from __future__ import annotations
 
 import json
+import statistics
 import subprocess
 import sys
 
@@ -28,7 +30,7 @@ import json, sys, time
 import nncs
 problem = nncs.load_problem(sys.argv[1])
 out = []
-for _ in range(2):
+for _ in range(4):
     v = nncs.verify(problem)
     out.append((v.status, v.time_s, len(v.parts)))
 print(json.dumps(out))
@@ -36,12 +38,14 @@ print(json.dumps(out))
 
 
 def run_case(name: str) -> dict:
-    """Verify one case twice in a fresh process: (verdict, cold seconds, warm seconds, parts)."""
+    """Verify one case 4 times in a fresh process: verdict, cold seconds (first run), warm seconds (median of
+    the other 3), parts."""
     proc = subprocess.run([sys.executable, "-c", _CHILD, str(case_studies.path(name))], capture_output=True,
                           text=True, timeout=3600)
     if proc.returncode != 0:
         return {"name": name, "error": proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed"}
-    (status, cold, parts), (_, warm, _) = json.loads(proc.stdout.strip().splitlines()[-1])
+    runs = json.loads(proc.stdout.strip().splitlines()[-1])
+    (status, cold, parts), warm = runs[0], statistics.median(t for _, t, _ in runs[1:])
     return {"name": name, "verdict": status, "cold_s": cold, "warm_s": warm, "parts": parts}
 
 
