@@ -14,6 +14,7 @@ import numpy as np
 from nncs.dynamics import interval as iv
 from nncs.dynamics.symbolic import SymbolicPlant
 from nncs.sets import Box, Star, Zonotope
+from nncs.sets.zonotope import girard_generators
 
 __all__ = ["FlowpipeOptions", "Flowpipe", "flowpipe", "METHODS"]
 
@@ -436,7 +437,7 @@ def _nonlinear(plant: SymbolicPlant, g: _Gen, period: float, steps: int, opts: F
         t = t_end
     Gx = G[:n]
     if opts.final_order is not None:
-        Gx = np.hstack([Gx[:, :m0], _reduce(c[:n], Gx[:, m0:], 0, opts.final_order)])
+        Gx = np.hstack([Gx[:, :m0], girard_generators(Gx[:, m0:], opts.final_order)])
     final = _param_output(c[:n], Gx, m0, g, prot, None)
     return Flowpipe(np.array(times), tuple(segments), final, "nonlinear")
 
@@ -450,23 +451,6 @@ def _param_output(c: np.ndarray, G: np.ndarray, m0: int, g: _Gen, prot: np.ndarr
     extra = G[:, m0:] if box is None else np.hstack([G[:, m0:], box])
     ones = np.ones(extra.shape[1])
     return _output(c_out, V, g, extra, -ones, ones)
-
-
-def _reduce(c: np.ndarray, G: np.ndarray, m0: int, order: float) -> np.ndarray:
-    """Girard reduction of the generators after the first m0 (which are kept): at most max(order*N, m0 + N)
-    generators in all (outer approximation)."""
-    N, m = G.shape
-    budget = max(int(math.floor(order * N)), m0 + N)
-    if m <= budget:
-        return G
-    rest = G[:, m0:]
-    keep_count = budget - m0 - N
-    metric = np.abs(rest).sum(axis=0) - np.abs(rest).max(axis=0)
-    ranked = np.argsort(metric, kind="stable")
-    boxed, kept = ranked[: rest.shape[1] - keep_count], np.sort(ranked[rest.shape[1] - keep_count:])
-    radius = np.abs(rest[:, boxed]).sum(axis=1)
-    box = np.diag(radius)[:, radius > 0]
-    return np.hstack([G[:, :m0], rest[:, kept], box])
 
 
 def _nl_interval(plant, c, G, m0, delta, opts, psi, depth):
@@ -589,7 +573,7 @@ def _nl_step(plant: SymbolicPlant, c: np.ndarray, G: np.ndarray, m0: int, delta:
         seg_c, seg_G, seg_r, end_c, end_G, end_r = linear_part(L_lo, L_hi)
         psi_guess = np.stack([L_lo, L_hi])
     keep = end_r > 0
-    G1 = _reduce(end_c, np.hstack([end_G, np.diag(end_r)[:, keep]]), m0, opts.zonotope_order)
+    G1 = girard_generators(np.hstack([end_G, np.diag(end_r)[:, keep]]), opts.zonotope_order, m0)
     return (seg_c[:n], seg_G[:n], seg_r[:n]), end_c, G1, psi_guess
 
 
@@ -599,7 +583,6 @@ def _discrete(plant: SymbolicPlant, g: _Gen, period: float, opts: FlowpipeOption
     (interval Hessians): exact for affine plants (L = 0), an outer approximation otherwise. The one segment
     encloses the convex hull of the state set and the next-state set."""
     n = plant.n_states
-    N = g.c.shape[0]
     mid, rad = g.mid, g.rad
     z_star = g.c + g.V @ mid
     if plant.is_affine:

@@ -22,6 +22,28 @@ from nncs.sets.base import (
 from nncs.sets.box import Box, _same_dim
 
 
+def girard_generators(G: np.ndarray, order: float, keep_first: int = 0) -> np.ndarray:
+    """Girard's reduction of a generator matrix (n, m): at most `max(floor(order n), keep_first + n)` columns.
+
+    The first `keep_first` generators are kept as they are (e.g. those shared with a predicate); of the others,
+    the ones with the smallest `|g|_1 - |g|_inf` are replaced by their interval hull (n axis generators, the
+    radius rounded up). The zonotope of the result contains that of G (outer approximation); G itself is
+    returned when nothing needs reducing.
+    """
+    n, m = G.shape
+    budget = max(int(np.floor(order * n)), keep_first + n)
+    if m <= budget:
+        return G
+    rest = G[:, keep_first:]
+    keep_count = budget - keep_first - n
+    metric = np.abs(rest).sum(axis=0) - np.abs(rest).max(axis=0)
+    ranked = np.argsort(metric, kind="stable")  # smallest first: these are the ones boxed
+    boxed, kept = ranked[: rest.shape[1] - keep_count], np.sort(ranked[rest.shape[1] - keep_count :])
+    radius = np.abs(rest[:, boxed]).sum(axis=1)
+    radius = np.where(radius > 0, radius + rounding_slack(radius, boxed.size), 0.0)  # rounded up: outer
+    return np.hstack([G[:, :keep_first], rest[:, kept], np.diag(radius)[:, radius > 0]])
+
+
 class Zonotope(Set):
     """The zonotope `{c + G e : e in [-1, 1]^m}`.
 
@@ -127,17 +149,8 @@ class Zonotope(Set):
             raise ValueError(f"unknown order-reduction method {method!r}; available: 'girard'")
         if order < 1:
             raise ValueError(f"order must be at least 1, got {order}")
-        n, m = self.dim, self.ngens
-        if m <= order * n:
-            return self
-        keep_count = int(np.floor(n * (order - 1)))
-        metric = np.abs(self.G).sum(axis=0) - np.abs(self.G).max(axis=0)
-        ranked = np.argsort(metric)  # smallest first: these are the ones boxed
-        boxed, kept = ranked[: m - keep_count], ranked[m - keep_count :]
-        radius = np.abs(self.G[:, boxed]).sum(axis=1)
-        radius = np.where(radius > 0, radius + rounding_slack(radius, boxed.size), 0.0)  # rounded up: outer
-        box_gens = np.diag(radius)[:, radius > 0]
-        return Zonotope(self.c, np.hstack([self.G[:, np.sort(kept)], box_gens]))
+        G = girard_generators(self.G, order)
+        return self if G is self.G else Zonotope(self.c, G)
 
     def remove_zero_generators(self) -> "Zonotope":
         """Return the same zonotope without all-zero generator columns (exact)."""
