@@ -190,7 +190,7 @@ def save_verdict_plot(problem, verdict, path, traces: int = 12) -> None:
 
     from nncs.dynamics.simulate import simulate
 
-    results = [verdict.result] if verdict.result is not None else [r for _, _, r in verdict.parts if r is not None]
+    results = verdict.results
     spec = problem.specs[0]
     sides = [s for s in _spec_sides(spec.text[0]) if any(n in s for n in problem.system.plant.state_names)]
     sides = sides or [spec.text[0]]

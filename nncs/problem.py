@@ -5,6 +5,7 @@ The format is DESIGN.md's; `case_studies/example.toml` documents every key.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -225,4 +226,4 @@ def load_problem(path: str | Path) -> Problem:
     except tomllib.TOMLDecodeError as exc:
         raise ProblemError(f"{path}: malformed TOML: {exc}") from None
     problem = parse_problem(data, str(path), path.parent)
-    return Problem(problem.name, problem.system, problem.initial, problem.steps, problem.specs, problem.options, path)
+    return dataclasses.replace(problem, path=path)

@@ -47,10 +47,15 @@ class Verdict:
     states: tuple = ()
     options: Options | None = None
 
+    @property
+    def results(self) -> list:
+        """The reach results behind the verdict: the whole set's, else those of the parts that have one."""
+        return [self.result] if self.result is not None else [r for _, _, r in self.parts if r is not None]
+
     def to_dict(self) -> dict:
         """The JSON report of DESIGN.md: name, verdict, time_s, steps (bounds per sampling instant), counterexample, options."""
         steps = []
-        results = [self.result] if self.result is not None else [r for _, s, r in self.parts if r is not None]
+        results = self.results
         if results:
             merged: dict[float, tuple[np.ndarray, np.ndarray]] = {}
             for r in results:
