@@ -23,6 +23,8 @@ __all__ = [
     "Activation",
     "Network",
     "ACTIVATIONS",
+    "activation_from_name",
+    "network_from_pairs",
 ]
 
 
@@ -395,6 +397,20 @@ class Network:
         return True
 
 
+def activation_from_name(name, where: str) -> Activation:
+    """The activation named `name` (see ACTIVATIONS; case, '_' and '-' ignored), or `{"name": "leakyrelu",
+    "alpha": a}`. Raises ValueError naming `where` for an unknown name."""
+    if isinstance(name, dict):
+        key = str(name.get("name", "")).lower()
+        if key == "leakyrelu":
+            return LeakyReLU(float(name.get("alpha", 0.01)))
+        name = key
+    key = str(name).strip().lower().replace("_", "").replace("-", "")
+    if key not in ACTIVATIONS:
+        raise ValueError(f"{where}: unknown activation {name!r} (known: {sorted(ACTIVATIONS)})")
+    return ACTIVATIONS[key]()
+
+
 def network_from_pairs(pairs: Sequence[tuple[np.ndarray, np.ndarray, str | Activation]]) -> Network:
     """Return the network of `(W, b, activation)` triples: `x <- act(W x + b)` for each triple in turn.
 
@@ -409,11 +425,8 @@ def network_from_pairs(pairs: Sequence[tuple[np.ndarray, np.ndarray, str | Activ
             layers.append(Linear(W, b))
         except ValueError as e:
             raise ValueError(f"layer {i}: {e}") from None
-        if isinstance(act, str):
-            key = act.strip().lower().replace("_", "").replace("-", "")
-            if key not in ACTIVATIONS:
-                raise ValueError(f"layer {i}: unknown activation {act!r} (known: {sorted(ACTIVATIONS)})")
-            act = ACTIVATIONS[key]()
+        if not isinstance(act, Activation):
+            act = activation_from_name(act, f"layer {i}")
         if not isinstance(act, Identity):
             layers.append(act)
     return Network(tuple(layers))

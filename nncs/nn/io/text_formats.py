@@ -11,13 +11,12 @@ from pathlib import Path
 import numpy as np
 
 from nncs.nn.network import (
-    ACTIVATIONS,
-    Activation,
     Identity,
     LeakyReLU,
     Linear,
     Network,
     ReLU,
+    activation_from_name,
 )
 
 __all__ = ["load_nnet", "load_json", "save_json", "load_mat", "network_to_json_dict", "network_from_json_dict"]
@@ -100,18 +99,6 @@ def load_nnet(path: str | Path, normalize: bool = True, clip_inputs: bool = Fals
 
 
 # ---------------------------------------------------------------------------------------------- JSON
-def _activation_from_name(name, where: str) -> Activation:
-    if isinstance(name, dict):
-        key = str(name.get("name", "")).lower()
-        if key == "leakyrelu":
-            return LeakyReLU(float(name.get("alpha", 0.01)))
-        name = key
-    key = str(name).strip().lower().replace("_", "").replace("-", "")
-    if key not in ACTIVATIONS:
-        raise ValueError(f"{where}: unknown activation {name!r} (known: {sorted(ACTIVATIONS)})")
-    return ACTIVATIONS[key]()
-
-
 def network_from_json_dict(data: dict, source: str = "network") -> Network:
     """Return the network of a JSON-style dict `{"layers": [{"W", "b", "activation"}, ...]}` (exact)."""
     if not isinstance(data, dict) or "layers" not in data:
@@ -140,7 +127,7 @@ def network_from_json_dict(data: dict, source: str = "network") -> Network:
         if layers and W.shape[1] != _out_dim(layers):
             raise ValueError(f"{where}: W expects {W.shape[1]} inputs but the previous layer gives {_out_dim(layers)}")
         layers.append(Linear(W, b))
-        act = _activation_from_name(spec.get("activation", "linear"), where)
+        act = activation_from_name(spec.get("activation", "linear"), where)
         if not isinstance(act, Identity):
             layers.append(act)
     return Network(tuple(layers))
