@@ -59,32 +59,33 @@ def _time_mask(spec, times: np.ndarray, horizon: float) -> np.ndarray:
     return (times >= lo - 1e-12) & (times <= hi + 1e-12)
 
 
+def _spec_violations(specs: Sequence, times: np.ndarray, states: np.ndarray, horizon: float) -> np.ndarray:
+    """(n_specs, N): per spec and trajectory (states (N, K, n) at times (K,)), the largest violation over the
+    spec's times (-inf where none of the times is in its window)."""
+    out = np.full((len(specs), states.shape[0]), -np.inf)
+    for i, spec in enumerate(specs):
+        mask = _time_mask(spec, times, horizon)
+        if np.any(mask):
+            picked = states[:, mask, :]
+            out[i] = spec.violation(picked.reshape(-1, picked.shape[2])).reshape(picked.shape[:2]).max(axis=1)
+    return out
+
+
 def trace_violation(specs: Sequence, times: np.ndarray, states: np.ndarray, horizon: float) -> tuple[int, float]:
     """Return (index of the most violated spec, its violation) for one trajectory (states (K, n) at times (K,)).
 
     A positive violation means the trajectory breaks that spec; uses each spec's `violation` measure.
     """
-    best = (-1, -np.inf)
-    for i, spec in enumerate(specs):
-        mask = _time_mask(spec, times, horizon)
-        if not np.any(mask):
-            continue
-        v = float(np.max(spec.violation(states[mask])))
-        if v > best[1]:
-            best = (i, v)
-    return best
+    per_spec = _spec_violations(specs, times, states[None], horizon)[:, 0]
+    if not np.any(np.isfinite(per_spec)):
+        return -1, -np.inf
+    i = int(np.argmax(per_spec))
+    return i, float(per_spec[i])
 
 
 def _violations(specs: Sequence, times: np.ndarray, states: np.ndarray, horizon: float) -> np.ndarray:
     """Per trajectory (states (N, K, n) at times (K,)), the largest violation over specs and their windows."""
-    best = np.full(states.shape[0], -np.inf)
-    for spec in specs:
-        mask = _time_mask(spec, times, horizon)
-        if np.any(mask):
-            picked = states[:, mask, :]
-            v = spec.violation(picked.reshape(-1, picked.shape[2])).reshape(picked.shape[:2])
-            best = np.maximum(best, v.max(axis=1))
-    return best
+    return _spec_violations(specs, times, states, horizon).max(axis=0, initial=-np.inf)
 
 
 def _candidates(box: Box, count: int, rng: np.random.Generator) -> np.ndarray:
