@@ -44,7 +44,7 @@ class Box(Set):
         return f"Box(lb={self.lb.tolist()}, ub={self.ub.tolist()})"
 
     def affine_map(self, W, b=None):
-        """Return `{W x + b : x in self}` as a Zonotope (exact)."""
+        """Return `{W x + b : x in self}` as a Zonotope (exact in real arithmetic; see Zonotope.affine_map)."""
         return self.to_zonotope().affine_map(W, b)
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
