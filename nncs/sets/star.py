@@ -79,9 +79,12 @@ class Star(Set):
 
     # -- exact operations ---------------------------------------------------------------------------------
     def affine_map(self, W, b=None) -> "Star":
-        """Return `{W x + b : x in self}` over the same predicate (exact in real arithmetic; the float64 products `W c`, `W V` are rounded to nearest, an error of a few ulps
-        of the terms' size that is not enclosed (bounds, support functions and spec checks round their own
-        sums outward; only under heavy cancellation, terms ~1e15 times the result, does the map's rounding matter))."""
+        """Return `{W x + b : x in self}` over the same predicate (exact in real arithmetic).
+
+        The float64 products `W c` and `W V` are rounded to nearest: an error of a few ulps of the terms' size,
+        not enclosed here. Bounds, support functions and spec checks round their own sums outward; only under
+        heavy cancellation (terms ~1e15 times the result) does the map's own rounding matter.
+        """
         W, b = affine_args(W, b, self.dim)
         return self.with_basis(W @ self.c + b, W @ self.V)
 

@@ -78,9 +78,12 @@ class Zonotope(Set):
         return f"Zonotope(dim={self.dim}, generators={self.ngens})"
 
     def affine_map(self, W, b=None) -> "Zonotope":
-        """Return `{W x + b : x in self}` (exact in real arithmetic; the float64 products `W c`, `W G` are rounded to nearest, an error of a few ulps
-        of the terms' size that is not enclosed (bounds, support functions and spec checks round their own
-        sums outward; only under heavy cancellation, terms ~1e15 times the result, does the map's rounding matter))."""
+        """Return `{W x + b : x in self}` (exact in real arithmetic).
+
+        The float64 products `W c` and `W G` are rounded to nearest: an error of a few ulps of the terms' size,
+        not enclosed here. Bounds, support functions and spec checks round their own sums outward; only under
+        heavy cancellation (terms ~1e15 times the result) does the map's own rounding matter.
+        """
         W, b = affine_args(W, b, self.dim)
         return Zonotope(W @ self.c + b, W @ self.G)
 
