@@ -174,7 +174,8 @@ class Star(Set):
     def box(self) -> Box:
         """Return the box of the predicate bounds mapped through V (cheap outer approximation, rounded outward)."""
         lo, hi = self._predicate_box_extent(np.eye(self.dim))
-        return Box(lo, hi)
+        fixed = ~np.any(self.V != 0, axis=1)  # coordinates without predicate terms are c itself, exactly
+        return Box(np.where(fixed, self.c, lo), np.where(fixed, self.c, hi))
 
     def _predicate_box_extent(self, D: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(min, max) of `d.x` over `c + V a`, a in the predicate box, for each row d of D (no LP; outer:
@@ -204,7 +205,8 @@ class Star(Set):
             return b.lb, b.ub
         lo, hi = self._program.bounds(self.V)  # certified for the rows of V as stored
         slack = rounding_slack(np.abs(self.c) + np.maximum(np.abs(lo), np.abs(hi)), 1)  # adding the centre
-        return self.c + lo - slack, self.c + hi + slack
+        fixed = ~np.any(self.V != 0, axis=1)  # coordinates without predicate terms are c itself, exactly
+        return np.where(fixed, self.c, self.c + lo - slack), np.where(fixed, self.c, self.c + hi + slack)
 
     def support_function(self, directions) -> np.ndarray:
         """Return a certified upper bound on `max_{x in star} d.x` for each direction (exact up to LP tolerance)."""

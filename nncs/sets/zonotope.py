@@ -114,7 +114,7 @@ class Zonotope(Set):
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Return the per-dimension bounds `c -/+ sum_j |G_ij|` (exact, widened outward by their rounding error)."""
         r = np.abs(self.G).sum(axis=1)
-        slack = rounding_slack(np.abs(self.c) + r, self.ngens + 1)
+        slack = np.where(r > 0, rounding_slack(np.abs(self.c) + r, self.ngens + 1), 0.0)  # c itself is exact
         return self.c - r - slack, self.c + r + slack
 
     def box(self) -> Box:

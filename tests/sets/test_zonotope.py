@@ -193,3 +193,14 @@ def test_bounds_support_and_reduction_are_outer_in_exact_arithmetic():
             boxed = sum(abs(F(float(G[i, j]))) for j in range(20) if j not in kept)
             covered = sum(abs(F(float(g[i]))) for g in r.G.T if not any(np.array_equal(g, G[:, j]) for j in kept))
             assert covered >= boxed
+
+
+def test_coordinates_without_generators_keep_exact_bounds():
+    # constant coordinates (e.g. a controller's set-point input) must stay zero-width: the rounding slack only
+    # applies where there are generators
+    z = nncs.Zonotope([30.0, 1.4, 2.0], [[0.0, 0.0], [0.0, 0.0], [0.5, 0.25]])
+    lo, hi = z.bounds()
+    assert lo[0] == hi[0] == 30.0 and lo[1] == hi[1] == 1.4 and lo[2] < 1.25 and hi[2] > 2.75
+    s = z.to_star()
+    for a, b in (s.box().bounds(), s.intersect_halfspace([0.0, 0.0, 1.0], 2.5).bounds()):
+        assert a[0] == b[0] == 30.0 and a[1] == b[1] == 1.4
