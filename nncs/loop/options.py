@@ -41,6 +41,8 @@ class Options:
         falsify_steps: verify: gradient-ascent iterations of the falsifier.
         seed: random seed of falsification and sampling.
         progress: show tqdm progress bars (None: only when attached to a terminal).
+        timeout: verify: wall-clock limit in seconds (None: no limit); at the limit the verdict is "unknown"
+            and the report keeps the parts proven so far.
     """
 
     set_type: str = "auto"
@@ -58,6 +60,7 @@ class Options:
     falsify_steps: int = 30
     seed: int = 0
     progress: bool | None = None
+    timeout: float | None = None
 
     def __post_init__(self):
         if self.set_type not in SET_TYPES:
@@ -76,13 +79,15 @@ class Options:
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < least:
                 raise ValueError(f"options.{name} must be an integer >= {least}, got {value!r}")
         for name, value in (("time_step", self.time_step), ("fit_tol", self.fit_tol),
-                            ("zonotope_order", self.zonotope_order)):
-            if value is None and name == "time_step":
+                            ("zonotope_order", self.zonotope_order), ("timeout", self.timeout)):
+            if value is None and name in ("time_step", "timeout"):
                 continue
             if not isinstance(value, (int, float, np.number)) or isinstance(value, bool) or not math.isfinite(value):
                 raise ValueError(f"options.{name} must be a finite number, got {value!r}")
         if self.time_step is not None and not self.time_step > 0:
             raise ValueError(f"options.time_step must be positive, got {self.time_step!r}")
+        if self.timeout is not None and not self.timeout > 0:
+            raise ValueError(f"options.timeout must be a positive number of seconds, got {self.timeout!r}")
         if not self.fit_tol > 0:
             raise ValueError(f"options.fit_tol must be positive, got {self.fit_tol!r}")
         if not self.zonotope_order >= 1:
