@@ -1,7 +1,8 @@
 """Top-level verification of a closed-loop problem: falsify first, then prove by reachability with splitting.
 
 `safe` only when every flowpipe set of every initial part satisfies every spec; `unsafe` only with a
-counterexample confirmed by the reference integrator; everything else is `unknown`.
+counterexample confirmed by the reference integrator; everything else is `unknown` (a reached time limit
+included: it never becomes `safe`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from nncs.loop.falsify import Counterexample, falsify
-from nncs.loop.options import Options
+from nncs.loop.options import Options, TimeLimitReached, check_run_limits, time_check
 from nncs.loop.reach import ReachResult, reach
 from nncs.problem import Problem
 from nncs.sets import Box
@@ -92,14 +93,18 @@ def _segment_checker(specs, horizon: float):
     return check
 
 
-def _prove(problem: Problem, part: Box, options: Options) -> tuple[bool, ReachResult | None]:
+def _prove(problem: Problem, part: Box, options: Options, deadline: float | None = None
+           ) -> tuple[bool, ReachResult | None]:
     """Try to prove the part: cheap network bounds first, then (nn_bounds "auto", star sets) LP bounds, then
-    (nn_method "auto") the `fit` network method (affine in the input plus a residual bounded by splitting)."""
-    ok, result = _prove_once(problem, part, options)
+    (nn_method "auto") the `fit` network method (affine in the input plus a residual bounded by splitting).
+
+    Raises:
+        TimeLimitReached when `deadline` (a `time.perf_counter()` value) passes during a reach."""
+    ok, result = _prove_once(problem, part, options, deadline)
     if not ok and options.nn_bounds == "auto" and _uses_stars(problem, options):
-        ok, result = _prove_once(problem, part, replace(options, nn_bounds="lp"))
+        ok, result = _prove_once(problem, part, replace(options, nn_bounds="lp"), deadline)
     if not ok and options.nn_method == "auto":
-        ok, result = _prove_once(problem, part, replace(options, nn_method="fit"))
+        ok, result = _prove_once(problem, part, replace(options, nn_method="fit"), deadline)
     return ok, result
 
 
@@ -109,12 +114,17 @@ def _uses_stars(problem: Problem, options: Options) -> bool:
     return _set_type(problem.system, options) == "star"
 
 
-def _prove_once(problem: Problem, part: Box, options: Options) -> tuple[bool, ReachResult | None]:
+def _prove_once(problem: Problem, part: Box, options: Options, deadline: float | None = None
+                ) -> tuple[bool, ReachResult | None]:
     check = _segment_checker(problem.specs, problem.horizon)
     try:
-        result = reach(problem.system, part, problem.steps, options, on_segment=check)
+        result = reach(problem.system, part, problem.steps, options, on_segment=check, deadline=deadline)
+    except TimeLimitReached:
+        raise
     except RuntimeError:
         return False, None
+    if result.stopped == "timeout":
+        raise TimeLimitReached(result.message)
     if not result.complete:
         return False, result
     goals = [s for s in problem.specs if s.kind == "goal"]
@@ -135,8 +145,15 @@ def verify(problem: Problem, options: Options | None = None) -> Verdict:
     until all are proven or `options.split_budget` parts have been tried. Parts whose proof fails are
     falsified again before they are split.
 
+    With `options.timeout` (seconds from the start of verify), the limit is checked inside every long loop
+    (falsification, reach periods, network reach, flowpipe sub-steps, fit splitting); at the limit verify
+    returns normally with status "unknown", a message saying the time limit was reached, and `parts` holding
+    the parts proven so far ("proven"), the one being worked on ("unproven") and the queued ones ("unchecked").
+
     Raises:
-        ValueError when a spec's time window starts past the horizon (it would hold vacuously).
+        ValueError when a spec's time window starts past the horizon (it would hold vacuously), when the run's
+        sizes exceed the limits of `nncs.loop.options.check_run_limits`, or when the network method cannot
+        handle a layer of the controller (e.g. exact-star on tanh).
     """
     for spec in problem.specs:
         if spec.window is not None and spec.window[0] > problem.horizon * (1 + 1e-12):
@@ -144,6 +161,16 @@ def verify(problem: Problem, options: Options | None = None) -> Verdict:
                              f"horizon ({problem.horizon:g} s): it would never be checked")
     opts = options or problem.options
     start = time.perf_counter()
+    system = problem.system
+    check_run_limits(opts, system.plant.n_states, system.period, int(problem.steps), system.plant.is_continuous,
+                     falsify=True)
+    if opts.nn_method != "auto":
+        from nncs.loop.reach import _nn_method, _set_type
+        from nncs.nn.reach import check_supported
+
+        check_supported(system.controller, _nn_method(_set_type(system, opts), opts))
+    deadline = None if opts.timeout is None else start + opts.timeout
+    check = time_check(deadline, opts.timeout)
 
     def verdict(status: str, message: str, **kw) -> Verdict:
         return Verdict(status, time.perf_counter() - start, message=message, problem_name=problem.name,
@@ -154,29 +181,49 @@ def verify(problem: Problem, options: Options | None = None) -> Verdict:
         if samples <= 0 and not (gradient and opts.falsify_steps > 0):
             return None
         o = replace(opts, falsify_samples=max(samples, 1))
-        return falsify(problem.system, part, problem.steps, problem.specs, o, gradient=gradient)
+        return falsify(problem.system, part, problem.steps, problem.specs, o, gradient=gradient, deadline=deadline)
 
     def unsafe(cex: Counterexample, parts=()) -> Verdict:
         return verdict("unsafe", f"counterexample violates spec {cex.spec_index} by {cex.violation:.3g}",
                        counterexample=cex, parts=list(parts))
 
+    queue = [problem.initial]
+    parts: list = []
+    bar = tqdm(total=opts.split_budget, desc="parts", unit="part", leave=False,
+               disable=None if opts.progress is None else not opts.progress)
+    try:
+        return _refine(problem, opts, deadline, check, queue, parts, bar, verdict, try_falsify, unsafe)
+    except TimeLimitReached:
+        bar.close()
+        parts.extend((p, "unchecked", None) for p in queue)
+        if not parts:  # stopped in the first falsification: nothing was tried
+            parts.append((problem.initial, "unchecked", None))
+        proven = sum(1 for _, s, _ in parts if s == "proven")
+        return verdict("unknown", f"time limit of {opts.timeout:g} s reached: {proven} of {len(parts)} part(s) "
+                                  f"proven", parts=parts)
+
+
+def _refine(problem: Problem, opts: Options, deadline, check, queue: list, parts: list, bar, verdict, try_falsify,
+            unsafe) -> Verdict:
+    """The falsify / prove / split loop of `verify` (it updates `queue` and `parts` in place, so that a
+    TimeLimitReached leaves them describing the work done: the part being proven is in `parts` as unproven)."""
     # cheap falsification (a batch of simulations, no gradients) before any proof attempt
     if (cex := try_falsify(problem.initial, False, opts.falsify_samples)) is not None:
         return unsafe(cex)
-    queue = [problem.initial]
-    parts: list = []
     tried = 0
-    bar = tqdm(total=opts.split_budget, desc="parts", unit="part", leave=False,
-               disable=None if opts.progress is None else not opts.progress)
     while queue:
-        part = queue.pop(0)
+        if check is not None:
+            check()
+        part = queue[0]
         tried += 1
         bar.update(1)
-        ok, result = _prove(problem, part, opts)
+        parts.append((part, "unproven", None))  # until proven (a time limit leaves it unproven)
+        queue.pop(0)
+        ok, result = _prove(problem, part, opts, deadline)
         if ok:
-            parts.append((part, "proven", result))
+            parts[-1] = (part, "proven", result)
             continue
-        parts.append((part, "unproven", result))
+        parts[-1] = (part, "unproven", result)
         # a failed proof: search harder (gradients on the whole set first, then samples of each failed part)
         cex = try_falsify(part, tried == 1, opts.falsify_samples if tried == 1 else opts.falsify_samples // 8)
         if cex is not None:
@@ -188,8 +235,9 @@ def verify(problem: Problem, options: Options | None = None) -> Verdict:
             proven = sum(1 for _, s, _ in parts if s == "proven")
             return verdict("unknown", f"split budget {opts.split_budget} spent: {proven} of the parts proven",
                            parts=parts)
+        halves = _split(part, problem.initial)
         parts.pop()  # the failed part is replaced by its halves
-        queue.extend(_split(part, problem.initial))
+        queue.extend(halves)
     bar.close()
     whole = parts[0][2] if len(parts) == 1 else None
     return verdict("safe", f"proven on {len(parts)} part(s) of the initial set", result=whole, parts=parts)

@@ -6,8 +6,8 @@ Linear: exact zero-order-hold samples plus Taylor-error segments; nonlinear: Alt
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
 import numpy as np
 
@@ -19,6 +19,10 @@ from nncs.sets.zonotope import girard_generators
 __all__ = ["FlowpipeOptions", "Flowpipe", "flowpipe", "METHODS"]
 
 METHODS = ("auto", "linear", "nonlinear")
+
+MAX_SUB_INTERVALS = 10_000
+"""Most sub-intervals of one flowpipe period (substeps, period / time_step, or the more a stiff linear plant needs):
+beyond it the computation could not finish in reasonable time and memory, so it is refused (ValueError)."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,10 @@ class FlowpipeOptions:
         final_order: nonlinear method: if set, the final set's error generators (those after the joint set's
             predicate variables) are reduced (Girard, outer) to at most final_order * n, which bounds how many
             variables a Star gains per period; None keeps them (up to zonotope_order).
+        check_time: called before every sub-step; it raises (e.g. at a time limit) to stop the computation.
+            None: never interrupted. Not part of equality.
+
+    substeps (and period / time_step) must stay within MAX_SUB_INTERVALS (10_000).
     """
 
     time_step: float | None = None
@@ -61,6 +69,7 @@ class FlowpipeOptions:
     max_halvings: int = 6
     float_guard: float = 1e-12
     final_order: float | None = None
+    check_time: Callable[[], None] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -69,12 +78,17 @@ class FlowpipeOptions:
             raise ValueError(f"FlowpipeOptions.time_step must be a positive number, got {self.time_step!r}")
         if int(self.substeps) < 1:
             raise ValueError(f"FlowpipeOptions.substeps must be at least 1, got {self.substeps!r}")
+        if int(self.substeps) > MAX_SUB_INTERVALS:
+            raise ValueError(f"FlowpipeOptions.substeps = {self.substeps} exceeds the limit {MAX_SUB_INTERVALS}")
         if int(self.taylor_terms) < 2:
             raise ValueError(f"FlowpipeOptions.taylor_terms must be at least 2, got {self.taylor_terms!r}")
         if not self.zonotope_order >= 1:
             raise ValueError(f"FlowpipeOptions.zonotope_order must be at least 1, got {self.zonotope_order!r}")
-        if int(self.max_iterations) < 1 or int(self.max_halvings) < 0:
-            raise ValueError("FlowpipeOptions.max_iterations must be >= 1 and max_halvings >= 0")
+        if int(self.taylor_terms) > 40:
+            raise ValueError(f"FlowpipeOptions.taylor_terms must be at most 40, got {self.taylor_terms!r}")
+        if not (1 <= int(self.max_iterations) <= 10_000 and 0 <= int(self.max_halvings) <= 20):
+            raise ValueError("FlowpipeOptions.max_iterations must be in [1, 10000] and max_halvings in [0, 20], got "
+                             f"{self.max_iterations!r} and {self.max_halvings!r}")
         if not self.enlarge > 0:
             raise ValueError(f"FlowpipeOptions.enlarge must be positive, got {self.enlarge!r}")
         if not self.float_guard >= 0:
@@ -310,6 +324,9 @@ def flowpipe(plant: SymbolicPlant, state_set, input_set, period: float, options:
                          f"(use method 'nonlinear' or 'auto')")
     if not plant.is_continuous:
         return _discrete(plant, joint, period, opts)
+    if opts.time_step is not None and not period / opts.time_step <= MAX_SUB_INTERVALS:
+        raise ValueError(f"time_step = {opts.time_step:g} s gives {period / opts.time_step:.3g} sub-intervals of the "
+                         f"period {period:g} s; at most {MAX_SUB_INTERVALS} are allowed")
     steps = opts.substeps if opts.time_step is None else max(1, int(math.ceil(period / opts.time_step - 1e-9)))
     method = opts.method
     if method == "auto":
@@ -377,7 +394,12 @@ def _linear(plant: SymbolicPlant, g: _Gen, period: float, steps: int, opts: Flow
     zc = np.append(g.c, 1.0)
     zV = np.vstack([g.V, np.zeros((1, g.V.shape[1]))])
     # more sub-intervals where the requested ones are too long for accurate Taylor bounds (stiff plants)
-    steps = max(steps, int(math.ceil(period * _norm_inf(M) / _MAX_ND)))
+    need = period * _norm_inf(M) / _MAX_ND
+    if not need <= MAX_SUB_INTERVALS:
+        raise ValueError(f"plant {plant.name!r} is too stiff for the linear flowpipe: ||M|| * period = "
+                         f"{period * _norm_inf(M):.3g} needs {need:.3g} sub-intervals; at most {MAX_SUB_INTERVALS} "
+                         f"are allowed (shorten the control period or scale the model)")
+    steps = max(steps, int(math.ceil(need)))
     times = np.linspace(0.0, period, steps + 1)
     delta = period / steps
     eta = _terms(M, delta, opts.taylor_terms)
@@ -386,7 +408,10 @@ def _linear(plant: SymbolicPlant, g: _Gen, period: float, steps: int, opts: Flow
     mid, rad = g.mid, g.rad
     segments = []
     c_i, V_i = zc, zV
+    check = opts.check_time
     for i in range(steps):
+        if check is not None:
+            check()
         Phi_next = expm(M * times[i + 1])
         c_n, V_n = Phi_next @ zc, Phi_next @ zV
         # hull of the samples at t_i and t_i + delta (both affine in the same predicate a)
@@ -427,6 +452,8 @@ def _nonlinear(plant: SymbolicPlant, g: _Gen, period: float, steps: int, opts: F
     delta = period / steps
     t = 0.0
     for i in range(steps):
+        if opts.check_time is not None:
+            opts.check_time()
         t_end = period if i == steps - 1 else (i + 1) * delta
         pieces, c, G, psi = _nl_interval(plant, c, G, m0, t_end - t, opts, psi, 0)
         for dt, (sc, sG, sr) in pieces:
@@ -557,6 +584,8 @@ def _nl_step(plant: SymbolicPlant, c: np.ndarray, G: np.ndarray, m0: int, delta:
         w0 = opts.enlarge * (psi_guess[1] - psi_guess[0])
         psi_lo, psi_hi = psi_guess[0] - w0, psi_guess[1] + w0
         for _ in range(opts.max_iterations):
+            if opts.check_time is not None:
+                opts.check_time()
             parts = linear_part(psi_lo, psi_hi)
             L_lo, L_hi = remainder(*parts[:3])
             if not (np.all(np.isfinite(L_lo)) and np.all(np.isfinite(L_hi))):

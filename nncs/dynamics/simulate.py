@@ -100,7 +100,8 @@ def rk4_period(plant: SymbolicPlant, x0, u=None, w=None, period: float = 1.0, su
 
 
 def simulate(plant: SymbolicPlant, x0, period: float, steps: int, controls=None,
-             controller: Callable | None = None, w=None, substeps: int = 10):
+             controller: Callable | None = None, w=None, substeps: int = 10,
+             check_time: Callable[[], None] | None = None):
     """Batched simulation over `steps` control periods with zero-order-hold inputs (RK4 in JAX).
 
     Args:
@@ -112,6 +113,7 @@ def simulate(plant: SymbolicPlant, x0, period: float, steps: int, controls=None,
             (numpy or JAX; called once per period).
         w: constant disturbances (N, q) or (q,).
         substeps: RK4 steps per period.
+        check_time: called before every period; it raises to stop the simulation (e.g. at a time limit).
 
     Returns:
         (times, states): times (steps*S+1,), states (N, steps*S+1, n) at those times. Approximate (RK4).
@@ -129,6 +131,8 @@ def simulate(plant: SymbolicPlant, x0, period: float, steps: int, controls=None,
             raise ValueError(f"controls: expected shape ({batch}, {steps}, {plant.n_inputs}), got {c.shape}")
     pieces, times = [x[:, None, :]], [np.zeros(1)]
     for k in range(steps):
+        if check_time is not None:
+            check_time()
         if controls is not None:
             u = c[:, k, :]
         elif controller is not None:
@@ -190,11 +194,13 @@ def reference_period(plant: SymbolicPlant, x0, u=None, w=None, period: float = 1
 
 
 def reference_closed_loop(plant: SymbolicPlant, controller: Callable, x0, period: float, steps: int, w=(),
-                          samples_per_period: int = 11, rtol: float = 1e-12, atol: float = 1e-12):
+                          samples_per_period: int = 11, rtol: float = 1e-12, atol: float = 1e-12,
+                          check_time: Callable[[], None] | None = None):
     """A closed-loop trajectory: u = controller(x(kT)) held over [kT, (k+1)T], integrated with the reference.
 
     Args:
         controller: numpy function of one state (n,) -> input (p,).
+        check_time: called before every period; it raises to stop (e.g. at a time limit).
 
     Returns:
         (times, states, inputs): times (steps*(S-1)+1,), states at those times, inputs (steps, p).
@@ -204,6 +210,8 @@ def reference_closed_loop(plant: SymbolicPlant, controller: Callable, x0, period
     times, states, inputs = [np.zeros(1)], [x[None]], []
     local = np.linspace(0.0, period, samples_per_period if plant.is_continuous else 2)
     for k in range(steps):
+        if check_time is not None:
+            check_time()
         u = np.asarray(controller(x), dtype=np.float64).reshape(plant.n_inputs)
         xs = reference_trajectory(plant, x, u, w, local, rtol=rtol, atol=atol)
         times.append(k * period + local[1:])

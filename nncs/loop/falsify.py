@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 
 from nncs.dynamics.simulate import reference_closed_loop, rk4_step, simulate
-from nncs.loop.options import Options
+from nncs.loop.options import FALSIFY_SUBSTEPS, Options, check_run_limits, time_check
 from nncs.loop.system import ClosedLoop
 from nncs.sets import Box
 
@@ -196,8 +196,10 @@ def falsify(
     steps: int,
     specs: Sequence,
     options: Options | None = None,
-    substeps: int = 10,
+    substeps: int = FALSIFY_SUBSTEPS,
     gradient: bool = True,
+    *,
+    deadline: float | None = None,
 ) -> Counterexample | None:
     """Search for a trajectory from `initial_set` that violates a spec; return it only if re-simulation confirms.
 
@@ -205,12 +207,31 @@ def falsify(
     then (when `gradient`) the most promising ones are pushed by projected gradient ascent on the violation
     (`options.falsify_steps` iterations). Candidates are
     re-simulated with the reference integrator; only a confirmed violation is returned (else None).
+
+    Args:
+        deadline: a `time.perf_counter()` value; None: `options.timeout` seconds from now (or no limit). Checked
+            per simulated period, per gradient iteration and per confirmation.
+    Raises:
+        ValueError when the batch of trajectories would not fit (see `check_run_limits`) or substeps is not
+        in [1, MAX_SUBSTEPS]; TimeLimitReached (a RuntimeError) at the time limit (falsification finds, it never
+        proves: nothing is lost).
     """
     import jax.numpy as jnp
+
+    from nncs.loop.options import MAX_SUBSTEPS
 
     opts = options or Options()
     if not specs:
         return None
+    if isinstance(substeps, bool) or not isinstance(substeps, (int, np.integer)) or not 1 <= substeps <= MAX_SUBSTEPS:
+        raise ValueError(f"falsify: substeps must be an integer in [1, {MAX_SUBSTEPS}], got {substeps!r}")
+    check_run_limits(opts, system.plant.n_states, system.period, int(steps), system.plant.is_continuous,
+                     falsify=True, falsify_substeps=int(substeps))
+    if deadline is None and opts.timeout is not None:
+        import time
+
+        deadline = time.perf_counter() + opts.timeout
+    check = time_check(deadline, opts.timeout)
     rng = np.random.default_rng(opts.seed)
     plant = system.plant
     horizon = steps * system.period
@@ -221,7 +242,7 @@ def falsify(
     w = w_box.sample(x0.shape[0], rng) if w_box else np.zeros((x0.shape[0], 0))
     # the sampling stage simulates with the numpy controller (no whole-horizon JAX compilation: cheap)
     sim_times, states = simulate(plant, x0, system.period, steps, controller=system.control,
-                                 w=w if plant.n_disturbances else None, substeps=S)
+                                 w=w if plant.n_disturbances else None, substeps=S, check_time=check)
     values = _violations(specs, sim_times, states, horizon)
     order = np.argsort(-values)
     tried = set()
@@ -232,7 +253,7 @@ def falsify(
             return None
         tried.add(key)
         t, xs, us = reference_closed_loop(plant, system.control, i_x0, system.period, steps, w=i_w,
-                                          samples_per_period=S + 1)
+                                          samples_per_period=S + 1, check_time=check)
         idx, v = trace_violation(specs, t, xs, horizon)
         if v > CONFIRM_MARGIN:
             return Counterexample(i_x0.copy(), i_w.copy(), t, xs, us, idx, v)
@@ -252,6 +273,8 @@ def falsify(
     scale = jnp.maximum(hi - lo, 1e-12)
     step = 0.05
     for _ in range(opts.falsify_steps):
+        if check is not None:
+            check()
         g = np.asarray(grad(x, ws))
         g = np.nan_to_num(g)
         norm = np.maximum(np.abs(g * np.asarray(scale)).max(axis=1, keepdims=True), 1e-300)

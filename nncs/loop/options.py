@@ -1,18 +1,106 @@
-"""The one options object of closed-loop reachability and verification, with named presets.
+"""The one options object of closed-loop reachability and verification, with named presets and run limits.
 
 Every field has a default that works for the bundled case studies; problem files set them under [options].
+Sizes that cannot fit in time or memory are refused (ValueError stating the limit): per field when Options is
+built, and combined with the problem (period, steps, states) by `check_run_limits` when a run starts. The
+wall-clock limit `timeout` is enforced through `time_check` callables that long loops call and that raise
+`TimeLimitReached`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import time
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
+from nncs.dynamics.flowpipe import MAX_SUB_INTERVALS
+
 SET_TYPES = ("auto", "star", "zonotope")
 NN_METHODS = ("auto", "approx-star", "exact-star", "abs-dom", "approx-zono", "fit")
+
+MAX_SUBSTEPS = MAX_SUB_INTERVALS
+"""Most flowpipe sub-intervals per control period (options.substeps, or period / time_step): 10_000."""
+MAX_STEPS = 10**6
+"""Most control periods of one reach / falsification run."""
+MAX_FALSIFY_SAMPLES = 10**6
+"""Most random initial states of one falsification batch (options.falsify_samples)."""
+MAX_FALSIFY_STEPS = 100_000
+"""Most gradient-ascent iterations of the falsifier (options.falsify_steps)."""
+MAX_SPLIT_BUDGET = 100_000
+"""Most initial-set parts of one verify run (options.split_budget)."""
+MAX_SETS = 10**6
+"""Most exact-star sets per period (options.max_sets)."""
+MAX_STAR_VARS = 100_000
+"""Most predicate variables of a state star before it is re-encoded (options.max_star_vars)."""
+MAX_FIT_BOXES = 10**6
+"""Most input sub-boxes the fit method bounds per control period (options.fit_max_boxes)."""
+MAX_ZONOTOPE_ORDER = 10_000
+"""Largest zonotope order (options.zonotope_order; order * dim generators)."""
+MAX_TRAJECTORY_FLOATS = 250_000_000
+"""Most floats (2 GB) of the falsifier's batch of trajectories: (samples + corners + 1) x (steps x substeps + 1)
+x states."""
+FALSIFY_SUBSTEPS = 10
+"""RK4 steps per control period of the falsifier's simulations (continuous plants)."""
+
+_UPPER = {"substeps": MAX_SUBSTEPS, "max_star_vars": MAX_STAR_VARS, "max_sets": MAX_SETS,
+          "split_budget": MAX_SPLIT_BUDGET, "fit_max_boxes": MAX_FIT_BOXES, "falsify_samples": MAX_FALSIFY_SAMPLES,
+          "falsify_steps": MAX_FALSIFY_STEPS}
+
+
+class TimeLimitReached(RuntimeError):
+    """A computation passed its wall-clock limit (Options.timeout); raised by the `time_check` callables."""
+
+
+def time_check(deadline: float | None, limit: float | None = None) -> Callable[[], None] | None:
+    """A callable that raises TimeLimitReached once `time.perf_counter()` passes `deadline` (None: no limit).
+
+    Args:
+        deadline: a `time.perf_counter()` value, or None.
+        limit: the limit in seconds, for the message only.
+    Returns:
+        The check (cheap: one clock read), or None when deadline is None.
+    """
+    if deadline is None:
+        return None
+    what = f"the time limit of {limit:g} s" if limit is not None else "the time limit"
+
+    def check() -> None:
+        if time.perf_counter() > deadline:
+            raise TimeLimitReached(f"{what} was reached")
+
+    return check
+
+
+def check_run_limits(options: "Options", n_states: int, period: float, steps: int, continuous: bool = True,
+                     falsify: bool = False, falsify_substeps: int = FALSIFY_SUBSTEPS) -> None:
+    """Refuse a run whose size, combined from the options and the problem, cannot fit in time or memory.
+
+    Args:
+        options: the Options; n_states: plant states; period: control period (s); steps: control periods;
+        continuous: the plant is continuous (sub-intervals per period matter); falsify: also check the
+        falsifier's trajectory batch (options.falsify_samples) of `falsify_substeps` RK4 steps per period.
+    Raises:
+        ValueError stating the limit: steps > MAX_STEPS, period / time_step > MAX_SUBSTEPS sub-intervals, or a
+        falsification batch of more than MAX_TRAJECTORY_FLOATS floats.
+    """
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 1 <= steps <= MAX_STEPS:
+        raise ValueError(f"steps must be an integer in [1, {MAX_STEPS}], got {steps!r}")
+    if continuous and options.time_step is not None:
+        ratio = float(period) / float(options.time_step)
+        if not ratio <= MAX_SUBSTEPS:
+            raise ValueError(f"options.time_step = {options.time_step:g} s gives {ratio:.3g} flowpipe sub-intervals "
+                             f"per period of {period:g} s; at most {MAX_SUBSTEPS} are allowed")
+    if falsify and options.falsify_samples > 0:
+        sub = int(falsify_substeps) if continuous else 1
+        floats = (options.falsify_samples + 1025) * (int(steps) * sub + 1) * int(n_states)
+        if floats > MAX_TRAJECTORY_FLOATS:
+            raise ValueError(f"options.falsify_samples = {options.falsify_samples} over {steps} steps of {n_states} "
+                             f"states needs {floats:.3g} floats of trajectories; at most {MAX_TRAJECTORY_FLOATS:.3g} "
+                             f"fit (lower falsify_samples)")
 
 
 @dataclass(frozen=True)
@@ -41,8 +129,14 @@ class Options:
         falsify_steps: verify: gradient-ascent iterations of the falsifier.
         seed: random seed of falsification and sampling.
         progress: show tqdm progress bars (None: only when attached to a terminal).
-        timeout: verify: wall-clock limit in seconds (None: no limit); at the limit the verdict is "unknown"
-            and the report keeps the parts proven so far.
+        timeout: wall-clock limit in seconds (None: no limit). verify: at the limit the verdict is "unknown"
+            and the report keeps the parts proven so far; reach: the result stops early (complete False,
+            `stopped` = "timeout").
+
+    Limits (ValueError beyond them): substeps <= MAX_SUBSTEPS (10_000), max_star_vars <= MAX_STAR_VARS (100_000),
+    max_sets <= MAX_SETS (10**6), split_budget <= MAX_SPLIT_BUDGET (100_000), fit_max_boxes <= MAX_FIT_BOXES
+    (10**6), falsify_samples <= MAX_FALSIFY_SAMPLES (10**6), falsify_steps <= MAX_FALSIFY_STEPS (100_000),
+    zonotope_order <= MAX_ZONOTOPE_ORDER (10_000); combined with the problem, see `check_run_limits`.
     """
 
     set_type: str = "auto"
@@ -77,13 +171,15 @@ class Options:
                             ("fit_max_boxes", 1), ("falsify_samples", 0), ("falsify_steps", 0), ("seed", 0)):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < least:
-                raise ValueError(f"options.{name} must be an integer >= {least}, got {value!r}")
+                raise ValueError(f"options.{name} must be an integer >= {least}, got {_short(value)}")
+            if name in _UPPER and value > _UPPER[name]:
+                raise ValueError(f"options.{name} = {value} exceeds the limit {_UPPER[name]}")
         for name, value in (("time_step", self.time_step), ("fit_tol", self.fit_tol),
                             ("zonotope_order", self.zonotope_order), ("timeout", self.timeout)):
             if value is None and name in ("time_step", "timeout"):
                 continue
             if not isinstance(value, (int, float, np.number)) or isinstance(value, bool) or not math.isfinite(value):
-                raise ValueError(f"options.{name} must be a finite number, got {value!r}")
+                raise ValueError(f"options.{name} must be a finite number, got {_short(value)}")
         if self.time_step is not None and not self.time_step > 0:
             raise ValueError(f"options.time_step must be positive, got {self.time_step!r}")
         if self.timeout is not None and not self.timeout > 0:
@@ -92,6 +188,8 @@ class Options:
             raise ValueError(f"options.fit_tol must be positive, got {self.fit_tol!r}")
         if not self.zonotope_order >= 1:
             raise ValueError(f"options.zonotope_order must be at least 1, got {self.zonotope_order!r}")
+        if self.zonotope_order > MAX_ZONOTOPE_ORDER:
+            raise ValueError(f"options.zonotope_order = {self.zonotope_order:g} exceeds the limit {MAX_ZONOTOPE_ORDER}")
         if self.progress is not None and not isinstance(self.progress, bool):
             raise ValueError(f"options.progress must be true, false or absent, got {self.progress!r}")
 
@@ -110,6 +208,11 @@ class Options:
             return dataclasses.replace(PRESETS[preset], **values)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{where}: {exc}") from None
+
+
+def _short(value, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 PRESETS: dict[str, Options] = {

@@ -15,9 +15,10 @@ from tqdm.auto import tqdm
 
 from nncs import nn
 from nncs.dynamics.flowpipe import Flowpipe, FlowpipeOptions, flowpipe
-from nncs.loop.options import Options
+from nncs.loop.options import Options, TimeLimitReached, check_run_limits, time_check
 from nncs.loop.system import ClosedLoop
 from nncs.nn.reach import ReachOptions as NNReachOptions
+from nncs.nn.reach import check_supported
 from nncs.sets import Box, Star, Zonotope
 from nncs.sets.base import Set
 
@@ -48,8 +49,11 @@ class ReachResult:
         initial_set: the initial state set.
         periods: one PeriodReach per computed period.
         final: the state sets at the last computed sampling instant.
-        complete: False when a callback stopped the computation early (then periods are fewer than steps).
+        complete: False when the computation stopped early (then periods may be fewer than steps).
         time_s: wall time of the computation.
+        stopped: why it stopped early: "" (it did not), "callback" (on_segment returned False) or "timeout"
+            (the time limit was reached; `periods` and `final` hold what was computed before).
+        message: a one-line explanation when it stopped early.
     """
 
     system: ClosedLoop
@@ -59,6 +63,8 @@ class ReachResult:
     final: list[Set] = field(default_factory=list)
     complete: bool = True
     time_s: float = 0.0
+    stopped: str = ""
+    message: str = ""
 
     def segments(self) -> Iterator[tuple[float, float, Set]]:
         """Yield (t_lo, t_hi, set) for every flowpipe segment: the set covers all states on [t_lo, t_hi]."""
@@ -155,6 +161,8 @@ def reach(
     steps: int,
     options: Options | None = None,
     on_segment: Callable[[float, float, Set], bool] | None = None,
+    *,
+    deadline: float | None = None,
 ) -> ReachResult:
     """Compute outer approximations of the closed loop's reachable states over `steps` control periods.
 
@@ -164,12 +172,20 @@ def reach(
         steps: the number of control periods N (horizon N * T).
         options: Options (set type, network method, time step, zonotope order, ...).
         on_segment: called with (t_lo, t_hi, set) for every flowpipe segment and with (t, t, set) for every
-            state set at a sampling instant; returning False stops the computation (result.complete = False).
+            state set at a sampling instant; returning False stops the computation (result.complete = False,
+            result.stopped = "callback").
+        deadline: a `time.perf_counter()` value past which the computation stops; None: `options.timeout`
+            seconds from now (no limit when that is None too). The limit is checked inside the period loop, the
+            network reach (per layer, per exact-star split, per fit round) and the flowpipe sub-steps. At the
+            limit reach returns normally with result.complete = False and result.stopped = "timeout" (it does
+            not raise); the periods computed before are kept (a partial period is dropped).
     Returns:
         ReachResult: every closed-loop trajectory from initial_set stays, for t in [t_lo, t_hi], in the
-        segment sets of that interval (sound outer approximation).
+        segment sets of that interval (sound outer approximation), for the periods computed.
     Raises:
-        ValueError for a wrong initial set or steps; RuntimeError when a method fails (e.g. too many sets).
+        ValueError for a wrong initial set or steps, sizes beyond the limits of `check_run_limits`, or a network
+        layer the network method cannot handle (e.g. exact-star on tanh); RuntimeError when a method fails
+        (e.g. too many sets).
     """
     opts = options or Options()
     if not isinstance(system, ClosedLoop):
@@ -180,16 +196,28 @@ def reach(
         raise ValueError(
             f"reach: initial_set has dimension {initial_set.dim}, the plant has {system.plant.n_states} states"
         )
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
+        raise ValueError(f"reach: steps must be an integer, got {steps!r}")
     if int(steps) < 1:
         raise ValueError(f"reach: steps must be at least 1, got {steps}")
+    try:
+        check_run_limits(opts, system.plant.n_states, system.period, int(steps), system.plant.is_continuous)
+    except ValueError as exc:
+        raise ValueError(f"reach: {exc}") from None
     set_type = _set_type(system, opts)
     method = _nn_method(set_type, opts)
+    check_supported(system.controller, method)
+    start = time.perf_counter()
+    if deadline is None and opts.timeout is not None:
+        deadline = start + opts.timeout
+    check = time_check(deadline, opts.timeout)
     nn_opts = NNReachOptions(bounds="estimate" if opts.nn_bounds == "auto" else opts.nn_bounds,
                              fit_tol=opts.fit_tol, fit_max_boxes=int(opts.fit_max_boxes), seed=int(opts.seed),
-                             max_stars=int(opts.max_sets))  # exact-star stops before building more sets
-    fp_opts = FlowpipeOptions(time_step=opts.time_step, substeps=opts.substeps, zonotope_order=opts.zonotope_order)
+                             max_stars=int(opts.max_sets),  # exact-star stops before building more sets
+                             check_time=check)
+    fp_opts = FlowpipeOptions(time_step=opts.time_step, substeps=opts.substeps, zonotope_order=opts.zonotope_order,
+                              check_time=check)
     step_fn = _star_step if set_type == "star" else _zono_step
-    start = time.perf_counter()
     result = ReachResult(system, initial_set, int(steps))
     current = [_next_state(initial_set, set_type, opts)]
     T = system.period
@@ -202,12 +230,20 @@ def reach(
             stopped = True
             break
         states, controls, pipes, nn_time, plant_time = [], [], [], 0.0, 0.0
-        for X in current:
-            c, p, tn, tp = step_fn(system, X, method, nn_opts, fp_opts)
-            states.extend([X] * len(p))
-            controls.extend(c)
-            pipes.extend(p)
-            nn_time, plant_time = nn_time + tn, plant_time + tp
+        try:
+            for X in current:
+                if check is not None:
+                    check()
+                c, p, tn, tp = step_fn(system, X, method, nn_opts, fp_opts)
+                states.extend([X] * len(p))
+                controls.extend(c)
+                pipes.extend(p)
+                nn_time, plant_time = nn_time + tn, plant_time + tp
+        except TimeLimitReached as exc:
+            result.stopped = "timeout"
+            result.message = f"{exc} at period {k} of {result.steps}"
+            stopped = True
+            break
         if len(pipes) > opts.max_sets:
             raise RuntimeError(f"reach: {len(pipes)} sets at period {k} exceed options.max_sets = {opts.max_sets}")
         result.periods.append(PeriodReach(k, t0, t1, states, controls, pipes, nn_time, plant_time))
@@ -216,12 +252,17 @@ def reach(
                      for fp in pipes for i, s in enumerate(fp.segments))
             if not ok:
                 stopped = True
+                result.stopped, result.message = "callback", f"on_segment stopped the computation at period {k}"
                 current = [fp.final for fp in pipes]
                 break
         current = [_next_state(fp.final, set_type, opts) for fp in pipes]
     bar.close()
+    if stopped and not result.stopped:
+        result.stopped, result.message = "callback", "on_segment stopped the computation at a sampling instant"
     if not stopped and on_segment is not None:
         stopped = not all(on_segment(result.steps * T, result.steps * T, X) for X in current)
+        if stopped:
+            result.stopped, result.message = "callback", "on_segment stopped the computation at the final instant"
     result.final = current
     result.complete = not stopped
     result.time_s = time.perf_counter() - start

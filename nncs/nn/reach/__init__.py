@@ -5,7 +5,9 @@ Rules are keyed by (set kind, layer type, method), jax_verify style; every rule 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+import numbers
+from dataclasses import dataclass, field
 from typing import Callable
 
 
@@ -26,7 +28,7 @@ from nncs.nn.reach.star import approx_star_activation, exact_star_activation, st
 from nncs.nn.reach.zono import zono_activation, zono_linear
 from nncs.sets import Box, Star, Zonotope
 
-__all__ = ["reach", "ReachOptions", "METHODS", "RULES", "NETWORK_RULES", "register_rule"]
+__all__ = ["reach", "ReachOptions", "METHODS", "RULES", "NETWORK_RULES", "register_rule", "check_supported"]
 
 METHODS = ("exact-star", "approx-star", "approx-zono", "abs-dom", "fit")
 
@@ -48,6 +50,12 @@ class ReachOptions:
         fit_batch: fit: sub-boxes bounded per vectorised call (small products stay single-threaded in BLAS).
         fit_slope: fit: "minimax" (the slope with the least largest residual on the samples) or "lstsq".
         seed: fit: random seed of the samples.
+        check_time: called inside long loops (per layer, per exact-star split, per fit splitting round); it
+            raises (e.g. at a time limit) to stop the computation. None: never interrupted. Not part of equality.
+
+    Raises:
+        ValueError for counts below 1 (fit_samples, fit_max_boxes, fit_batch, max_stars), a negative seed, or
+        a fit_tol that is not a positive finite number.
     """
 
     bounds: str = "lp"
@@ -60,6 +68,18 @@ class ReachOptions:
     fit_batch: int = 32
     fit_slope: str = "minimax"
     seed: int = 0
+    check_time: Callable[[], None] | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self):
+        for name in ("max_stars", "fit_samples", "fit_max_boxes", "fit_batch"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"ReachOptions.{name} must be an integer >= 1, got {value!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral) or self.seed < 0:
+            raise ValueError(f"ReachOptions.seed must be an integer >= 0, got {self.seed!r}")
+        if isinstance(self.fit_tol, bool) or not isinstance(self.fit_tol, numbers.Real) or not (
+                math.isfinite(self.fit_tol) and self.fit_tol > 0):
+            raise ValueError(f"ReachOptions.fit_tol must be a positive finite number, got {self.fit_tol!r}")
 
 
 Rule = Callable[[object, object, ReachOptions], list]
@@ -109,6 +129,36 @@ def _kind(s) -> str:
     return type(s).__name__
 
 
+_METHOD_KIND = {"exact-star": "star", "approx-star": "star", "approx-zono": "zono", "abs-dom": "poly"}
+_FIT_LAYERS = (Linear, Identity) + _ACTS
+
+
+def check_supported(net: Network, method: str, input_kind: str | None = None) -> None:
+    """Refuse, before any computation, a network with a layer that `method` cannot propagate.
+
+    Args:
+        net: the network; method: one of METHODS; input_kind: "star", "zono" or "Box" (for whole-network
+            methods such as fit; None: any).
+    Raises:
+        ValueError naming the method and the first unsupported layer (index and type), e.g. exact-star on a
+        tanh layer (exact-star needs piecewise-linear activations).
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown reach method {method!r} (known: {list(METHODS)})")
+    if method == "fit":
+        for i, layer in enumerate(net.layers):
+            if not isinstance(layer, _FIT_LAYERS):
+                raise ValueError(f"reach: method 'fit' does not support layer {i} ({layer!r})")
+        return
+    kind = _METHOD_KIND[method]
+    for i, layer in enumerate(net.layers):
+        if (kind, type(layer), method) not in RULES:
+            hint = ""
+            if method == "exact-star" and isinstance(layer, _ACTS):
+                hint = ": exact-star needs piecewise-linear activations (ReLU, LeakyReLU, SatLin, SatLins); use approx-star"
+            raise ValueError(f"reach: method {method!r} does not support layer {i} ({layer!r}){hint}")
+
+
 def _prepare(input_set, method: str, opts: ReachOptions):
     if method in ("exact-star", "approx-star"):
         return input_set if isinstance(input_set, Star) else input_set.to_star()
@@ -149,11 +199,17 @@ def reach(net: Network, input_set, method: str = "approx-star", options: ReachOp
         raise ValueError(f"reach: input set has dimension {input_set.dim}, the network expects {net.n_inputs}")
     whole = NETWORK_RULES.get((_kind(input_set), method))
     if whole is not None:
+        if method == "fit":
+            check_supported(net, method)
         return whole(net, input_set, opts)
+    check_supported(net, method)
     sets = [_prepare(input_set, method, opts)]
+    check = opts.check_time
     for i, layer in enumerate(net.layers):
         out = []
         for s in sets:
+            if check is not None:
+                check()
             rule = RULES.get((_kind(s), type(layer), method))
             if rule is None:
                 raise ValueError(f"reach: method {method!r} does not support layer {i} ({layer!r}) on {_kind(s)} sets")

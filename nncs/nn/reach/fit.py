@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -145,7 +146,8 @@ def _minimax(M: np.ndarray, y: np.ndarray, start: np.ndarray) -> np.ndarray:
 
 
 def bound_residual(net: Network, A: np.ndarray, b: np.ndarray, lo, hi, tol: float = 0.2, max_boxes: int = 512,
-                   batch: int = 32, samples: int = 2000, rng=0, split_dims: int = 2) -> AffineFit:
+                   batch: int = 32, samples: int = 2000, rng=0, split_dims: int = 2,
+                   check_time: Callable[[], None] | None = None) -> AffineFit:
     """Sound bounds of `net(z) - A z - b` over the box [lo, hi] by input-splitting branch and bound.
 
     Sub-boxes are bounded with `nncs.nn.verify.bound_objectives` (DeepPoly with back-substitution) and split
@@ -157,6 +159,7 @@ def bound_residual(net: Network, A: np.ndarray, b: np.ndarray, lo, hi, tol: floa
         tol: relative tolerance against the sampled residual range; max_boxes: budget of bounded sub-boxes;
         batch: sub-boxes per vectorised call; samples, rng: the sampled (inner) residual range;
         split_dims: each round splits an open sub-box in half along this many coordinates (2**k children).
+        check_time: called before every batch of sub-boxes is bounded; it raises to stop (e.g. a time limit).
     Returns:
         AffineFit; `[r_lo, r_hi]` is a sound outer bound of the residual on the whole box.
     """
@@ -195,6 +198,8 @@ def bound_residual(net: Network, A: np.ndarray, b: np.ndarray, lo, hi, tol: floa
         low = np.empty((L.shape[0], 2 * n_out))
         G = np.empty((L.shape[0], 2 * n_out, L.shape[1]))
         for k in range(0, L.shape[0], batch):
+            if check_time is not None:
+                check_time()
             lk, gk = bound_objectives(bl, L[k:k + batch], U[k:k + batch], C, e)
             low[k:k + batch], G[k:k + batch] = lk, gk
         r_lo, r_hi = low[:, :n_out], -low[:, n_out:]
@@ -270,7 +275,7 @@ def fit_reach(net: Network, input_set, opts) -> list:
     hi = np.where(free, hi + MARGIN * (1.0 + np.abs(hi)), lo)
     A_z, b_z, _, _ = fit_affine(net, lo, hi, opts.fit_samples, opts.seed, opts.fit_slope)
     fit = bound_residual(net, A_z, b_z, lo, hi, opts.fit_tol, opts.fit_max_boxes, opts.fit_batch, opts.fit_samples,
-                         opts.seed + 1)
+                         opts.seed + 1, check_time=getattr(opts, "check_time", None))
     r_lo, r_hi = fit.r_lo, fit.r_hi
     n_out = net.n_outputs
     if isinstance(input_set, Zonotope):

@@ -103,9 +103,12 @@ def exact_star_activation(S: Star, act: Activation, opts) -> list[Star]:
     l0, u0 = neuron_bounds(S, None, "estimate")
     mask0 = affine_pieces(act, l0, u0)[0]
     work: list[Star] = [S]
+    check = getattr(opts, "check_time", None)
     for j in np.flatnonzero(~mask0):
         nxt: list[Star] = []
         for T in work:
+            if check is not None:
+                check()
             if T.nconstraints:
                 lj, uj = _lp_bounds_rows(T, np.array([j]))
                 lj, uj = float(lj[0]), float(uj[0])
