@@ -7,6 +7,8 @@ input most to blame for the looseness prove the rest. `holds` only when every su
 
 from __future__ import annotations
 
+import math
+import numbers
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -49,6 +51,11 @@ class VerifyOptions:
             DeepPoly is not monotone: on ACAS Xu it usually needs more boxes, so it is off by default).
         backsub_every: tighten every layer's neuron bounds by back-substitution (DeepPoly), not only the
             objective (slower per box, far fewer boxes).
+
+    Raises:
+        ValueError for a timeout that is not a positive finite number of seconds, counts that are not integers
+        in their range (attack_samples <= 10**7, batch in [1, 10**6], steps and restarts <= 10**5, ...), a
+        min_width outside [0, 1), or a split rule not in the list.
     """
 
     timeout: float = 116.0
@@ -70,6 +77,25 @@ class VerifyOptions:
     def __post_init__(self):
         if self.split not in ("influence", "smear", "widest"):
             raise ValueError(f"VerifyOptions.split must be 'influence', 'smear' or 'widest', got {self.split!r}")
+        t = self.timeout
+        if isinstance(t, bool) or not isinstance(t, numbers.Real) or not (math.isfinite(t) and t > 0):
+            raise ValueError(f"VerifyOptions.timeout must be a positive finite number of seconds, got {t!r}")
+        for name, least, most in _INT_RANGES:
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or not least <= v <= most:
+                raise ValueError(f"VerifyOptions.{name} must be an integer in [{least}, {most}], got {v!r}")
+        w = self.min_width
+        if isinstance(w, bool) or not isinstance(w, numbers.Real) or not (0 <= w < 1):
+            raise ValueError(f"VerifyOptions.min_width must be a number in [0, 1), got {w!r}")
+        for name in ("backsub_every", "reuse_bounds"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"VerifyOptions.{name} must be true or false, got {getattr(self, name)!r}")
+
+
+_INT_RANGES = (("attack_samples", 0, 10**7), ("attack_restarts", 1, 10**5), ("attack_steps", 0, 10**5),
+               ("batch", 1, 10**6), ("seed", 0, 2**63 - 1), ("box_samples", 0, 10**4), ("alpha_steps", 0, 10**4),
+               ("alpha_after", 0, 2**63 - 1), ("box_attack", 0, 10**5), ("box_attack_steps", 0, 10**4))
+"""(field, least, most) of VerifyOptions' integer fields: beyond them a run cannot fit in time or memory."""
 
 
 @dataclass
@@ -423,7 +449,8 @@ class _Attacker:
     def step(self, z, A, b, lo, hi, size):
         return self._step(self._params, z, A, b, lo, hi, size)
 
-    def run(self, net, case: VnnlibCase, A, b, rng, opts: VerifyOptions):
+    def run(self, net, case: VnnlibCase, A, b, rng, opts: VerifyOptions, deadline: float | None = None):
+        """A confirmed (x, y) counterexample, None, or "timeout" once `deadline` (perf_counter) has passed."""
         lo, hi = case.lb, case.ub
         x = lo + (hi - lo) * rng.random(size=(opts.attack_samples, lo.size))
         # half of them on faces, edges and corners (each coordinate snapped to a bound with probability 0.3 in
@@ -436,10 +463,14 @@ class _Attacker:
         found = _first_unsafe(net, case, x)
         if found is not None:
             return found
+        if deadline is not None and time.perf_counter() > deadline:
+            return "timeout"
         margins = np.max(net(x) @ A.T - b, axis=1)
         starts = x[np.argsort(margins)[: opts.attack_restarts]]
         z = starts
         for k in range(opts.attack_steps):
+            if deadline is not None and time.perf_counter() > deadline:
+                return "timeout"
             size = 0.05 * (1.0 - k / opts.attack_steps) + 1e-3
             z = np.asarray(self.step(z, A, b, lo, hi, size))
             if k % 10 == 9 or k == opts.attack_steps - 1:
@@ -471,7 +502,7 @@ def attack(net: Network, prop: VnnlibProperty, options: VerifyOptions | None = N
     for case in prop.cases:
         for A, b in case.unsafe:
             found = attacker.run(net, case, A, b, rng, opts)
-            if found is not None:
+            if found is not None and not isinstance(found, str):
                 return found
     return None
 
@@ -519,12 +550,19 @@ def verify_property(net: Network, prop: VnnlibProperty, options: VerifyOptions |
     except Exception:  # noqa: BLE001 - the attack is optional; proving still works
         attacker = None
     ta = time.perf_counter()
+    deadline = t0 + opts.timeout
     for case in prop.cases:
         for A, b in case.unsafe:
+            if time.perf_counter() > deadline:
+                stats["attack_s"] = time.perf_counter() - ta
+                return done("timeout")
             if attacker is not None and A.shape[0] > 0:
-                found = attacker.run(net, case, A, b, rng, opts)
+                found = attacker.run(net, case, A, b, rng, opts, deadline)
             else:
                 found = _first_unsafe(net, case, case.lb + (case.ub - case.lb) * rng.random(size=(opts.attack_samples, case.lb.size)))
+            if isinstance(found, str):
+                stats["attack_s"] = time.perf_counter() - ta
+                return done("timeout")
             if found is not None:
                 stats["attack_s"] = time.perf_counter() - ta
                 return done("violated", found)
@@ -622,6 +660,8 @@ def _prove_case(net: Network, case: VnnlibCase, opts: VerifyOptions, t0: float, 
             found = _first_unsafe(net, case, x)
             if found is not None:
                 return found
+        if time.perf_counter() - t0 > opts.timeout:
+            return "timeout"
         if attacker is not None and opts.box_attack:  # gradient steps inside the least proven sub-boxes
             k = min(opts.box_attack, lb.shape[0])
             top = np.argsort(box_score)[:k]
@@ -631,6 +671,8 @@ def _prove_case(net: Network, case: VnnlibCase, opts: VerifyOptions, t0: float, 
             for j in range(nconj):
                 z = blo + (bhi - blo) * rng.random(blo.shape)
                 for step in range(opts.box_attack_steps):
+                    if time.perf_counter() - t0 > opts.timeout:
+                        return "timeout"
                     z = np.asarray(attacker.step(z, conj[j][0], conj[j][1], blo, bhi, 0.2 * 0.7**step))
                 found = _first_unsafe(net, case, z)
                 if found is not None:
