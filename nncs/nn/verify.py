@@ -54,7 +54,7 @@ class VerifyOptions:
 
     Raises:
         ValueError for a timeout that is not a positive finite number of seconds, counts that are not integers
-        in their range (attack_samples <= 10**7, batch in [1, 10**6], steps and restarts <= 10**5, ...), a
+        in their range (attack_samples <= 10**6, batch in [1, 10**6], steps and restarts <= 10**5, ...), a
         min_width outside [0, 1), or a split rule not in the list.
     """
 
@@ -92,7 +92,7 @@ class VerifyOptions:
                 raise ValueError(f"VerifyOptions.{name} must be true or false, got {getattr(self, name)!r}")
 
 
-_INT_RANGES = (("attack_samples", 0, 10**7), ("attack_restarts", 1, 10**5), ("attack_steps", 0, 10**5),
+_INT_RANGES = (("attack_samples", 0, 10**6), ("attack_restarts", 1, 10**5), ("attack_steps", 0, 10**5),
                ("batch", 1, 10**6), ("seed", 0, 2**63 - 1), ("box_samples", 0, 10**4), ("alpha_steps", 0, 10**4),
                ("alpha_after", 0, 2**63 - 1), ("box_attack", 0, 10**5), ("box_attack_steps", 0, 10**4))
 """(field, least, most) of VerifyOptions' integer fields: beyond them a run cannot fit in time or memory."""
