@@ -438,6 +438,10 @@ def _attack_step(net: Network):
     return _STEP_CACHE[key]
 
 
+_CHUNK = 65_536
+"""Attack samples checked per forward pass (the time limit is checked between chunks)."""
+
+
 class _Attacker:
     """Random sampling and sign-gradient descent on the violation margin `max_r (A y - b)_r` (JAX, jit once
     per architecture)."""
@@ -460,12 +464,17 @@ class _Attacker:
         snap[: x.shape[0] // 2] = False
         x = np.where(snap, np.where(rng.random(size=snap.shape) < 0.5, lo, hi), x)
         x = np.vstack([x, (lo + hi)[None] / 2])
-        found = _first_unsafe(net, case, x)
-        if found is not None:
-            return found
-        if deadline is not None and time.perf_counter() > deadline:
-            return "timeout"
-        margins = np.max(net(x) @ A.T - b, axis=1)
+        margins = np.empty(x.shape[0])
+        for k in range(0, x.shape[0], _CHUNK):  # in chunks, with the time limit checked between them
+            if deadline is not None and time.perf_counter() > deadline:
+                return "timeout"
+            found = _first_unsafe(net, case, x[k:k + _CHUNK])
+            if found is not None:
+                return found
+        for k in range(0, x.shape[0], _CHUNK):
+            if deadline is not None and time.perf_counter() > deadline:
+                return "timeout"
+            margins[k:k + _CHUNK] = np.max(net(x[k:k + _CHUNK]) @ A.T - b, axis=1)
         starts = x[np.argsort(margins)[: opts.attack_restarts]]
         z = starts
         for k in range(opts.attack_steps):
