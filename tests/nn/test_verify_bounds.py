@@ -4,7 +4,6 @@ the branch loop."""
 import dataclasses
 import time
 
-import numpy as np
 import pytest
 
 from nncs.nn.network import ReLU
