@@ -162,13 +162,16 @@ def verify(problem: Problem, options: Options | None = None) -> Verdict:
     opts = options or problem.options
     start = time.perf_counter()
     system = problem.system
-    check_run_limits(opts, system.plant.n_states, system.period, int(problem.steps), system.plant.is_continuous,
-                     falsify=True)
-    if opts.nn_method != "auto":
-        from nncs.loop.reach import _nn_method, _set_type
-        from nncs.nn.reach import check_supported
+    try:
+        check_run_limits(opts, system.plant.n_states, system.period, int(problem.steps),
+                         system.plant.is_continuous, falsify=True)
+        if opts.nn_method != "auto":
+            from nncs.loop.reach import _nn_method, _set_type
+            from nncs.nn.reach import check_supported
 
-        check_supported(system.controller, _nn_method(_set_type(system, opts), opts))
+            check_supported(system.controller, _nn_method(_set_type(system, opts), opts))
+    except ValueError as exc:
+        raise ValueError(f"{problem.name}: {exc}") from None
     deadline = None if opts.timeout is None else start + opts.timeout
     check = time_check(deadline, opts.timeout)
 
