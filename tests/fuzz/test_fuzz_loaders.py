@@ -512,7 +512,28 @@ def test_fuzz_plot_report_text(data, states):
 # One reproducer per defect found: (signature it shows on this branch, loader label, file suffix, content). A
 # reproducer whose signature is in mutate.KNOWN_DEFECTS is a strict xfail: once its fix lands the test passes,
 # the strict xfail fails, and the entry is removed from KNOWN_DEFECTS.
+_NNET_INF = NNET_TINY.replace("2,2,1,3,", "inf,2,1,3,").encode()
+_REPORT_BAD_STEPS = json.dumps({**REPORT_SEEDS[0], "steps": ["a", "b"]}).encode()
+_REPORT_NO_X0 = json.dumps({**REPORT_SEEDS[1], "counterexample": {"trajectory": {"t": [0.0], "x": [[0.0, 0.0]]}}}).encode()
 REPRODUCERS: list[tuple[str, str, str, bytes]] = [
+    ("network.nnet|no-file-name|UnicodeDecodeError|text_formats.py:load_nnet", "network.nnet", ".nnet", b"\xff" + NNET_TINY.encode()),
+    ("vnnlib|no-file-name|UnicodeDecodeError|vnnlib.py:load_vnnlib", "vnnlib", ".vnnlib", b"\xff" + VNNLIB_SEEDS[0]),
+    ("problem|no-file-name|UnicodeDecodeError|problem.py:load_problem", "problem", ".toml", b"name = \"\xff\"\n"),
+    ("network.json|no-file-name|UnicodeDecodeError|text_formats.py:load_json", "network.json", ".json", b"\xff{}"),
+    ("cli-plot|exception|UnicodeDecodeError|cli.py:_plot_report", "cli-plot", ".json", b"\xff{}"),
+    ("problem|exception|RecursionError|problem.py:load_problem", "problem", ".toml", b"x = " + b"[" * 5000 + b"]" * 5000),
+    ("problem|long-message|ProblemError|problem.py:_get", "problem", ".toml",
+     M.dumps_toml({**PROBLEM_SEEDS[0], "initial": {"lower": M.deep(300, "dict"), "upper": [0.0]}}).encode()),
+    ("network.json|exception|RecursionError|text_formats.py:load_json", "network.json", ".json",
+     b'{"layers": ' + b"[" * 100000 + b"]" * 100000 + b"}"),
+    ("vnnlib|exception|RecursionError|vnnlib.py:formula", "vnnlib", ".vnnlib",
+     (_VNN_HEAD + "(assert " + "(and " * 5000 + "(>= Y_0 1)" + ")" * 5000 + ")\n").encode()),
+    ("vnnlib|timeout|-|-", "vnnlib", ".vnnlib",
+     (_VNN_HEAD + "(assert (and " + "(or (>= Y_0 1) (>= Y_1 2)) " * 24 + "))\n").encode()),
+    ("vnnlib|memory|-|-", "vnnlib", ".vnnlib", (_VNN_HEAD + "(declare-const X_100000000 Real)\n").encode()),
+    ("network.nnet|exception|OverflowError|text_formats.py:load_nnet", "network.nnet", ".nnet", _NNET_INF),
+    ("cli-plot|exception|TypeError|plot.py:<listcomp>", "cli-plot", ".json", _REPORT_BAD_STEPS),
+    ("cli-plot|exception|KeyError|plot.py:plot_report", "cli-plot", ".json", _REPORT_NO_X0),
 ]
 
 
