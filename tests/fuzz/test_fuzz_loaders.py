@@ -526,7 +526,7 @@ REPRODUCERS: list[tuple[str, str, str, bytes]] = [
      M.dumps_toml({**PROBLEM_SEEDS[0], "initial": {"lower": M.deep(300, "dict"), "upper": [0.0]}}).encode()),
     ("network.json|exception|RecursionError|text_formats.py:load_json", "network.json", ".json",
      b'{"layers": ' + b"[" * 100000 + b"]" * 100000 + b"}"),
-    ("vnnlib|exception|RecursionError|vnnlib.py:formula", "vnnlib", ".vnnlib",
+    ("vnnlib|exception|RecursionError|vnnlib.py:<listcomp>", "vnnlib", ".vnnlib",
      (_VNN_HEAD + "(assert " + "(and " * 5000 + "(>= Y_0 1)" + ")" * 5000 + ")\n").encode()),
     ("vnnlib|timeout|-|-", "vnnlib", ".vnnlib",
      (_VNN_HEAD + "(assert (and " + "(or (>= Y_0 1) (>= Y_1 2)) " * 24 + "))\n").encode()),
