@@ -151,10 +151,20 @@ def check_name(name: Any, what: str) -> str:
 class _Parser:
     """One parse of one text: the declared symbols, where it comes from, and the text (for messages)."""
 
-    def __init__(self, text: str, symbols: Mapping[str, sp.Symbol], what: str):
+    def __init__(self, text: str, symbols: Mapping[str, sp.Symbol], what: str, hint: str = ""):
         self.text = text
         self.symbols = symbols
         self.what = what
+        self.hint = hint
+
+    def check_names(self, tree: ast.AST) -> None:
+        """Refuse the names of `tree` that are not declared (all of them in one message)."""
+        unknown = sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - set(self.symbols)
+                         - set(CONSTANTS) - set(FUNCTIONS))
+        if unknown:
+            known = sorted(self.symbols)
+            shown = known if len(known) <= 20 else known[:20] + ["..."]
+            raise self.fail(f"uses unknown names {unknown[:10]}; known: {shown}{self.hint}")
 
     def fail(self, message: str) -> ValueError:
         return ValueError(f"{self.what}: {_cut(self.text)}: {message}")
@@ -249,7 +259,7 @@ class _Parser:
                 return CONSTANTS[node.id]
             if node.id in FUNCTIONS:
                 raise self.fail(f"the function {node.id!r} is used without a call")
-            raise self.fail(f"unknown name {node.id!r}; known: {sorted(self.symbols)}")
+            raise self.fail(f"uses unknown names [{node.id!r}]; known: {sorted(self.symbols)}{self.hint}")
         if isinstance(node, ast.UnaryOp):
             operand = self.build(node.operand)
             return -operand if isinstance(node.op, ast.USub) else operand
@@ -401,7 +411,7 @@ def _parse_tree(text: str, what: str) -> ast.Expression:
 
 
 def _parse(text: Any, names: Sequence[str] | Mapping[str, sp.Symbol], what: str,
-           relation: bool = False) -> sp.Expr | tuple[sp.Expr, str, sp.Expr]:
+           relation: bool = False, hint: str = "") -> sp.Expr | tuple[sp.Expr, str, sp.Expr]:
     symbols = _symbol_table(names, what)
     if isinstance(text, bool) or not isinstance(text, (str, int, float)):
         raise ValueError(f"{what}: expected a string or number, got {type(text).__name__} {_cut(text)}")
@@ -409,9 +419,10 @@ def _parse(text: Any, names: Sequence[str] | Mapping[str, sp.Symbol], what: str,
         parser = _Parser(repr(text), symbols, what)
         return parser.number(ast.Constant(text))
     tree = _parse_tree(text, what)
-    parser = _Parser(text, symbols, what)
+    parser = _Parser(text, symbols, what, hint)
     if not relation:
         parser.check_tree(tree)
+        parser.check_names(tree)
         return parser.build(tree)
     body = tree.body
     if not isinstance(body, ast.Compare):
@@ -426,25 +437,28 @@ def _parse(text: Any, names: Sequence[str] | Mapping[str, sp.Symbol], what: str,
         raise parser.fail(f"the relation {_OPERATOR_NAMES.get(op, op.__name__)!r} is not supported; use <=, >=, <, >")
     parser.check_tree(ast.Expression(body.left))
     parser.check_tree(ast.Expression(body.comparators[0]))
+    parser.check_names(body)
     lhs = parser.build(body.left)
     rhs = parser.build(body.comparators[0])
     return lhs, _RELATIONS[op], rhs
 
 
-def parse_expression(text: Any, names: Sequence[str] | Mapping[str, sp.Symbol], what: str) -> sp.Expr:
+def parse_expression(text: Any, names: Sequence[str] | Mapping[str, sp.Symbol], what: str,
+                     hint: str = "") -> sp.Expr:
     """Parse `text` (a string or number) into a sympy expression over the declared `names`, evaluating nothing.
 
     Args:
         text: e.g. "v_ego + 0.5*sin(theta)^2" or a number (int or float, not bool).
         names: the declared names (each becomes `sympy.Symbol(name)`), or a mapping name -> the Symbol to use.
         what: where the text comes from, e.g. "dynamics of 'x'" (named in every error).
+        hint: appended to the message about unknown names (e.g. where to declare them).
     Returns:
         The expression; its free symbols are among the declared symbols.
     Raises:
         ValueError: naming `what`, a cut text and the reason, for anything outside the grammar of the module
             docstring, unknown names, non-finite or complex results, or a text past the size limits.
     """
-    return _parse(text, names, what)
+    return _parse(text, names, what, hint=hint)
 
 
 def _affine_parts(expr: sp.Expr, symbols: Sequence[sp.Symbol]) -> tuple[dict, sp.Expr] | None:

@@ -200,7 +200,11 @@ def _parameter_value(value: Any, name: str) -> tuple[float, sp.Expr]:
     if isinstance(value, bool):
         raise ValueError(f"{where}: value {value!r} is a boolean, not a number")
     if isinstance(value, str):
-        exact = parse_expression(value, [], where)
+        try:
+            exact = parse_expression(value, [], f"{where}: value")
+        except ValueError as exc:
+            raise ValueError(f"{exc} (a parameter is a number or a constant expression such as '1/3' or "
+                             f"'pi/4'; it is not a number here)") from None
         try:
             fval = float(exact)
         except (TypeError, ValueError, OverflowError):
@@ -318,7 +322,8 @@ class SymbolicPlant:
     def _parse(d: Any, state: str, symtab: dict[str, sp.Symbol]) -> sp.Expr:
         where = f"dynamics of {state!r}"
         if isinstance(d, (str, int, float)) and not isinstance(d, bool):
-            expr = parse_expression(d, symtab, where)  # text is parsed, never evaluated
+            expr = parse_expression(d, symtab, where, hint=" (declare them as states, inputs, disturbances or "
+                                                           "parameters)")  # text is parsed, never evaluated
         elif isinstance(d, sp.Basic):
             expr = d  # built by the caller's own Python code, not read from a file
         else:
