@@ -28,6 +28,7 @@ from __future__ import annotations
 import ast
 import keyword
 import math
+import warnings
 from collections.abc import Mapping
 from typing import Any, Callable, Sequence
 
@@ -402,7 +403,9 @@ def _parse_tree(text: str, what: str) -> ast.Expression:
         raise ValueError(f"{what}: {_cut(text)}: a comment ('#') is not allowed in expressions")
     source = text.replace("^", "**")  # `^` is a power (sympy's convert_xor); outside strings, which are refused
     try:
-        tree = ast.parse(source.strip(), mode="eval")
+        with warnings.catch_warnings():  # e.g. "invalid decimal literal": the text is refused or parsed anyway
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as exc:
         raise ValueError(f"{what}: cannot parse {_cut(text)}: {exc.msg}") from None
     except (RecursionError, MemoryError, ValueError, OverflowError) as exc:
