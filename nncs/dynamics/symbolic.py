@@ -5,7 +5,6 @@ A `SymbolicPlant` is x' = f(x, u, w) (continuous) or x+ = f(x, u, w) (discrete),
 
 from __future__ import annotations
 
-import keyword
 import math
 from collections.abc import Mapping, Sequence
 from functools import cached_property
@@ -14,9 +13,9 @@ from typing import Any, Callable
 import numpy as np
 import sympy as sp
 from nncs.dynamics import interval as iv
-from nncs.expressions import parse_sympy
+from nncs.expressions import check_name, parse_expression
 
-__all__ = ["SymbolicPlant", "IntervalProgram", "SUPPORTED_FUNCTIONS"]
+__all__ = ["SymbolicPlant", "IntervalProgram", "SUPPORTED_FUNCTIONS", "NotBoundable"]
 
 TIME_KINDS = ("continuous", "discrete")
 
@@ -32,6 +31,35 @@ _INTERVAL_FUNCS: dict[type, Callable[[iv.Interval], iv.Interval]] = {
     sp.atan: iv.atan,
 }
 SUPPORTED_FUNCTIONS = ("sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "Abs/abs", "atan", "**", "+", "-", "*", "/")
+
+
+class NotBoundable(ValueError, RuntimeError):
+    """An interval program met a point where its expression has no finite bound on the box (e.g. the second
+    derivative of abs(g) where g can be 0). A ValueError (the continuous flowpipe then halves its step) and a
+    RuntimeError (a closed-loop verification then answers "not proven" for that part, never "safe")."""
+
+
+def _sign(x: iv.Interval) -> iv.Interval:
+    """Enclosure of sign(t) for t in x: exact (-1, 0 or 1) where x keeps one sign, the hull otherwise."""
+    lo = np.where(x.lo > 0, 1.0, np.where(x.lo < 0, -1.0, 0.0))
+    hi = np.where(x.hi < 0, -1.0, np.where(x.hi > 0, 1.0, 0.0))
+    return iv.Interval(lo, hi)
+
+
+def _dirac_delta(x: iv.Interval) -> iv.Interval:
+    """Enclosure of DiracDelta(t) (from the second derivative of abs) for t in x: 0 where 0 is not in x.
+
+    Where x contains 0 the second derivative of abs does not exist as a function (a Taylor remainder bounded
+    by it would be wrong): NotBoundable is raised instead of returning any finite interval.
+    """
+    if np.any((x.lo <= 0) & (x.hi >= 0)):
+        raise NotBoundable("the second derivative of abs(g) is unbounded where g can be 0 (a kink of abs lies in "
+                           "the box): the Lagrange remainder cannot be bounded there")
+    return iv.Interval(np.zeros(np.shape(x.lo)))
+
+
+# only in the second derivatives of the dynamics (derivatives of abs): never in parsed expressions
+_DERIVATIVE_FUNCS: dict[type, Callable[[iv.Interval], iv.Interval]] = {sp.sign: _sign, sp.DiracDelta: _dirac_delta}
 
 
 
@@ -63,11 +91,13 @@ class IntervalProgram:
     point of the input box (outer approximation, outward rounded).
     """
 
-    def __init__(self, exprs: Sequence[sp.Expr], variables: Sequence[sp.Symbol], where: str = "expression"):
+    def __init__(self, exprs: Sequence[sp.Expr], variables: Sequence[sp.Symbol], where: str = "expression",
+                 derivatives: bool = False):
         self.variables = tuple(variables)
         self.n_out = len(exprs)
+        self._funcs = {**_INTERVAL_FUNCS, **_DERIVATIVE_FUNCS} if derivatives else _INTERVAL_FUNCS
         for e in exprs:
-            _check_supported(e, where)
+            _check_supported(e, where, self._funcs)
         replacements, reduced = sp.cse(list(exprs), optimizations=None)
         self._replacements = replacements
         self._reduced = reduced
@@ -77,54 +107,55 @@ class IntervalProgram:
             raise ValueError(f"interval program expects {len(self.variables)} variables, got {box.shape[0]}")
         env: dict[sp.Symbol, iv.Interval] = {v: box[i] for i, v in enumerate(self.variables)}
         for sym, expr in self._replacements:
-            env[sym] = _eval(expr, env)
+            env[sym] = _eval(expr, env, self._funcs)
         tail = box.shape[1:]
-        outs = [_eval(e, env) for e in self._reduced]
+        outs = [_eval(e, env, self._funcs) for e in self._reduced]
         lo = np.stack([np.broadcast_to(o.lo, tail) for o in outs]) if outs else np.zeros((0,) + tail)
         hi = np.stack([np.broadcast_to(o.hi, tail) for o in outs]) if outs else np.zeros((0,) + tail)
         return iv.Interval(lo, hi)
 
 
-def _eval(node: sp.Expr, env: dict) -> iv.Interval:
+def _eval(node: sp.Expr, env: dict, funcs: Mapping[type, Callable] = _INTERVAL_FUNCS) -> iv.Interval:
+    """An enclosure of `node` with its symbols' intervals taken from `env` (functions from `funcs`)."""
     if node.is_Symbol:
         return env[node]
     if node.is_Number or node in (sp.pi, sp.E):
         return _number_interval(node)
     if node.is_Add:
         args = node.args
-        acc = _eval(args[0], env)
+        acc = _eval(args[0], env, funcs)
         for a in args[1:]:
-            acc = acc + _eval(a, env)
+            acc = acc + _eval(a, env, funcs)
         return acc
     if node.is_Mul:
         args = node.args
         if args[0] == sp.S.NegativeOne:
             rest = args[1:]
-            acc = _eval(rest[0], env)
+            acc = _eval(rest[0], env, funcs)
             for a in rest[1:]:
-                acc = acc * _eval(a, env)
+                acc = acc * _eval(a, env, funcs)
             return -acc
-        acc = _eval(args[0], env)
+        acc = _eval(args[0], env, funcs)
         for a in args[1:]:
-            acc = acc * _eval(a, env)
+            acc = acc * _eval(a, env, funcs)
         return acc
     if node.is_Pow:
         base, ex = node.args
-        b = _eval(base, env)
+        b = _eval(base, env, funcs)
         if ex.is_Number and float(ex).is_integer() and abs(float(ex)) < 2**31:
             return iv.ipow(b, int(float(ex)))  # also a Float exponent such as 2.0: x**2.0 == x**2 exactly
         if ex.is_Number and float(ex) == 0.5:
             return iv.sqrt(b)
         if ex.is_Number and float(ex) == -0.5:
             return iv.sqrt(b).reciprocal()
-        return iv.exp(_eval(ex, env) * iv.log(b))
-    fn = _INTERVAL_FUNCS.get(type(node))
-    if fn is not None:
-        return fn(_eval(node.args[0], env))
+        return iv.exp(_eval(ex, env, funcs) * iv.log(b))
+    fn = funcs.get(type(node))
+    if fn is not None and len(node.args) == 1:
+        return fn(_eval(node.args[0], env, funcs))
     raise ValueError(f"unsupported operation {type(node).__name__} in a plant expression")
 
 
-def _check_supported(expr: sp.Expr, where: str) -> None:
+def _check_supported(expr: sp.Expr, where: str, funcs: Mapping[type, Callable] = _INTERVAL_FUNCS) -> None:
     """Raise ValueError naming the first node the interval and JAX back ends do not support."""
     for node in sp.preorder_traversal(expr):
         if node.is_Symbol or node in (sp.pi, sp.E):
@@ -133,7 +164,7 @@ def _check_supported(expr: sp.Expr, where: str) -> None:
             if not node.is_finite or node is sp.nan:
                 raise ValueError(f"non-finite constant {node} in {where}")
             continue
-        if node.is_Add or node.is_Mul or node.is_Pow or type(node) in _INTERVAL_FUNCS:
+        if node.is_Add or node.is_Mul or node.is_Pow or (type(node) in funcs and len(node.args) == 1):
             continue
         name = getattr(node.func, "__name__", type(node).__name__)
         raise ValueError(f"unsupported function or operation {name!r} in {where} (supported: "
@@ -142,22 +173,54 @@ def _check_supported(expr: sp.Expr, where: str) -> None:
 
 # ----------------------------------------------------------------------------------------------------- plant
 def _names(items: Any, what: str) -> list[str]:
+    """The declared names of `items` (str or sympy Symbol, one or a sequence), each checked by `check_name`."""
     if items is None:
         return []
     if isinstance(items, (str, sp.Symbol)):
         items = [items]
     out = []
-    for it in items:
+    for i, it in enumerate(items):
         if isinstance(it, sp.Symbol):
             name = it.name
         elif isinstance(it, str):
             name = it.strip()
         else:
-            raise ValueError(f"{what}: expected names (str or sympy Symbol), got {it!r}")
-        if not name.isidentifier() or keyword.iskeyword(name):
-            raise ValueError(f"{what}: {name!r} is not a valid name (use a Python identifier, not a keyword)")
-        out.append(name)
+            raise ValueError(f"{what}: expected names (str or sympy Symbol), got {it!r}"[:200])
+        out.append(check_name(name, f"{what}[{i}]"))
     return out
+
+
+def _parameter_value(value: Any, name: str) -> tuple[float, sp.Expr]:
+    """(value as a double, exact sympy value substituted into the dynamics) of a parameter; ValueError if bad.
+
+    Numbers (int, float, numpy and sympy numbers) are read as doubles, as always; a string is parsed as a
+    constant expression by `parse_expression` (e.g. "1/3" or "pi/4"; no names, nothing evaluated) and kept exact.
+    """
+    where = f"parameter {name!r}"
+    if isinstance(value, bool):
+        raise ValueError(f"{where}: value {value!r} is a boolean, not a number")
+    if isinstance(value, str):
+        try:
+            exact = parse_expression(value, [], f"{where}: value")
+        except ValueError as exc:
+            raise ValueError(f"{exc} (a parameter is a number or a constant expression such as '1/3' or "
+                             f"'pi/4'; it is not a number here)") from None
+        try:
+            fval = float(exact)
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"{where}: value {value[:80]!r} is not a real number") from None
+        if not math.isfinite(fval):
+            raise ValueError(f"{where}: value {value[:80]!r} is not finite")
+        if exact.is_Float and fval.is_integer():
+            exact = sp.Integer(int(fval))
+        return fval, exact
+    try:
+        fval = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{where}: value {value!r} is not a number"[:200]) from None
+    if not math.isfinite(fval):
+        raise ValueError(f"{where}: value {value!r} is not finite"[:200])
+    return fval, (sp.Integer(int(fval)) if fval.is_integer() else sp.Float(fval))
 
 
 class SymbolicPlant:
@@ -196,17 +259,11 @@ class SymbolicPlant:
             raise ValueError("states: a plant needs at least one state")
         params = dict(parameters or {})
         self.parameter_names = tuple(_names(list(params.keys()), "parameters"))
-        values = {}
+        values, exact = {}, {}
         for key, nm in zip(params.keys(), self.parameter_names):
-            val = params[key]
-            try:
-                fval = float(val)
-            except (TypeError, ValueError):
-                raise ValueError(f"parameter {nm!r}: value {val!r} is not a number") from None
-            if not math.isfinite(fval):
-                raise ValueError(f"parameter {nm!r}: value {val!r} is not finite")
-            values[nm] = fval
+            values[nm], exact[nm] = _parameter_value(params[key], nm)
         self.parameters = values
+        self._parameter_inputs = {nm: params[key] for key, nm in zip(params.keys(), self.parameter_names)}
         if disturbances is None:
             dist_names, bounds = [], None
         elif isinstance(disturbances, Mapping):
@@ -256,25 +313,23 @@ class SymbolicPlant:
         for state, d in zip(self.state_names, dynamics):
             raw.append(self._parse(d, state, symtab))
         self.raw_dynamics = tuple(raw)
-        subs = {symtab[k]: sp.Float(v) if not float(v).is_integer() else sp.Integer(int(v))
-                for k, v in values.items()}
-        self.dynamics = tuple(sp.sympify(e).xreplace(subs) for e in raw)
+        subs = {symtab[k]: v for k, v in exact.items()}
+        self.dynamics = tuple(e.xreplace(subs) for e in raw)
         for state, e in zip(self.state_names, self.dynamics):
             _check_supported(e, f"dynamics of {state!r}")
 
     @staticmethod
     def _parse(d: Any, state: str, symtab: dict[str, sp.Symbol]) -> sp.Expr:
         where = f"dynamics of {state!r}"
-        if isinstance(d, str):
-            expr = parse_sympy(d, symtab, where)
-        elif isinstance(d, (int, float)):
-            expr = sp.sympify(d)
+        if isinstance(d, (str, int, float)) and not isinstance(d, bool):
+            expr = parse_expression(d, symtab, where, hint=" (declare them as states, inputs, disturbances or "
+                                                           "parameters)")  # text is parsed, never evaluated
         elif isinstance(d, sp.Basic):
-            expr = d
+            expr = d  # built by the caller's own Python code, not read from a file
         else:
-            raise ValueError(f"{where}: expected a sympy expression or a string, got {type(d).__name__}")
+            raise ValueError(f"{where}: expected a sympy expression, a string or a number, got {type(d).__name__}")
         if not isinstance(expr, sp.Expr):
-            raise ValueError(f"{where}: {d!r} is not an expression")
+            raise ValueError(f"{where}: {str(d)[:80]!r} is not an expression")
         unknown = sorted(s.name for s in expr.free_symbols if s.name not in symtab)
         if unknown:
             raise ValueError(f"{where}: unknown symbol(s) {unknown} (declare them as states, inputs, "
@@ -316,7 +371,7 @@ class SymbolicPlant:
         dist: Any = (None if not self.disturbance_names else
                      dict(zip(self.disturbance_names, zip(*self.disturbance_bounds)))
                      if self.disturbance_bounds is not None else list(self.disturbance_names))
-        return (self.state_names, self.input_names, self.raw_dynamics, dict(self.parameters), dist, self.time,
+        return (self.state_names, self.input_names, self.raw_dynamics, dict(self._parameter_inputs), dist, self.time,
                 self.name)
 
     def __reduce__(self):
@@ -342,7 +397,7 @@ class SymbolicPlant:
     def is_affine(self) -> bool:
         """True when f is affine in (x, u, w) after substituting the parameters (then `linear_parts` exists)."""
         zset = set(self.variables)
-        return all(not (sp.sympify(e).free_symbols & zset) for e in self.jacobian_exprs)
+        return all(not (e.free_symbols & zset) for e in self.jacobian_exprs)
 
     def linear_parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(A, B, c, E) with f(x, u, w) = A x + B u + c + E w, for an affine plant; ValueError otherwise."""
@@ -355,7 +410,7 @@ class SymbolicPlant:
         n, p = self.n_states, self.n_inputs
         J = np.array(self.jacobian_exprs.evalf(30), dtype=np.float64).reshape(n, self.n_joint)
         zero = {s: sp.S.Zero for s in self.variables}
-        c = np.array([float(sp.sympify(e).xreplace(zero).evalf(30)) for e in self.dynamics], dtype=np.float64)
+        c = np.array([float(e.xreplace(zero).evalf(30)) for e in self.dynamics], dtype=np.float64)
         for a in (J, c):
             a.setflags(write=False)
         return J[:, :n], J[:, n:n + p], c, J[:, n + p:]
@@ -481,7 +536,7 @@ class SymbolicPlant:
                         exprs.append(djk)
         where = (f"the second derivatives of the dynamics of {self.name!r} (the nonlinear flowpipe's Lagrange "
                  f"remainder needs twice-differentiable dynamics)")
-        return entries, (IntervalProgram(exprs, self.variables, where) if exprs else None)
+        return entries, (IntervalProgram(exprs, self.variables, where, derivatives=True) if exprs else None)
 
     @property
     def hessian_is_zero(self) -> bool:

@@ -112,7 +112,7 @@ def test_rational_constants_are_enclosed():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(dynamics=["x + y"]), r"unknown symbol\(s\) \['y'\]"),
+    (dict(dynamics=["x + y"]), r"dynamics of 'x'.*unknown names \['y'\]"),
     (dict(dynamics=["floor(x)"]), "unsupported function 'floor'"),
     (dict(dynamics=["x", "x"]), "2 expressions for 1 states"),
     (dict(time="hybrid"), "time must be one of"),
@@ -126,7 +126,7 @@ def test_rational_constants_are_enclosed():
     (dict(disturbances={"w": (1.0, -1.0)}), "disturbance 'w': lower bound"),
     (dict(disturbances={"w": (0.0, float("inf"))}), "disturbance 'w'.*not finite"),
     (dict(states=[]), "at least one state"),
-    (dict(dynamics=["E*x"]), r"unknown symbol\(s\) \['E'\]"),
+    (dict(dynamics=["E*x"]), r"dynamics of 'x'.*unknown names \['E'\]"),
 ])
 def test_bad_definitions_raise_value_error_naming_the_problem(kwargs, message):
     args = dict(states=["x"], inputs=[], dynamics=["k*x"], parameters={"k": 1.0})
