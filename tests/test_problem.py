@@ -77,7 +77,7 @@ def test_library_model(tmp_path):
         ('steps = 5', 'steps = "five"', ["horizon", "steps", "int"]),
         ('steps = 5', 'steps = 0', ["horizon", "steps"]),
         ('upper = [0.1, 0.0]', 'upper = [0.1]', ["initial", "upper", "2 numbers"]),
-        ('upper = [0.1, 0.0]', 'upper = [-0.1, 0.0]', ["initial", "lb > ub"]),
+        ('upper = [0.1, 0.0]', 'upper = [-0.1, 0.0]', ["initial", "lower[0] = 0 > upper[0] = -0.1"]),
         ('always = ["x <= 5", "x >= -5"]', 'always = ["speed <= 5"]', ["spec[0]", "speed"]),
         ('always = ["x <= 5", "x >= -5"]', 'always = ["x*v <= 5"]', ["spec[0]", "not affine"]),
         ('always = ["x <= 5", "x >= -5"]', 'always = ["x <= 5"]\ngoal = ["x <= 1"]', ["spec[0]", "exactly one"]),
