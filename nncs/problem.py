@@ -129,18 +129,25 @@ def check_keys(table: dict, known: Iterable[str], where: str, note: str = "") ->
     raise ProblemError(f"{where}: {text}{note}")
 
 
+def _join(where: str, key: str) -> str:
+    """The name of `key` inside `where`: "FILE: [table].key", or "FILE: key" at the top level (where = "FILE:")."""
+    return f"{where} {key}" if where.endswith(":") else f"{where}.{key}"
+
+
 def _get(table: dict, key: str, where: str, kind, required: bool = True, default: Any = None):
-    """table[key] checked to be of `kind` (float accepts integers, as a float); ProblemError names where.key."""
+    """table[key] checked to be of `kind` (float accepts integers, as a float); ProblemError names where.key.
+
+    `where` is "FILE: [table]" (or "FILE:" for the top level)."""
     if key not in table:
         if required:
-            raise ProblemError(f"{where}: missing key '{key}'")
+            raise ProblemError(f"{where.rstrip(':')}: missing key '{key}'")
         return default
     value = table[key]
     if kind is float:
-        return _number(value, f"{where}.{key}")
+        return _number(value, _join(where, key))
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         names = {dict: "a table", list: "a list", str: "a string", int: "an integer", bool: "true or false"}[kind]
-        raise ProblemError(f"{where}.{key}: expected {names}, got {_kind_name(value)} {_short(value)}")
+        raise ProblemError(f"{_join(where, key)}: expected {names}, got {_kind_name(value)} {_short(value)}")
     return value
 
 
@@ -316,14 +323,18 @@ def parse_problem(data: dict, file: str = "<problem>", base: Path | None = None)
     if not isinstance(data, dict):
         raise ProblemError(f"{file}: expected a TOML document (a table), got {_kind_name(data)}")
     check_keys(data, TOP_LEVEL_KEYS, f"{file}: top level")
-    name = _get(data, "name", file, str, required=False, default=Path(file).stem)
-    plant = _plant(_get(data, "plant", file, dict), file)
+    top = f"{file}:"
+    name = _get(data, "name", top, str, required=False, default=Path(file).stem)
+    plant = _plant(_get(data, "plant", top, dict), file)
     n = plant.n_states
 
     where = f"{file}: [controller]"
-    ctrl = _get(data, "controller", file, dict)
+    ctrl = _get(data, "controller", top, dict)
     check_keys(ctrl, CONTROLLER_KEYS, where)
-    path = _network_path(_get(ctrl, "network", where, str), base, f"{where}.network")
+    network = _get(ctrl, "network", where, str)
+    if not network.strip():
+        raise ProblemError(f"{where}.network: empty; give the network file (relative to the problem file)")
+    path = _network_path(network, base, f"{where}.network")
     try:
         net = load_network(path)
     except (ValueError, OSError) as exc:
@@ -339,7 +350,7 @@ def parse_problem(data: dict, file: str = "<problem>", base: Path | None = None)
         raise ProblemError(f"{where}: {exc}") from None
 
     where = f"{file}: [initial]"
-    init = _get(data, "initial", file, dict)
+    init = _get(data, "initial", top, dict)
     check_keys(init, INITIAL_KEYS, where)
     lower, upper = _number_list(init, "lower", where, n), _number_list(init, "upper", where, n)
     for i in np.flatnonzero(lower > upper):
@@ -351,7 +362,7 @@ def parse_problem(data: dict, file: str = "<problem>", base: Path | None = None)
         raise ProblemError(f"{where}: {exc}") from None
 
     where = f"{file}: [horizon]"
-    horizon_table = _get(data, "horizon", file, dict)
+    horizon_table = _get(data, "horizon", top, dict)
     check_keys(horizon_table, HORIZON_KEYS, where)
     steps = _get(horizon_table, "steps", where, int)
     if steps < 1:
@@ -361,7 +372,7 @@ def parse_problem(data: dict, file: str = "<problem>", base: Path | None = None)
 
     if isinstance(data.get("spec"), dict):
         raise ProblemError(f"{file}: 'spec' must be an array of tables ([[spec]] entries), got a single [spec] table")
-    raw_specs = _get(data, "spec", file, list)
+    raw_specs = _get(data, "spec", top, list)
     if not raw_specs:
         raise ProblemError(f"{file}: [[spec]] needs at least one entry")
     specs = []
@@ -390,7 +401,7 @@ def parse_problem(data: dict, file: str = "<problem>", base: Path | None = None)
             message = str(exc)
             raise ProblemError(message if message.startswith(where) else f"{where}.{kinds[0]}: {message}") from None
 
-    options = _options(_get(data, "options", file, dict, required=False, default={}), f"{file}: [options]")
+    options = _options(_get(data, "options", top, dict, required=False, default={}), f"{file}: [options]")
     return Problem(name, system, initial, steps, tuple(specs), options, None)
 
 
