@@ -339,7 +339,6 @@ def test_parse_problem_refuses_a_non_table():
         ('always = ["x <= 5", "x >= -5"]', 'always = ["x/0 >= 1"]', ["spec[0].always", "x/0"]),
     ],
 )
-@pytest.mark.xfail(strict=False, reason="needs the new parser")
 def test_division_by_zero_is_a_problem_error_naming_the_key(tmp_path, old, new, words):
     path = write(tmp_path, GOOD.replace(old, new, 1))
     with pytest.raises(ProblemError) as info:
@@ -358,7 +357,6 @@ def test_division_by_zero_is_a_problem_error(tmp_path):
         assert str(path) in str(info.value) and table in str(info.value)
 
 
-@pytest.mark.xfail(strict=False, reason="needs the new parser")
 def test_non_ascii_state_name_is_refused(tmp_path):
     # the full-width letter folds to "x" under NFKC: it must be refused, not merged with or renamed to "x"
     text = (GOOD.replace('states = ["x", "v"]', 'states = ["\uff58", "v"]')
