@@ -1,19 +1,36 @@
 """The `nncs` command line: verification of problem files, networks and bundled case studies, and report plots.
 
 Subcommands: verify, run, list, verify-nn, plot. Every one takes --quiet; exit status 0 on an answer (whatever
-the verdict), 2 for bad input (a missing or malformed file, an unknown case study), 1 when the computation fails.
+the verdict, including "unknown" at a --timeout), 2 for bad input (a missing or malformed file, an unknown case
+study, a bad flag value, a size nncs refuses, an output path in a missing folder), 1 when the computation fails.
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
+import math
 import sys
 from pathlib import Path
 
 from nncs._version import __version__
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+NNET_NOTE = ("A .nnet network is loaded with its header normalisation applied (the network maps raw inputs to raw "
+             "outputs), so it can disagree with an ONNX export of the same network that works on normalised "
+             "inputs; --no-nnet-normalize loads the bare network on normalised inputs and outputs.")
+
+
+def positive_seconds(text: str) -> float:
+    """argparse type of --timeout: a positive, finite number of seconds (negative, zero, NaN and inf refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text[:40]!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive, finite number of seconds, got {text[:40]!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,10 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="check a VNN-LIB property of a network (holds / violated / unknown / timeout)",
         description="Check a VNN-LIB property of a network: prints holds, violated (with a counterexample that "
         "the forward pass confirms), unknown or timeout.",
+        epilog=NNET_NOTE,
     )
     vnn.add_argument("model", help="network file: .onnx, .nnet, .json or .mat")
     vnn.add_argument("property", help="VNN-LIB property file (.vnnlib)")
-    vnn.add_argument("--timeout", type=float, default=116.0, help="seconds (default 116)")
+    vnn.add_argument("--timeout", type=positive_seconds, default=116.0, help="seconds (default 116)")
+    vnn.add_argument("--no-nnet-normalize", dest="nnet_normalize", action="store_false",
+                     help="load a .nnet network without its header normalisation (see below)")
     vnn.add_argument("--json", dest="json_path", default=None, help="write the JSON report to this path")
     vnn.add_argument("--quiet", action="store_true", help="print only the result")
     plot = sub.add_parser("plot", help="draw a JSON report (from --json) as a PNG",
@@ -69,6 +89,9 @@ def _add_report_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--plot", dest="plot_path", default=None, help="write a plot of the specs over time (PNG)")
     p.add_argument("--quiet", action="store_true", help="print only the verdict (no progress bars)")
     p.add_argument("--progress", action="store_true", help="show progress bars even when not on a terminal")
+    p.add_argument("--timeout", type=positive_seconds, default=None,
+                   help="wall-clock limit in seconds (overrides [options] timeout); at the limit the verdict is "
+                   "unknown and the report keeps the parts proven so far")
 
 
 def _error(command: str, message: str) -> int:
@@ -102,21 +125,41 @@ def _check_file(command: str, value: str, what: str, suffixes: tuple[str, ...]) 
     return f"{value}: no such {what}{hint}"
 
 
+def _check_output(value: str | None, what: str) -> str | None:
+    """None when `value` (an output path, or None) can be written to; else the error message."""
+    if value is None:
+        return None
+    path = Path(value)
+    if path.is_dir():
+        return f"{what} {value!r} is a folder, expected a file name"
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        return f"{what} {value!r}: folder {str(folder)!r} does not exist"
+    return None
+
+
 def _verify_problem(command: str, problem_path, args, default_plot: str | None = None) -> int:
     from dataclasses import replace
 
     from nncs.problem import load_problem
     from nncs.verify import verify
 
+    plot_path = args.plot_path or default_plot
+    for value, what in ((args.json_path, "--json"), (plot_path, "--plot")):
+        if (msg := _check_output(value, what)) is not None:
+            return _error(command, msg)
     try:
         problem = load_problem(problem_path)
     except ValueError as e:
         return _error(command, str(e))
     progress = False if args.quiet else (True if args.progress else problem.options.progress)
-    options = replace(problem.options, progress=progress)
+    timeout = args.timeout if args.timeout is not None else problem.options.timeout
+    options = replace(problem.options, progress=progress, timeout=timeout)
     try:
         verdict = verify(problem, options)
-    except (RuntimeError, ValueError) as e:
+    except ValueError as e:  # refused input (sizes, spec windows, unsupported methods)
+        return _error(command, str(e))
+    except RuntimeError as e:
         print(f"nncs {command}: verification failed: {e}", file=sys.stderr)
         return EXIT_FAILED
     print(verdict.status)
@@ -131,7 +174,6 @@ def _verify_problem(command: str, problem_path, args, default_plot: str | None =
             return _error(command, f"cannot write the report: {e}")
         if not args.quiet:
             print(f"report written to {args.json_path}")
-    plot_path = args.plot_path or default_plot
     if plot_path:
         from nncs.plot import save_verdict_plot
 
@@ -145,20 +187,23 @@ def _verify_problem(command: str, problem_path, args, default_plot: str | None =
 
 
 def _plot_report(args) -> int:
-    import json
-
-    from nncs.plot import save_report_plot
+    from nncs.plot import load_report, save_report_plot
 
     if (msg := _check_file("plot", args.report, "report file", (".json",))) is not None:
         return _error("plot", msg)
+    out = args.out or str(Path(args.report).with_suffix(".png"))
+    if (msg := _check_output(out, "--out")) is not None:
+        return _error("plot", msg)
     try:
-        report = json.loads(Path(args.report).read_text())
-    except json.JSONDecodeError as e:
-        return _error("plot", f"{args.report}: not a JSON report: {e}")
+        report = load_report(args.report)
+    except ValueError as e:
+        return _error("plot", str(e))
     states = None
     if args.states:
-        states = [int(s) if s.strip().lstrip("-").isdigit() else s.strip() for s in args.states.split(",")]
-    out = args.out or str(Path(args.report).with_suffix(".png"))
+        states = [s.strip() for s in args.states.split(",")]
+        if not all(states):
+            return _error("plot", f"--states {args.states[:80]!r}: empty entry")
+        states = [int(s) if s.lstrip("-").isdigit() and len(s) < 10 else s for s in states]
     try:
         save_report_plot(report, out, states)
     except ValueError as e:
@@ -177,8 +222,11 @@ def _verify_nn(args) -> int:
                                   (args.property, "property file", (".vnnlib",))):
         if (msg := _check_file("verify-nn", value, what, suffixes)) is not None:
             return _error("verify-nn", msg)
+    if (msg := _check_output(args.json_path, "--json")) is not None:
+        return _error("verify-nn", msg)
+    extra = {} if args.nnet_normalize else {"nnet_normalize": False}
     try:
-        report = verify_nn_files(args.model, args.property, timeout=args.timeout, json_path=args.json_path)
+        report = verify_nn_files(args.model, args.property, timeout=args.timeout, json_path=args.json_path, **extra)
     except ValueError as e:
         return _error("verify-nn", str(e))
     print(report.result)

@@ -216,7 +216,7 @@ def save_verdict_plot(problem, verdict, path, traces: int = 12) -> None:
     ax.set_title(f"{problem.name}: {verdict.status}  ({spec.kind}: {spec.text[0]})", fontsize="medium")
     ax.legend(loc="best", fontsize="small")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path)
     plt.close(fig)
 
 
@@ -526,33 +526,17 @@ def plot_report(report, states=None, axes=None, names=None):
     Raises:
         ValueError when the report has no steps and no counterexample, or a state is out of range.
     """
-    import json
-    from pathlib import Path
-
     import matplotlib.pyplot as plt
 
-    if isinstance(report, (str, Path)):
-        path = Path(report)
-        if not path.is_file():
-            raise ValueError(f"{path}: no such report file")
-        try:
-            report = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}: not a JSON report: {exc}") from None
-    if not isinstance(report, dict) or "steps" not in report or "verdict" not in report:
-        raise ValueError("plot_report: not an nncs report (expected keys 'verdict' and 'steps')")
+    report = load_report(report)
     steps = report["steps"]
-    cex = report.get("counterexample")
-    if not steps and cex is None:
-        raise ValueError(f"report {report.get('name', '')!r} has no per-step bounds and no counterexample to draw")
+    cex = report["counterexample"]
     if steps:
         t = np.array([s["t"] for s in steps], dtype=float)
         lo = np.array([s["lower"] for s in steps], dtype=float)
         hi = np.array([s["upper"] for s in steps], dtype=float)
-        n = lo.shape[1]
-    else:
-        n = len(cex["x0"])
-    names = list(names or report.get("states") or [f"x{k}" for k in range(n)])
+    n = report["n_states"]
+    names = list(names or report["states"] or [f"x{k}" for k in range(n)])
     if len(names) != n:
         raise ValueError(f"plot_report: {len(names)} names for {n} states")
     if states is None:
@@ -579,7 +563,7 @@ def plot_report(report, states=None, axes=None, names=None):
             ax.plot(ct, cx[:, k], color="red", linewidth=1.6, gid="counterexample", label="counterexample")
         ax.set_ylabel(names[k])
     axes[-1].set_xlabel("time (s)")
-    axes[0].set_title(f"{report.get('name', '')}: {report['verdict']}", fontsize="medium")
+    axes[0].set_title(f"{report['name']}: {report['verdict']}", fontsize="medium")
     axes[0].legend(loc="best", fontsize="small")
     return axes
 
@@ -594,5 +578,113 @@ def save_report_plot(report, path, states=None) -> None:
     axes = plot_report(report, states)
     fig = axes[0].figure
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path)
     plt.close(fig)
+
+
+MAX_REPORT_BYTES = 200 * 2**20
+"""Largest JSON report `load_report` reads (bytes)."""
+
+
+def _finite_list(value, where: str, length: int | None = None) -> list:
+    if not isinstance(value, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        raise ValueError(f"{where}: expected a list of numbers, got {_cut(value)}")
+    if not all(np.isfinite(v) for v in value):
+        raise ValueError(f"{where}: numbers must be finite, got {_cut(value)}")
+    if length is not None and len(value) != length:
+        raise ValueError(f"{where}: expected {length} numbers (one per state), got {len(value)}")
+    return value
+
+
+def _cut(value, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def load_report(report) -> dict:
+    """Read and check a JSON verification report (a path or the dict of `Verdict.to_dict()`).
+
+    Args:
+        report: a path to a report written by `--json`, or the parsed dict.
+    Returns:
+        A dict with "name", "verdict", "states" (list of names or None), "steps" (each with finite "t",
+        "lower", "upper" of one common length), "counterexample" (None or with "x0" and a "trajectory" of "t"
+        and "x" rows of that length) and "n_states".
+    Raises:
+        ValueError naming the file and the field for an unreadable file, bad JSON, or a missing, mistyped,
+        non-finite or inconsistent field; also when there is nothing to draw.
+    """
+    import json
+    from pathlib import Path
+
+    where = "report"
+    if isinstance(report, (str, Path)):
+        path = Path(report)
+        where = str(path)
+        if not path.is_file():
+            raise ValueError(f"{path}: no such report file")
+        if path.stat().st_size > MAX_REPORT_BYTES:
+            raise ValueError(f"{path}: larger than {MAX_REPORT_BYTES // 2**20} MiB; not an nncs report")
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        except OSError as exc:
+            raise ValueError(f"{path}: cannot read: {exc}") from None
+        try:
+            report = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}: not a JSON report: {exc}") from None
+        except RecursionError:
+            raise ValueError(f"{path}: JSON nested too deeply; not an nncs report") from None
+    if not isinstance(report, dict) or "steps" not in report or "verdict" not in report:
+        raise ValueError(f"{where}: not an nncs report (expected an object with keys 'verdict' and 'steps')")
+    name = report.get("name", "")
+    if not isinstance(name, str) or not isinstance(report["verdict"], str):
+        raise ValueError(f"{where}: 'name' and 'verdict' must be strings")
+    states = report.get("states")
+    if states is not None and (not isinstance(states, list) or not all(isinstance(s, str) for s in states)):
+        raise ValueError(f"{where}: 'states' must be a list of names, got {_cut(states)}")
+    states = states or None
+    steps = report["steps"]
+    if not isinstance(steps, list):
+        raise ValueError(f"{where}: 'steps' must be a list, got {_cut(steps)}")
+    n = len(states) if states else None
+    for i, step in enumerate(steps):
+        at = f"{where}: steps[{i}]"
+        if not isinstance(step, dict) or not all(k in step for k in ("t", "lower", "upper")):
+            raise ValueError(f"{at}: expected an object with 't', 'lower' and 'upper', got {_cut(step)}")
+        _finite_list([step["t"]], f"{at}.t")
+        n = len(_finite_list(step["lower"], f"{at}.lower", n))
+        _finite_list(step["upper"], f"{at}.upper", n)
+        if any(a > b for a, b in zip(step["lower"], step["upper"])):
+            raise ValueError(f"{at}: a lower bound exceeds its upper bound")
+    cex = report.get("counterexample")
+    if cex is not None:
+        at = f"{where}: counterexample"
+        if not isinstance(cex, dict) or "x0" not in cex or not isinstance(cex.get("trajectory"), dict):
+            raise ValueError(f"{at}: expected an object with 'x0' and 'trajectory', got {_cut(cex)}")
+        n = len(_finite_list(cex["x0"], f"{at}.x0", n))
+        traj = cex["trajectory"]
+        ts = _finite_list(traj.get("t"), f"{at}.trajectory.t")
+        xs = traj.get("x")
+        if not isinstance(xs, list) or len(xs) != len(ts):
+            raise ValueError(f"{at}.trajectory.x: expected {len(ts)} rows (one per time), got {_cut(xs)}")
+        for k, row in enumerate(xs):
+            _finite_list(row, f"{at}.trajectory.x[{k}]", n)
+    if not steps and cex is None:
+        raise ValueError(f"{where}: report {name!r} has no per-step bounds and no counterexample to draw")
+    if n == 0:
+        raise ValueError(f"{where}: the report has no states")
+    return {"name": name, "verdict": report["verdict"], "states": states, "steps": steps, "counterexample": cex,
+            "n_states": n}
+
+
+def save_figure(fig, path) -> str:
+    """Write `fig` to exactly `path` (PNG unless its suffix names another format matplotlib writes); return it."""
+    from pathlib import Path
+
+    suffix = Path(path).suffix.lower().lstrip(".")
+    fmt = suffix if suffix in fig.canvas.get_supported_filetypes() else "png"
+    fig.savefig(path, dpi=120, format=fmt)
+    return str(path)

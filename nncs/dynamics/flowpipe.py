@@ -485,11 +485,12 @@ def _nl_interval(plant, c, G, m0, delta, opts, psi, depth):
     try:
         seg, c1, G1, psi1 = _nl_step(plant, c, G, m0, delta, opts, psi)
         return [(delta, seg)], c1, G1, psi1
-    except _NoConvergence:
+    except _NoConvergence as exc:
         if depth >= opts.max_halvings:
+            why = f" ({exc})" if str(exc) else ""
             raise RuntimeError(
                 f"nonlinear flowpipe of {plant.name!r}: the linearisation error could not be bounded even with "
-                f"a time step of {delta:g}; use a smaller time_step or a smaller initial set") from None
+                f"a time step of {delta:g}{why}; use a smaller time_step or a smaller initial set") from None
     first, c, G, psi = _nl_interval(plant, c, G, m0, delta / 2, opts, psi, depth + 1)
     second, c, G, psi = _nl_interval(plant, c, G, m0, delta / 2, opts, psi, depth + 1)
     return first + second, c, G, psi
@@ -571,8 +572,8 @@ def _nl_step(plant: SymbolicPlant, c: np.ndarray, G: np.ndarray, m0: int, delta:
             raise _NoConvergence
         try:
             H = plant.hessian_interval(iv.Interval(lo, hi))
-        except ValueError:  # the box left the domain of a function (log, sqrt): not boundable here
-            raise _NoConvergence from None
+        except ValueError as exc:  # left the domain of a function (log, sqrt) or met a kink of abs
+            raise _NoConvergence(str(exc)) from None
         D = iv.Interval(lo, hi) - iv.Interval(z_star)
         L = _lagrange_remainder(H, D)
         return L.lo, L.hi

@@ -366,8 +366,15 @@ def test_interval_hull_covers_segments():
     assert np.all(lo <= X.lb) and np.all(X.ub <= hi)
 
 
-def test_non_smooth_dynamics_give_a_clear_error_for_the_nonlinear_method():
+def test_abs_dynamics_away_from_the_kink_are_bounded_and_across_it_give_a_clear_error():
     p = SymbolicPlant(["x"], ["u"], ["-abs(x) + u"])
     assert not p.is_affine
-    with pytest.raises(ValueError, match="twice-differentiable"):
-        flowpipe(p, Box([0.5], [1.0]), Box([0.0], [0.1]), 0.1)
+    # x > 0 throughout: x' = -x + u, so x(0.1) = x0 e^-0.1 + u (1 - e^-0.1) (closed form, independent of nncs)
+    fp = flowpipe(p, Box([0.5], [1.0]), Box([0.0], [0.1]), 0.1)
+    lo, hi = fp.final.bounds()
+    decay = np.exp(-0.1)
+    assert lo[0] <= 0.5 * decay and hi[0] >= 1.0 * decay + 0.1 * (1 - decay)
+    assert hi[0] - lo[0] < 0.5 * decay + 0.1 * (1 - decay) + 0.01
+    # a set that straddles the kink of abs: no finite Lagrange remainder, so no flowpipe (never a wrong one)
+    with pytest.raises(RuntimeError, match="kink of abs"):
+        flowpipe(p, Box([-0.5], [1.0]), Box([0.0], [0.1]), 0.1)
