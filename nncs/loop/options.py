@@ -103,6 +103,14 @@ def check_run_limits(options: "Options", n_states: int, period: float, steps: in
                              f"fit (lower falsify_samples)")
 
 
+def _finite(value) -> bool:
+    """Whether a number is finite as a float (an int too large for a double is not; math.isfinite overflows)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 @dataclass(frozen=True)
 class Options:
     """Settings of `nncs.reach` and `nncs.verify` (immutable; `dataclasses.replace` makes variants).
@@ -178,7 +186,7 @@ class Options:
                             ("zonotope_order", self.zonotope_order), ("timeout", self.timeout)):
             if value is None and name in ("time_step", "timeout"):
                 continue
-            if not isinstance(value, (int, float, np.number)) or isinstance(value, bool) or not math.isfinite(value):
+            if not isinstance(value, (int, float, np.number)) or isinstance(value, bool) or not _finite(value):
                 raise ValueError(f"options.{name} must be a finite number, got {_short(value)}")
         if self.time_step is not None and not self.time_step > 0:
             raise ValueError(f"options.time_step must be positive, got {self.time_step!r}")
