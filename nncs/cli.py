@@ -202,7 +202,7 @@ def _plot_report(args) -> int:
     if args.states:
         states = [s.strip() for s in args.states.split(",")]
         if not all(states):
-            return _error("plot", f"--states {args.states[:80]!r}: empty entry")
+            return _error("plot", f"{args.report}: --states {args.states[:80]!r}: empty entry")
         states = [int(s) if s.lstrip("-").isdigit() and len(s) < 10 else s for s in states]
     try:
         save_report_plot(report, out, states)

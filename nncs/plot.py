@@ -589,11 +589,18 @@ MAX_REPORT_BYTES = 200 * 2**20
 def _finite_list(value, where: str, length: int | None = None) -> list:
     if not isinstance(value, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
         raise ValueError(f"{where}: expected a list of numbers, got {_cut(value)}")
-    if not all(np.isfinite(v) for v in value):
+    if not all(_finite_number(v) for v in value):
         raise ValueError(f"{where}: numbers must be finite, got {_cut(value)}")
     if length is not None and len(value) != length:
         raise ValueError(f"{where}: expected {length} numbers (one per state), got {len(value)}")
     return value
+
+
+def _finite_number(v) -> bool:
+    try:
+        return bool(np.isfinite(float(v)))
+    except OverflowError:  # an int beyond the double range
+        return False
 
 
 def _cut(value, limit: int = 80) -> str:

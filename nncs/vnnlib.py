@@ -1,18 +1,38 @@
 """VNN-LIB properties (the subset ACAS Xu and common benchmarks use): input boxes and unsafe output regions.
 
 A property is violated when some input of one of its boxes gives an output in one of that box's unsafe polytopes.
+Strangers' files are checked, not trusted: variables must be written `X_i` / `Y_i` with canonical indices (no
+leading zeros, so no two names can mean one variable), declared once, with indices below `MAX_VARIABLES` and no
+gaps; numbers must be finite; nesting is limited to `MAX_DEPTH` and the disjunctive normal form to `MAX_CASES`
+conjunctions (counted before it is built). A declared output that no assertion uses is accepted (it fixes the
+network's output count, which is checked against the network); a declared input must be bounded.
 """
 
 from __future__ import annotations
 
+import math
 import re
+import time
 from dataclasses import dataclass
 from itertools import product
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["VnnlibCase", "VnnlibProperty", "load_vnnlib", "parse_vnnlib"]
+__all__ = ["VnnlibCase", "VnnlibProperty", "VnnlibTimeout", "load_vnnlib", "parse_vnnlib"]
+
+MAX_VARIABLES = 10**6
+"""Largest number of inputs or outputs (highest index + 1) a property may declare."""
+MAX_DEPTH = 256
+"""Deepest nesting of parentheses accepted."""
+MAX_CASES = 10_000
+"""Most conjunctions the disjunctive normal form of the assertions may have."""
+MAX_VNNLIB_BYTES = 512 * 2**20
+"""Largest .vnnlib file read."""
+
+
+class VnnlibTimeout(ValueError):
+    """Parsing a property ran past its deadline."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,6 +113,8 @@ def _parse_sexprs(tokens: list[tuple[str, int]], source: str) -> list:
     open_lines: list[int] = []
     for tok, line in tokens:
         if tok == "(":
+            if len(stack) > MAX_DEPTH:
+                raise ValueError(f"{source}: line {line}: parentheses nested deeper than {MAX_DEPTH}")
             stack.append([])
             open_lines.append(line)
         elif tok == ")":
@@ -107,7 +129,8 @@ def _parse_sexprs(tokens: list[tuple[str, int]], source: str) -> list:
     return stack[0]
 
 
-_VAR = re.compile(r"^([XY])_(\d+)$")
+_VAR = re.compile(r"^([XY])_(0|[1-9][0-9]*)$")
+_NEAR_VAR = re.compile(r"^([XY])_([0-9]+)$")
 
 
 class _Builder:
@@ -129,9 +152,12 @@ class _Builder:
                     raise self.err(line, f"variable {expr} is used before its declare-const")
                 return {(m.group(1), int(m.group(2))): 1.0}
             try:
-                return {"const": float(expr)}
+                value = float(expr)
             except ValueError:
-                raise self.err(line, f"unknown symbol {expr!r}") from None
+                raise self.err(line, f"unknown symbol {expr[:40]!r}") from None
+            if not math.isfinite(value):
+                raise self.err(line, f"number {expr[:40]!r} is not finite")
+            return {"const": value}
         if not expr:
             raise self.err(line, "empty expression ()")
         head, hline = expr[0]
@@ -183,6 +209,20 @@ class _Builder:
             return [[(_combine([a, b], [1.0, -1.0]), hline, False), (_combine([a, b], [-1.0, 1.0]), hline, False)]]
         raise self.err(hline, f"unsupported operator {head!r} in an assertion")
 
+    def count(self, expr, line) -> int:
+        """The number of conjunctions `formula(expr)` would return (capped just above MAX_CASES), cheaply."""
+        if isinstance(expr, str) or not expr:
+            raise self.err(line, f"expected a formula, got {expr!r}")
+        head, hline = expr[0]
+        if head == "and":
+            n = 1
+            for e, ln in expr[1:]:
+                n = min(n * self.count(e, ln), MAX_CASES + 1)
+            return n
+        if head == "or":
+            return min(sum(self.count(e, ln) for e, ln in expr[1:]), MAX_CASES + 1)
+        return 1
+
 
 def _combine(terms: list[dict], weights: list[float]) -> dict:
     out: dict = {}
@@ -192,18 +232,28 @@ def _combine(terms: list[dict], weights: list[float]) -> dict:
     return out
 
 
-def parse_vnnlib(text: str, source: str = "property") -> VnnlibProperty:
+def parse_vnnlib(text: str, source: str = "property", deadline: float | None = None) -> VnnlibProperty:
     """Parse VNN-LIB text into a VnnlibProperty (exact: every constraint is kept).
 
     Supported: `(declare-const X_i Real)` / `Y_i`, `(assert F)` with F built from `and`, `or`, `<=`, `>=`, `<`,
     `>`, `=` over linear terms (`+`, `-`, `*` by constants). Strict inequalities are proven over their closure
     (sound) and remembered (`VnnlibCase.strict`, `lb_open`, `ub_open`) so counterexamples meet them strictly. Input constraints must be bounds on single inputs and bound
     every input; output constraints may be any linear inequalities; a constraint may not mix X and Y.
+    Args:
+        text: the property.
+        source: its name in error messages (the file).
+        deadline: a `time.perf_counter()` value past which parsing stops with VnnlibTimeout (None: no limit).
     Raises:
-        ValueError with the line number on malformed or unsupported content.
+        ValueError with the line number on malformed or unsupported content, or sizes past the module's limits;
+        VnnlibTimeout (a ValueError) at the deadline.
     """
+    def check_time():
+        if deadline is not None and time.perf_counter() > deadline:
+            raise VnnlibTimeout(f"{source}: parsing ran past the time limit")
+
     b = _Builder(source)
     exprs = _parse_sexprs(_tokenize(text, source), source)
+    check_time()
     asserts: list[tuple] = []
     for expr, line in exprs:
         if isinstance(expr, str) or not expr:
@@ -215,9 +265,16 @@ def parse_vnnlib(text: str, source: str = "property") -> VnnlibProperty:
             name = expr[1][0]
             m = _VAR.match(name)
             if not m:
-                raise b.err(line, f"variable {name!r} is not named X_i or Y_i")
-            if expr[2][0] != "Real":
-                raise b.err(line, f"variable {name} has sort {expr[2][0]!r}, expected Real")
+                if _NEAR_VAR.match(name):
+                    raise b.err(line, f"variable {name!r}: write the index without leading zeros (it would be "
+                                      f"the same variable as {name[0]}_{int(name[2:])})")
+                raise b.err(line, f"variable {name[:40]!r} is not named X_i or Y_i")
+            if not isinstance(expr[2][0], str) or expr[2][0] != "Real":
+                raise b.err(line, f"variable {name} has sort {str(expr[2][0])[:40]!r}, expected Real")
+            if name in b.declared:
+                raise b.err(line, f"variable {name} is declared twice (first on line {b.declared[name]})")
+            if len(m.group(2)) > 7 or int(m.group(2)) >= MAX_VARIABLES:
+                raise b.err(line, f"variable {name}: index above the limit of {MAX_VARIABLES} variables")
             b.declared[name] = line
             idx = int(m.group(2))
             if m.group(1) == "X":
@@ -231,18 +288,32 @@ def parse_vnnlib(text: str, source: str = "property") -> VnnlibProperty:
         else:
             raise b.err(line, f"unsupported command {head!r}")
     for kind, n in (("X", b.n_x), ("Y", b.n_y)):
-        missing = [f"{kind}_{i}" for i in range(n) if f"{kind}_{i}" not in b.declared]
-        if missing:
-            raise ValueError(f"{source}: {missing[0]} is not declared although a higher index is")
+        if sum(1 for name in b.declared if name[0] == kind) != n:
+            first = next(f"{kind}_{i}" for i in range(n) if f"{kind}_{i}" not in b.declared)
+            raise ValueError(f"{source}: {first} is not declared although a higher index is")
     if b.n_x == 0 or b.n_y == 0:
         raise ValueError(f"{source}: the property declares no {'X' if b.n_x == 0 else 'Y'}_i variables")
-    dnf: list[list] = [[]]
-    for expr, line in asserts:
-        dnf = [c1 + c2 for c1 in dnf for c2 in b.formula(expr, line)]
-        if len(dnf) > 100000:
-            raise b.err(line, "the disjunctive normal form of the assertions is too large")
+    total = 1
+    for expr, line in asserts:  # count the disjunctive normal form before building any of it
+        total = min(total * b.count(expr, line), MAX_CASES + 1)
+        if total > MAX_CASES:
+            raise b.err(line, f"the disjunctive normal form of the assertions has more than {MAX_CASES} cases")
+    common: list = []  # the conjuncts of single-case assertions, shared by every case (linear in the asserts)
+    branching: list[list[list]] = []
+    for k, (expr, line) in enumerate(asserts):
+        if k % 1024 == 0:
+            check_time()
+        cases_k = b.formula(expr, line)
+        if len(cases_k) == 1:
+            common.extend(cases_k[0])
+        else:
+            branching.append(cases_k)
+    dnf = ([common + [c for part in combo for c in part] for combo in product(*branching)]
+           if branching else [common])
     groups: dict[tuple, list] = {}
-    for conj in dnf:
+    for k, conj in enumerate(dnf):
+        if k % 64 == 0:
+            check_time()
         lb = np.full(b.n_x, -np.inf)
         ub = np.full(b.n_x, np.inf)
         lb_open = np.zeros(b.n_x, dtype=bool)
@@ -293,11 +364,18 @@ def parse_vnnlib(text: str, source: str = "property") -> VnnlibProperty:
     return VnnlibProperty(n_inputs=b.n_x, n_outputs=b.n_y, cases=tuple(cases), source=source)
 
 
-def load_vnnlib(path: str | Path) -> VnnlibProperty:
-    """Load a `.vnnlib` file (see parse_vnnlib). Raises ValueError naming the file (and line) when malformed."""
+def load_vnnlib(path: str | Path, deadline: float | None = None) -> VnnlibProperty:
+    """Load a `.vnnlib` file (see parse_vnnlib). Raises ValueError naming the file (and line) when malformed,
+    not UTF-8 or larger than MAX_VNNLIB_BYTES; VnnlibTimeout past `deadline` (a time.perf_counter() value)."""
     path = Path(path)
     try:
-        text = path.read_text()
+        if path.stat().st_size > MAX_VNNLIB_BYTES:
+            raise ValueError(f"{path}: larger than {MAX_VNNLIB_BYTES // 2**20} MiB; refused")
+        data = path.read_bytes()
     except OSError as e:
         raise ValueError(f"{path}: cannot read ({e})") from None
-    return parse_vnnlib(text, source=str(path))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path}: not a UTF-8 text file (byte {e.start}: {e.reason})") from None
+    return parse_vnnlib(text, source=str(path), deadline=deadline)

@@ -218,6 +218,9 @@ Layer = Union[Linear, Activation]
 
 def _check_layer(i: int, layer) -> None:
     if isinstance(layer, Linear):
+        if layer.W.size == 0:
+            raise ValueError(f"layer {i} (Linear): W has shape {layer.W.shape}; a layer needs at least one input "
+                             f"and one neuron")
         for name, arr in (("W", layer.W), ("b", layer.b)):
             if not np.all(np.isfinite(arr)):
                 bad = np.argwhere(~np.isfinite(arr))[0].tolist()
@@ -403,11 +406,20 @@ def activation_from_name(name, where: str) -> Activation:
     if isinstance(name, dict):
         key = str(name.get("name", "")).lower()
         if key == "leakyrelu":
-            return LeakyReLU(float(name.get("alpha", 0.01)))
+            alpha = name.get("alpha", 0.01)
+            if not isinstance(alpha, (int, float)) or isinstance(alpha, bool):
+                raise ValueError(f"{where}: leakyrelu alpha must be a number, got {str(alpha)[:40]!r}")
+            try:
+                return LeakyReLU(float(alpha))
+            except ValueError as exc:
+                raise ValueError(f"{where}: {exc}") from None
         name = key
-    key = str(name).strip().lower().replace("_", "").replace("-", "")
+    if not isinstance(name, str):
+        raise ValueError(f"{where}: an activation is a name or {{'name': 'leakyrelu', 'alpha': a}}, got "
+                         f"{str(name)[:40]!r}")
+    key = name.strip().lower().replace("_", "").replace("-", "")
     if key not in ACTIVATIONS:
-        raise ValueError(f"{where}: unknown activation {name!r} (known: {sorted(ACTIVATIONS)})")
+        raise ValueError(f"{where}: unknown activation {name[:40]!r} (known: {sorted(ACTIVATIONS)})")
     return ACTIVATIONS[key]()
 
 

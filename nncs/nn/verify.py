@@ -713,25 +713,38 @@ def _prove_case(net: Network, case: VnnlibCase, opts: VerifyOptions, t0: float, 
     return "unknown" if unknown else "holds"
 
 
-def verify_nn_files(model, prop, timeout: float = 116.0, json_path=None, options: VerifyOptions | None = None) -> VerifyResult:
+def verify_nn_files(model, prop, timeout: float = 116.0, json_path=None, options: VerifyOptions | None = None,
+                    nnet_normalize: bool = True) -> VerifyResult:
     """Load a network file and a VNN-LIB file, check the property, and write the JSON report when asked.
 
+    Args:
+        model: the network file (.onnx, .nnet, .json, .mat).
+        prop: the VNN-LIB file.
+        timeout: seconds for the whole call; parsing the property counts (a parse cut by it answers "timeout").
+        json_path: where to write the JSON report (None: nowhere).
+        options: VerifyOptions (its timeout is replaced by `timeout`).
+        nnet_normalize: for a .nnet model, apply its header normalisation (raw inputs and outputs; the default);
+            False loads the bare network on normalised inputs and outputs, as an ONNX export of it computes.
     Raises:
-        ValueError naming the file for unreadable inputs or mismatched dimensions.
+        ValueError naming the file for unreadable inputs or mismatched dimensions, or a bad timeout.
     """
     import dataclasses
     import json
     from pathlib import Path
 
     from nncs.nn.io import load_network
-    from nncs.vnnlib import load_vnnlib
+    from nncs.vnnlib import VnnlibTimeout, load_vnnlib
 
+    opts = dataclasses.replace(options or VerifyOptions(), timeout=timeout)  # validates the timeout first
     t0 = time.perf_counter()
-    net = load_network(model)
-    spec = load_vnnlib(prop)
-    opts = dataclasses.replace(options or VerifyOptions(), timeout=timeout)
-    result = verify_property(net, spec, opts)
-    result.time_s = time.perf_counter() - t0
+    net = load_network(model, nnet_normalize=nnet_normalize)
+    try:
+        spec = load_vnnlib(prop, deadline=t0 + timeout)
+    except VnnlibTimeout:
+        result = VerifyResult("timeout", time.perf_counter() - t0, stats={"stopped": "while parsing the property"})
+    else:
+        result = verify_property(net, spec, opts)
+        result.time_s = time.perf_counter() - t0
     if json_path:
         Path(json_path).write_text(json.dumps(result.to_json(), indent=2))
     return result

@@ -8,7 +8,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from nncs.nn.io.onnx_io import load_onnx, network_from_onnx_model, network_to_onnx_model, save_onnx
-from nncs.nn.io.text_formats import load_json, load_mat, load_nnet, network_from_json_dict, network_to_json_dict, save_json
+from nncs.nn.io.text_formats import (
+    load_json,
+    load_mat,
+    load_nnet,
+    named_errors,
+    network_from_json_dict,
+    network_to_json_dict,
+    save_json,
+)
 from nncs.nn.network import Network
 
 __all__ = [
@@ -19,16 +27,24 @@ __all__ = [
 _LOADERS = {".onnx": load_onnx, ".nnet": load_nnet, ".json": load_json, ".mat": load_mat}
 
 
-def load_network(path: str | Path, **options) -> Network:
+MAX_NETWORK_BYTES = 2 * 2**30
+"""Largest network file `load_network` reads (bytes)."""
+
+
+def load_network(path: str | Path, nnet_normalize: bool = True, **options) -> Network:
     """Load a network from `path`, choosing the format by extension (.onnx, .nnet, .json, .mat).
 
     Args:
         path: the file.
-        options: passed to the format's loader (e.g. `normalize=False` for .nnet).
+        nnet_normalize: for a .nnet file, apply its header normalisation (the network then maps raw inputs to raw
+            outputs, and may disagree with an ONNX export of the same network on normalised inputs); False: the
+            bare network on normalised inputs and outputs. Ignored for the other formats.
+        options: passed to the format's loader (e.g. `clip_inputs=True` for .nnet).
     Returns:
         The Network (exact).
     Raises:
-        ValueError naming the file for a missing file, an unknown extension or a malformed file.
+        ValueError naming the file for a missing file, an unknown extension or a malformed file (any error
+        while building the network from the file's content is re-raised as a ValueError naming the file).
     """
     path = Path(path)
     loader = _LOADERS.get(path.suffix.lower())
@@ -36,7 +52,12 @@ def load_network(path: str | Path, **options) -> Network:
         raise ValueError(f"{path}: unknown network format {path.suffix!r} (known: {sorted(_LOADERS)})")
     if not path.is_file():
         raise ValueError(f"{path}: no such file")
-    return loader(path, **options)
+    if path.stat().st_size > MAX_NETWORK_BYTES:
+        raise ValueError(f"{path}: larger than {MAX_NETWORK_BYTES // 2**30} GiB; refused")
+    if path.suffix.lower() == ".nnet":
+        options = {"normalize": nnet_normalize, **options}
+    with named_errors(path):
+        return loader(path, **options)
 
 
 def save_network(net: Network, path: str | Path) -> None:

@@ -230,7 +230,10 @@ def load_onnx(path: str | Path) -> Network:
         raise ValueError(f"{path}: not a readable ONNX file ({type(e).__name__}: {e})") from None
     if not model.graph.node and not model.graph.input:
         raise ValueError(f"{path}: not a readable ONNX file (empty graph; truncated?)")
-    return network_from_onnx_model(model, source=str(path))
+    from nncs.nn.io.text_formats import named_errors
+
+    with named_errors(path):
+        return network_from_onnx_model(model, source=str(path))
 
 
 def network_to_onnx_model(net: Network, dtype: str = "float64", opset: int = 13):

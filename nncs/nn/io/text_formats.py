@@ -6,6 +6,7 @@ Each loader returns a `Network` computing exactly what the file describes; broke
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,47 @@ from nncs.nn.network import (
 )
 
 __all__ = ["load_nnet", "load_json", "save_json", "load_mat", "network_to_json_dict", "network_from_json_dict"]
+
+
+MAX_PARAMETERS = 10**8
+"""Most weights and biases a network file may declare (800 MB of float64); larger files are refused unread."""
+
+
+@contextmanager
+def named_errors(path: Path):
+    """Re-raise any error of building a network from `path`'s content as a ValueError naming the file.
+
+    ValueErrors that already name the file pass through; other ValueErrors, TypeError, IndexError, KeyError,
+    AttributeError, OverflowError and RecursionError are prefixed with the file (their message cut short).
+    """
+    try:
+        yield
+    except (ValueError, TypeError, IndexError, KeyError, AttributeError, OverflowError, RecursionError) as exc:
+        msg = str(exc)
+        if isinstance(exc, ValueError) and str(path) in msg:
+            raise
+        what = "" if isinstance(exc, ValueError) else f"{type(exc).__name__}: "
+        msg = msg if len(msg) <= 200 else msg[:200] + "..."
+        raise ValueError(f"{path}: malformed network ({what}{msg})") from None
+
+
+def read_text(path: Path, what: str = "file") -> str:
+    """The UTF-8 text of `path`; ValueError naming the file when it cannot be read or is not UTF-8."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise ValueError(f"{path}: cannot read ({e})") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path}: not a UTF-8 text {what} (byte {e.start}: {e.reason})") from None
+
+
+def _count(value: float, path: Path, lineno_what: str) -> int:
+    """A positive integer count from a header number; ValueError naming the file otherwise."""
+    if not np.isfinite(value) or value != int(value) or not 0 < value <= MAX_PARAMETERS:
+        raise ValueError(f"{path}: {lineno_what} must be a positive integer (at most {MAX_PARAMETERS}), got {value}")
+    return int(value)
 
 
 # ---------------------------------------------------------------------------------------------- .nnet
@@ -39,10 +81,7 @@ def load_nnet(path: str | Path, normalize: bool = True, clip_inputs: bool = Fals
         ValueError naming the file and line on a malformed file.
     """
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as e:
-        raise ValueError(f"{path}: cannot read ({e})") from None
+    text = read_text(path, ".nnet file")
     lines = [(k + 1, ln) for k, ln in enumerate(text.splitlines())]
     lines = [(k, ln) for k, ln in lines if ln.strip() and not ln.lstrip().startswith("//")]
     pos = 0
@@ -62,8 +101,16 @@ def load_nnet(path: str | Path, normalize: bool = True, clip_inputs: bool = Fals
         return vals
 
     head = row("the header", 4)
-    n_layers, n_in, n_out = int(head[0]), int(head[1]), int(head[2])
-    sizes = row("the layer sizes", n_layers + 1).astype(int)
+    n_layers, n_in, n_out = (_count(v, path, f"header value {k} ({name})")
+                             for k, (v, name) in enumerate(zip(head[:3], ("layers", "inputs", "outputs"))))
+    if n_layers > 10**4:
+        raise ValueError(f"{path}: header declares {n_layers} layers (at most 10000)")
+    raw_sizes = row("the layer sizes", n_layers + 1)
+    sizes = np.array([_count(v, path, f"layer size {k}") for k, v in enumerate(raw_sizes)], dtype=np.int64)
+    n_params = int(np.sum(sizes[:-1] * sizes[1:] + sizes[1:]))
+    if n_params > MAX_PARAMETERS:
+        raise ValueError(f"{path}: layer sizes {sizes.tolist()[:8]} declare {n_params} parameters "
+                         f"(at most {MAX_PARAMETERS})")
     if sizes[0] != n_in or sizes[-1] != n_out:
         raise ValueError(f"{path}: layer sizes {sizes.tolist()} disagree with {n_in} inputs / {n_out} outputs")
     row("the symmetric flag")
@@ -116,7 +163,7 @@ def network_from_json_dict(data: dict, source: str = "network") -> Network:
         try:
             W = np.array(spec["W"], dtype=float)
             b = np.array(spec["b"], dtype=float)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError, RecursionError):
             raise ValueError(f"{where}: W and b must be numeric arrays") from None
         if W.ndim != 2:
             raise ValueError(f"{where}: W must be 2-D (out, in), got shape {W.shape}")
@@ -140,13 +187,15 @@ def _out_dim(layers: list) -> int:
 def load_json(path: str | Path) -> Network:
     """Load the JSON network format of the shared closed-loop benchmarks (`x <- act(W x + b)` per layer). Exact."""
     path = Path(path)
+    text = read_text(path, "JSON network")
     try:
-        data = json.loads(path.read_text())
-    except OSError as e:
-        raise ValueError(f"{path}: cannot read ({e})") from None
+        data = json.loads(text)
     except json.JSONDecodeError as e:
         raise ValueError(f"{path}: invalid JSON at line {e.lineno}: {e.msg}") from None
-    return network_from_json_dict(data, source=str(path))
+    except RecursionError:
+        raise ValueError(f"{path}: JSON nested too deeply; not a network file") from None
+    with named_errors(path):
+        return network_from_json_dict(data, source=str(path))
 
 
 def network_to_json_dict(net: Network) -> dict:
@@ -185,7 +234,10 @@ def save_json(net: Network, path: str | Path, **extra) -> None:
 def _cells(value, key: str, path: Path) -> list[np.ndarray]:
     arr = np.asarray(value)
     if arr.dtype == object:
-        return [np.asarray(v, dtype=float) for v in arr.reshape(-1, order="F")]
+        try:
+            return [np.asarray(v, dtype=float) for v in arr.reshape(-1, order="F")]
+        except (TypeError, ValueError):
+            raise ValueError(f"{path}: {key!r} must hold numeric matrices (a cell is not numeric)") from None
     raise ValueError(f"{path}: {key!r} must be a cell array (one matrix per layer)")
 
 
@@ -220,4 +272,5 @@ def load_mat(
     if acts is None:
         acts = [hidden_activation] * (len(Ws) - 1) + [output_activation]
     layer_specs = [{"W": np.atleast_2d(W).tolist(), "b": b.reshape(-1).tolist(), "activation": a} for W, b, a in zip(Ws, bs, acts)]
-    return network_from_json_dict({"layers": layer_specs}, source=str(path))
+    with named_errors(path):
+        return network_from_json_dict({"layers": layer_specs}, source=str(path))
