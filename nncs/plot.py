@@ -630,14 +630,9 @@ def load_report(report) -> dict:
         where = str(path)
         if not path.is_file():
             raise ValueError(f"{path}: no such report file")
-        if path.stat().st_size > MAX_REPORT_BYTES:
-            raise ValueError(f"{path}: larger than {MAX_REPORT_BYTES // 2**20} MiB; not an nncs report")
-        try:
-            text = path.read_bytes().decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ValueError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-        except OSError as exc:
-            raise ValueError(f"{path}: cannot read: {exc}") from None
+        from nncs.nn.io import read_text
+
+        text = read_text(path, "JSON report", MAX_REPORT_BYTES)
         try:
             report = json.loads(text)
         except json.JSONDecodeError as exc:

@@ -422,17 +422,9 @@ def load_problem(path: str | Path) -> Problem:
         raise ProblemError(f"{path}: is a folder, not a problem file")
     if not path.is_file():
         raise ProblemError(f"{path}: no such problem file")
-    try:
-        size = path.stat().st_size
-        if size > MAX_PROBLEM_BYTES:
-            raise ProblemError(f"{path}: {size} bytes is more than the limit of {MAX_PROBLEM_BYTES} bytes for a problem file")
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ProblemError(f"{path}: cannot read the problem file: {exc.strerror or exc}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ProblemError(f"{path}: not UTF-8 text (invalid byte at offset {exc.start})") from None
+    from nncs.nn.io import read_text
+
+    text = read_text(path, "problem file", MAX_PROBLEM_BYTES, ProblemError)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -367,15 +367,7 @@ def parse_vnnlib(text: str, source: str = "property", deadline: float | None = N
 def load_vnnlib(path: str | Path, deadline: float | None = None) -> VnnlibProperty:
     """Load a `.vnnlib` file (see parse_vnnlib). Raises ValueError naming the file (and line) when malformed,
     not UTF-8 or larger than MAX_VNNLIB_BYTES; VnnlibTimeout past `deadline` (a time.perf_counter() value)."""
-    path = Path(path)
-    try:
-        if path.stat().st_size > MAX_VNNLIB_BYTES:
-            raise ValueError(f"{path}: larger than {MAX_VNNLIB_BYTES // 2**20} MiB; refused")
-        data = path.read_bytes()
-    except OSError as e:
-        raise ValueError(f"{path}: cannot read ({e})") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ValueError(f"{path}: not a UTF-8 text file (byte {e.start}: {e.reason})") from None
-    return parse_vnnlib(text, source=str(path), deadline=deadline)
+    from nncs.nn.io import read_text
+
+    text = read_text(Path(path), ".vnnlib property", MAX_VNNLIB_BYTES)
+    return parse_vnnlib(text, source=str(Path(path)), deadline=deadline)

@@ -52,7 +52,7 @@ def test_a_deadline_stops_parsing_and_non_utf8_files_name_the_file(tmp_path):
         parse_vnnlib(HEAD + BOX * 5000 + "(assert (>= Y_0 1))", source="p", deadline=time.perf_counter() - 1)
     path = tmp_path / "p.vnnlib"
     path.write_bytes(b"\xff" + (HEAD + BOX).encode())
-    with pytest.raises(ValueError, match="p.vnnlib: not a UTF-8"):
+    with pytest.raises(ValueError, match="p.vnnlib: not UTF-8"):
         load_vnnlib(path)
 
 

@@ -13,6 +13,7 @@ from nncs.nn.io.text_formats import (
     load_mat,
     load_nnet,
     named_errors,
+    read_text,
     network_from_json_dict,
     network_to_json_dict,
     save_json,
@@ -20,7 +21,7 @@ from nncs.nn.io.text_formats import (
 from nncs.nn.network import Network
 
 __all__ = [
-    "load_network", "save_network", "load_onnx", "save_onnx", "load_nnet", "load_json", "save_json", "load_mat",
+    "load_network", "save_network", "read_text", "load_onnx", "save_onnx", "load_nnet", "load_json", "save_json", "load_mat",
     "network_from_onnx_model", "network_to_onnx_model", "network_from_json_dict", "network_to_json_dict",
 ]  # fmt: skip
 

@@ -45,16 +45,29 @@ def named_errors(path: Path):
         raise ValueError(f"{path}: malformed network ({what}{msg})") from None
 
 
-def read_text(path: Path, what: str = "file") -> str:
-    """The UTF-8 text of `path`; ValueError naming the file when it cannot be read or is not UTF-8."""
+def read_text(path: Path, what: str = "file", max_bytes: int | None = None, error: type = ValueError) -> str:
+    """The UTF-8 text of the file `path` (one reader for every loader of strangers' files).
+
+    Args:
+        path: the file.
+        what: what the file is, for messages (e.g. "problem file").
+        max_bytes: refuse a larger file unread (None: no limit).
+        error: the ValueError subclass to raise.
+    Raises:
+        `error` naming the file when it cannot be read, is larger than `max_bytes` or is not UTF-8.
+    """
+    path = Path(path)
     try:
+        size = path.stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            raise error(f"{path}: {size} bytes is more than the limit of {max_bytes} bytes for a {what}")
         data = path.read_bytes()
     except OSError as e:
-        raise ValueError(f"{path}: cannot read ({e})") from None
+        raise error(f"{path}: cannot read the {what}: {e.strerror or e}") from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise ValueError(f"{path}: not a UTF-8 text {what} (byte {e.start}: {e.reason})") from None
+        raise error(f"{path}: not UTF-8 text (invalid byte at offset {e.start}: {e.reason}); expected a {what}") from None
 
 
 def _count(value: float, path: Path, lineno_what: str) -> int:
