@@ -35,7 +35,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import sympy as sp
 
-__all__ = ["affine_map", "linear_constraint", "parse_expression", "check_name", "FUNCTIONS", "CONSTANTS",
+__all__ = ["affine_map", "linear_constraint", "parse_expression", "check_name", "finite_float", "FUNCTIONS", "CONSTANTS",
            "MAX_LENGTH", "MAX_NODES", "MAX_DEPTH", "MAX_EXPONENT", "MAX_CONSTANT_BITS"]
 
 MAX_LENGTH = 10_000
@@ -495,14 +495,24 @@ def _affine_parts(expr: sp.Expr, symbols: Sequence[sp.Symbol]) -> tuple[dict, sp
     return None
 
 
-def _to_float(value: sp.Expr, parser_what: str, text: Any) -> float:
+def finite_float(value: sp.Expr, what: str) -> float:
+    """The double nearest to the constant sympy expression `value`.
+
+    Raises:
+        ValueError "{what} is not a real number" (a symbol or a complex value is left) or "{what} is not finite
+        as a double" (infinite, NaN, or too large).
+    """
     try:
         f = float(value)
     except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"{parser_what}: {_cut(text)}: a coefficient is not a real number") from None
+        raise ValueError(f"{what} is not a real number") from None
     if not math.isfinite(f):
-        raise ValueError(f"{parser_what}: {_cut(text)}: a coefficient is not finite as a double")
+        raise ValueError(f"{what} is not finite as a double")
     return f
+
+
+def _to_float(value: sp.Expr, parser_what: str, text: Any) -> float:
+    return finite_float(value, f"{parser_what}: {_cut(text)}: a coefficient")
 
 
 def _affine_row(expr: sp.Expr, names: Sequence[str], what: str, text: Any) -> tuple[np.ndarray, float]:

@@ -621,7 +621,6 @@ def load_report(report) -> dict:
         ValueError naming the file and the field for an unreadable file, bad JSON, or a missing, mistyped,
         non-finite or inconsistent field; also when there is nothing to draw.
     """
-    import json
     from pathlib import Path
 
     where = "report"
@@ -630,15 +629,9 @@ def load_report(report) -> dict:
         where = str(path)
         if not path.is_file():
             raise ValueError(f"{path}: no such report file")
-        from nncs.nn.io import read_text
+        from nncs.nn.io import read_json
 
-        text = read_text(path, "JSON report", MAX_REPORT_BYTES)
-        try:
-            report = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}: not a JSON report: {exc}") from None
-        except RecursionError:
-            raise ValueError(f"{path}: JSON nested too deeply; not an nncs report") from None
+        report = read_json(path, "JSON report", MAX_REPORT_BYTES)
     if not isinstance(report, dict) or "steps" not in report or "verdict" not in report:
         raise ValueError(f"{where}: not an nncs report (expected an object with keys 'verdict' and 'steps')")
     name = report.get("name", "")

@@ -13,7 +13,7 @@ from typing import Any, Callable
 import numpy as np
 import sympy as sp
 from nncs.dynamics import interval as iv
-from nncs.expressions import check_name, parse_expression
+from nncs.expressions import check_name, finite_float, parse_expression
 
 __all__ = ["SymbolicPlant", "IntervalProgram", "SUPPORTED_FUNCTIONS", "NotBoundable"]
 
@@ -205,12 +205,7 @@ def _parameter_value(value: Any, name: str) -> tuple[float, sp.Expr]:
         except ValueError as exc:
             raise ValueError(f"{exc} (a parameter is a number or a constant expression such as '1/3' or "
                              f"'pi/4'; it is not a number here)") from None
-        try:
-            fval = float(exact)
-        except (TypeError, ValueError, OverflowError):
-            raise ValueError(f"{where}: value {value[:80]!r} is not a real number") from None
-        if not math.isfinite(fval):
-            raise ValueError(f"{where}: value {value[:80]!r} is not finite")
+        fval = finite_float(exact, f"{where}: value {value[:80]!r}")
         if exact.is_Float and fval.is_integer():
             exact = sp.Integer(int(fval))
         return fval, exact

@@ -29,6 +29,7 @@ from nncs.nn.io import load_network, network_to_json_dict
 from nncs.problem import benchmarks_dir, load_problem
 from nncs.vnnlib import load_vnnlib
 from tests.fuzz import mutate as M
+from tests.samples import TINY_NNET
 
 ROOT = Path(__file__).resolve().parents[2]
 WORK = Path(tempfile.mkdtemp(prefix="nncs_fuzz_"))
@@ -151,23 +152,7 @@ def test_fuzz_problem_deep_nesting(depth, kind):
 
 
 # ---------------------------------------------------------------------------------------------- networks
-NNET_TINY = """// tiny test network
-2,2,1,3,
-2,3,1,
-0,
--1.0,0.0,
-1.0,10.0,
-0.5,4.0,2.0,
-2.0,8.0,3.0,
-1.0,-2.0,
-0.5,1.0,
--1.0,0.25,
-0.1,
-0.2,
--0.3,
-1.0,-1.0,2.0,
-0.5,
-"""
+NNET_TINY = TINY_NNET
 
 
 def _nnet_text(seed: int, sizes: list[int]) -> str:

@@ -13,6 +13,7 @@ from nncs.nn.io.text_formats import (
     load_mat,
     load_nnet,
     named_errors,
+    read_json,
     read_text,
     network_from_json_dict,
     network_to_json_dict,
@@ -21,7 +22,7 @@ from nncs.nn.io.text_formats import (
 from nncs.nn.network import Network
 
 __all__ = [
-    "load_network", "save_network", "read_text", "load_onnx", "save_onnx", "load_nnet", "load_json", "save_json", "load_mat",
+    "load_network", "save_network", "read_text", "read_json", "load_onnx", "save_onnx", "load_nnet", "load_json", "save_json", "load_mat",
     "network_from_onnx_model", "network_to_onnx_model", "network_from_json_dict", "network_to_json_dict",
 ]  # fmt: skip
 

@@ -70,6 +70,22 @@ def read_text(path: Path, what: str = "file", max_bytes: int | None = None, erro
         raise error(f"{path}: not UTF-8 text (invalid byte at offset {e.start}: {e.reason}); expected a {what}") from None
 
 
+def read_json(path: Path, what: str = "JSON file", max_bytes: int | None = None) -> object:
+    """The parsed JSON content of the file `path` (read with `read_text`).
+
+    Raises:
+        ValueError naming the file when it cannot be read, is too large, is not UTF-8, is not valid JSON (with
+        the line and the reason) or is nested too deeply for Python's parser.
+    """
+    text = read_text(path, what, max_bytes)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: not a {what}: invalid JSON at line {e.lineno}: {e.msg}") from None
+    except RecursionError:
+        raise ValueError(f"{path}: not a {what}: JSON nested too deeply") from None
+
+
 def _count(value: float, path: Path, lineno_what: str) -> int:
     """A positive integer count from a header number; ValueError naming the file otherwise."""
     if not np.isfinite(value) or value != int(value) or not 0 < value <= MAX_PARAMETERS:
@@ -200,13 +216,7 @@ def _out_dim(layers: list) -> int:
 def load_json(path: str | Path) -> Network:
     """Load the JSON network format of the shared closed-loop benchmarks (`x <- act(W x + b)` per layer). Exact."""
     path = Path(path)
-    text = read_text(path, "JSON network")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path}: invalid JSON at line {e.lineno}: {e.msg}") from None
-    except RecursionError:
-        raise ValueError(f"{path}: JSON nested too deeply; not a network file") from None
+    data = read_json(path, "JSON network")
     with named_errors(path):
         return network_from_json_dict(data, source=str(path))
 

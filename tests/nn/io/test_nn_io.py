@@ -12,6 +12,7 @@ from onnx.reference import ReferenceEvaluator
 import nncs  # noqa: F401
 from nncs.nn import load_network, save_network
 from nncs.nn.network import LeakyReLU, Linear, Network, ReLU, SatLin, SatLins, Sigmoid, Tanh
+from tests.samples import TINY_NNET
 
 RNG = np.random.default_rng(0)
 
@@ -158,7 +159,7 @@ def test_json_errors_name_the_layer(tmp_path):
     with pytest.raises(ValueError, match=r"layers\[1\].*unknown activation 'softplus'"):
         load_network(tmp_path / "b.json")
     (tmp_path / "c.json").write_text('{"layers": [')
-    with pytest.raises(ValueError, match="c.json: invalid JSON"):
+    with pytest.raises(ValueError, match="c.json: not a JSON network: invalid JSON"):
         load_network(tmp_path / "c.json")
     (tmp_path / "d.json").write_text('{"layers": [{"W": [[NaN]], "b": [0]}]}')
     with pytest.raises(ValueError, match="NaN"):
@@ -180,23 +181,7 @@ def test_acasxu_onnx_files_load_and_match_reference_evaluator(shared_benchmarks)
             np.testing.assert_allclose(net(xi.astype(np.float32).astype(float)), ref, rtol=1e-4, atol=1e-5)
 
 
-NNET = """// tiny test network
-2,2,1,3,
-2,3,1,
-0,
--1.0,0.0,
-1.0,10.0,
-0.5,4.0,2.0,
-2.0,8.0,3.0,
-1.0,-2.0,
-0.5,1.0,
--1.0,0.25,
-0.1,
-0.2,
--0.3,
-1.0,-1.0,2.0,
-0.5,
-"""
+NNET = TINY_NNET
 
 
 def test_nnet_normalisation_header_and_formula(tmp_path):
