@@ -52,8 +52,7 @@ def _period_fn(plant: SymbolicPlant, substeps: int) -> Callable:
     cache = plant.__dict__.setdefault("_rk4_cache", {})
     if substeps in cache:
         return cache[substeps]
-    import jax
-    import jax.numpy as jnp
+    from nncs._jax import jax, jnp
 
     f = plant.f
 

@@ -413,7 +413,7 @@ class SymbolicPlant:
     # ---------------------------------------------------------------------------------------------- JAX side
     @cached_property
     def _jax_flat(self) -> Callable:
-        import jax.numpy as jnp
+        from nncs._jax import jnp
 
         fn = sp.lambdify(list(self.variables), list(self.dynamics), modules="jax")
 
@@ -430,15 +430,14 @@ class SymbolicPlant:
     @cached_property
     def f_joint(self) -> Callable:
         """jitted f(z) with z = [x; u; w] of shape (n+p+q,) -> (n,)."""
-        import jax
+        from nncs._jax import jax
 
         return jax.jit(self._jax_flat)
 
     @cached_property
     def f(self) -> Callable:
         """jitted f(x, u, w) -> (n,) (vmappable; w may be an empty array when there are no disturbances)."""
-        import jax
-        import jax.numpy as jnp
+        from nncs._jax import jax, jnp
 
         flat = self._jax_flat
         return jax.jit(lambda x, u, w: flat(jnp.concatenate([jnp.atleast_1d(x), jnp.atleast_1d(u),
@@ -447,49 +446,49 @@ class SymbolicPlant:
     @cached_property
     def f_batch(self) -> Callable:
         """jitted, vmapped f over a leading batch axis of x, u and w: (N, n), (N, p), (N, q) -> (N, n)."""
-        import jax
+        from nncs._jax import jax
 
         return jax.jit(jax.vmap(self.f))
 
     @cached_property
     def jacobian_joint(self) -> Callable:
         """jitted d f/d z at z = [x; u; w]: (n+p+q,) -> (n, n+p+q)."""
-        import jax
+        from nncs._jax import jax
 
         return jax.jit(jax.jacfwd(self._jax_flat))
 
     @cached_property
     def jac_x(self) -> Callable:
         """jitted d f / d x (x, u, w) -> (n, n)."""
-        import jax
+        from nncs._jax import jax
 
         return jax.jit(jax.jacfwd(self.f, argnums=0))
 
     @cached_property
     def jac_u(self) -> Callable:
         """jitted d f / d u (x, u, w) -> (n, p)."""
-        import jax
+        from nncs._jax import jax
 
         return jax.jit(jax.jacfwd(self.f, argnums=1))
 
     @cached_property
     def jac_w(self) -> Callable:
         """jitted d f / d w (x, u, w) -> (n, q)."""
-        import jax
+        from nncs._jax import jax
 
         return jax.jit(jax.jacfwd(self.f, argnums=2))
 
     @cached_property
     def hessian(self) -> Callable:
         """jitted second derivatives d^2 f_i / dz_j dz_k at z = [x; u; w]: (n+p+q,) -> (n, N, N)."""
-        import jax
+        from nncs._jax import jax
 
         return jax.jit(jax.hessian(self._jax_flat))
 
     @cached_property
     def linearize(self) -> Callable:
         """jitted (f(z), df/dz(z)) at z = [x; u; w], one compiled call."""
-        import jax
+        from nncs._jax import jax
 
         flat = self._jax_flat
         jac = jax.jacfwd(flat)

@@ -117,8 +117,7 @@ def _rollout_fn(system: ClosedLoop, steps: int, substeps: int):
 
 
 def _build_rollout(system: ClosedLoop, steps: int, substeps: int):
-    import jax
-    import jax.numpy as jnp
+    from nncs._jax import jax, jnp
 
     plant = system.plant
     f = jax.vmap(plant.f)
@@ -153,7 +152,7 @@ def _build_rollout(system: ClosedLoop, steps: int, substeps: int):
 
 def _objective_fn(specs, times: np.ndarray, horizon: float):
     """A JAX function states (N, K, n) -> (N,) of the largest violation over specs and masked times."""
-    import jax.numpy as jnp
+    from nncs._jax import jnp
 
     parts = []
     for spec in specs:
@@ -177,8 +176,7 @@ def _gradient_fn(system: ClosedLoop, rollout, specs, times: np.ndarray, horizon:
 
     Cached on the system by the specs' contents and the time grid, so repeated falsification compiles once.
     """
-    import jax
-    import jax.numpy as jnp
+    from nncs._jax import jax, jnp
 
     key = ("gradient", times.tobytes(), float(horizon), tuple(
         (spec.kind, spec.region.H.tobytes(), spec.region.g.tobytes(), spec.window) for spec in specs))
@@ -216,7 +214,7 @@ def falsify(
         in [1, MAX_SUBSTEPS]; TimeLimitReached (a RuntimeError) at the time limit (falsification finds, it never
         proves: nothing is lost).
     """
-    import jax.numpy as jnp
+    from nncs._jax import jnp
 
     from nncs.loop.options import MAX_SUBSTEPS
 

@@ -79,7 +79,7 @@ class ClosedLoop:
 
     def control_jax(self):
         """Return a JAX function of a batch of states (N, n) -> plant inputs (N, p), for gradients."""
-        import jax.numpy as jnp
+        from nncs._jax import jnp
 
         net = self.controller.jax_fn()
         Wi, bi, Wo, bo = (jnp.asarray(a) for a in (self.input_W, self.input_b, self.output_W, self.output_b))

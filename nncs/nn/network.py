@@ -65,7 +65,7 @@ class Linear:
 
     def jax(self, x):
         """The same map on a JAX array."""
-        import jax.numpy as jnp
+        from nncs._jax import jnp
 
         return x @ jnp.asarray(self.W).T + jnp.asarray(self.b)
 
@@ -103,7 +103,7 @@ class ReLU(Activation):
         return np.maximum(x, 0.0)
 
     def jax(self, x):
-        import jax.numpy as jnp
+        from nncs._jax import jnp
 
         return jnp.maximum(x, 0.0)
 
@@ -123,7 +123,7 @@ class LeakyReLU(Activation):
         return np.where(x >= 0, x, self.alpha * x)
 
     def jax(self, x):
-        import jax.numpy as jnp
+        from nncs._jax import jnp
 
         return jnp.where(x >= 0, x, self.alpha * x)
 
@@ -140,7 +140,7 @@ class Tanh(Activation):
         return np.tanh(x)
 
     def jax(self, x):
-        import jax.numpy as jnp
+        from nncs._jax import jnp
 
         return jnp.tanh(x)
 
@@ -155,7 +155,7 @@ class Sigmoid(Activation):
         return 0.5 * (1.0 + np.tanh(0.5 * x))
 
     def jax(self, x):
-        import jax
+        from nncs._jax import jax
 
         return jax.nn.sigmoid(x)
 
@@ -169,7 +169,7 @@ class SatLin(Activation):
         return np.clip(x, 0.0, 1.0)
 
     def jax(self, x):
-        import jax.numpy as jnp
+        from nncs._jax import jnp
 
         return jnp.clip(x, 0.0, 1.0)
 
@@ -183,7 +183,7 @@ class SatLins(Activation):
         return np.clip(x, -1.0, 1.0)
 
     def jax(self, x):
-        import jax.numpy as jnp
+        from nncs._jax import jnp
 
         return jnp.clip(x, -1.0, 1.0)
 
@@ -362,8 +362,7 @@ class Network:
         """
         if jit in self._jax_cache:
             return self._jax_cache[jit]
-        import jax
-        import jax.numpy as jnp
+        from nncs._jax import jax, jnp
 
         params = [
             (jnp.asarray(lay.W.T), jnp.asarray(lay.b)) if isinstance(lay, Linear) else None for lay in self.layers

@@ -346,8 +346,7 @@ _ALPHA_CACHE: dict = {}
 
 def _optimise_alphas(layers, relax, C, e, lb, ub, steps: int) -> list[np.ndarray]:
     """Return per ReLU layer (B*R, n) lower slopes that (locally) maximise the back-substituted bound (JAX)."""
-    import jax
-    import jax.numpy as jnp
+    from nncs._jax import jax, jnp
 
     B, R = lb.shape[0], C.shape[0]
     size = max(1024, 1 << int(np.ceil(np.log2(max(B, 1)))))  # one compilation for every batch up to 1024
@@ -411,8 +410,7 @@ def _arch_key(net: Network) -> tuple:
 def _attack_step(net: Network):
     key = _arch_key(net)
     if key not in _STEP_CACHE:
-        import jax
-        import jax.numpy as jnp
+        from nncs._jax import jax, jnp
 
         acts = [None if isinstance(lay, Linear) else lay for lay in net.layers]
 
