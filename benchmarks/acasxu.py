@@ -14,7 +14,7 @@ NNENUM_REFERENCE_S = {"prop_1": 385.0, "prop_3": 17.0, "prop_4": 8.0}
 
 def main(argv: list[str] | None = None) -> None:
     """Run the selected ACAS Xu instances once and print totals and medians per property with nnenum's figures."""
-    from case_studies.acasxu.run import default_data_dir, load_instances, run_instances, summarize
+    from nncs.case_studies.acasxu.run import default_data_dir, load_instances, run_instances, summarize
 
     data = default_data_dir()
     if not (data / "ground_truth.csv").is_file():

@@ -11,7 +11,7 @@ import statistics
 import subprocess
 import sys
 
-import case_studies
+from nncs import case_studies
 
 NNV_SECONDS = {  # shared/benchmarks/closed_loop/README.md (other hardware)
     "acc_arch": "~15 s (ARCH-COMP scripts)",

@@ -16,7 +16,7 @@ import nncs  # noqa: F401  (float64 JAX)
 from nncs.dynamics.flowpipe import flowpipe
 from nncs.sets import Box
 
-import plants
+from nncs import plants
 
 COLD_REPEATS = 3
 WARM_REPEATS = 20

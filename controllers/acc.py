@@ -112,7 +112,7 @@ def closed_loop_check(controller: Callable[[np.ndarray], np.ndarray], n_random: 
         per-input range of the network inputs along the trajectories, and (if confirm) the reference margin.
         Evidence from simulation, not a proof.
     """
-    import plants
+    from nncs import plants
     from nncs.dynamics.simulate import reference_closed_loop, simulate
 
     plant = plants.get("acc")
@@ -152,7 +152,7 @@ def build(out_dir: str | Path | None = None, steps: int | None = None, seed: int
     """
     import jax
 
-    from controllers.train import TrainOptions, imitate
+    from nncs.controllers.train import TrainOptions, imitate
 
     log = log or (lambda s: None)
     out_dir = Path(out_dir) if out_dir is not None else HERE
@@ -178,7 +178,7 @@ def build(out_dir: str | Path | None = None, steps: int | None = None, seed: int
         "name": "acc_controller",
         "description": "nncs's own ACC controller (NNV/ARCH-COMP interface), trained by imitation of a classical law.",
         "files": {"onnx": onnx_path.name, "card": card_path.name},
-        "retrain": "python -m controllers.train acc",
+        "retrain": "python -m nncs.controllers.train acc",
         "interface": {
             "inputs": list(INPUTS), "outputs": list(OUTPUTS), "state_map": list(STATE_MAP),
             "plant_states": ["x_lead", "v_lead", "g_lead", "x_ego", "v_ego", "g_ego"],

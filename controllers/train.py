@@ -1,7 +1,7 @@
 """Imitation training of feed-forward controllers in JAX: fit a network to an expert on sampled inputs.
 
 Full-batch Adam on the mean squared error, fixed seeds, float64: the same call gives bit-identical weights.
-`python -m controllers.train acc` retrains the project's ACC controller and rewrites its ONNX file and card.
+`python -m nncs.controllers.train acc` retrains the project's ACC controller and rewrites its ONNX file and card.
 """
 
 from __future__ import annotations
@@ -270,12 +270,12 @@ def train_imitation(expert: Callable, sampler, layers: Sequence[int], activation
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m controllers.train NAME [--out DIR] [--steps N] [--seed S]`: retrain and rewrite NAME's files."""
+    """`python -m nncs.controllers.train NAME [--out DIR] [--steps N] [--seed S]`: retrain and rewrite NAME's files."""
     import importlib
 
-    from controllers import RECIPES
+    from nncs.controllers import RECIPES
 
-    parser = argparse.ArgumentParser(prog="python -m controllers.train", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m nncs.controllers.train", description=main.__doc__)
     parser.add_argument("name", choices=sorted(RECIPES), help="which controller to retrain")
     parser.add_argument("--out", default=None, help="folder for the .onnx and .json files (default: controllers/)")
     parser.add_argument("--steps", type=int, default=None, help="Adam steps (default: the recipe's)")

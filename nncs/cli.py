@@ -118,7 +118,7 @@ def _check_file(command: str, value: str, what: str, suffixes: tuple[str, ...]) 
         return f"{value}: is a folder, expected a {what}"
     hint = _missing_file_hint(path, suffixes)
     if command == "verify" and not path.suffix:
-        import case_studies
+        from nncs import case_studies
 
         if value in case_studies.names():
             hint = f"; {value!r} is a bundled case study: run `nncs run {value}`"
@@ -252,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
             return _error("verify", msg)
         return _verify_problem("verify", args.problem, args)
     if args.command in ("run", "list"):
-        import case_studies
+        from nncs import case_studies
 
         if args.command == "list":
             for name in case_studies.names():

@@ -193,7 +193,7 @@ def _model_parameter_names(model: str) -> list[str] | None:
     """The keyword parameters of the library plant `model`'s factory (None when they cannot be listed)."""
     import inspect
 
-    import plants
+    from nncs import plants
 
     listing = getattr(plants, "parameter_names", None)
     if listing is not None:
@@ -210,7 +210,7 @@ def _model_parameter_names(model: str) -> list[str] | None:
 
 
 def _model_plant(table: dict, where: str) -> SymbolicPlant:
-    import plants
+    from nncs import plants
 
     check_keys(table, MODEL_KEYS, where, note=" (with 'model', the plant is the library's: only 'parameters' may be given)")
     model = _get(table, "model", where, str)

@@ -11,15 +11,15 @@ from typing import Any
 
 # name -> (module, factory, example function)
 _REGISTRY: dict[str, tuple[str, str, str]] = {
-    "acc": ("plants.acc", "acc", "example"),
-    "acc_linear": ("plants.acc_linear", "acc_linear", "example"),
-    "tora": ("plants.tora", "tora", "example"),
-    "pendulum": ("plants.pendulum", "pendulum", "example"),
-    "unicycle": ("plants.unicycle", "unicycle", "example"),
-    "double_integrator": ("plants.double_integrator", "double_integrator", "example"),
-    "double_integrator_discrete": ("plants.double_integrator", "double_integrator_discrete", "example_discrete"),
-    "van_der_pol": ("plants.van_der_pol", "van_der_pol", "example"),
-    "dubins": ("plants.dubins", "dubins", "example"),
+    "acc": ("nncs.plants.acc", "acc", "example"),
+    "acc_linear": ("nncs.plants.acc_linear", "acc_linear", "example"),
+    "tora": ("nncs.plants.tora", "tora", "example"),
+    "pendulum": ("nncs.plants.pendulum", "pendulum", "example"),
+    "unicycle": ("nncs.plants.unicycle", "unicycle", "example"),
+    "double_integrator": ("nncs.plants.double_integrator", "double_integrator", "example"),
+    "double_integrator_discrete": ("nncs.plants.double_integrator", "double_integrator_discrete", "example_discrete"),
+    "van_der_pol": ("nncs.plants.van_der_pol", "van_der_pol", "example"),
+    "dubins": ("nncs.plants.dubins", "dubins", "example"),
 }
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from nncs.dynamics.symbolic import SymbolicPlant
 
-from plants.acc import STATES
+from nncs.plants.acc import STATES
 
 
 def acc_linear(a_lead: float = -2.0) -> SymbolicPlant:

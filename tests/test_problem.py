@@ -122,7 +122,7 @@ def test_missing_sections_and_bad_toml(tmp_path):
 
 
 def test_bundled_own_controller_problem_loads():
-    import case_studies
+    from nncs import case_studies
 
     p = load_problem(case_studies.path("acc"))
     assert p.system.controller.n_inputs == 5 and p.steps == 50

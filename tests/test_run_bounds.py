@@ -9,7 +9,7 @@ import tomllib
 import numpy as np
 import pytest
 
-import case_studies
+from nncs import case_studies
 import nncs
 from nncs.loop import Options, reach
 from nncs.loop.falsify import falsify

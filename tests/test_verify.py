@@ -6,7 +6,7 @@ import tomllib
 import numpy as np
 import pytest
 
-import case_studies
+from nncs import case_studies
 import nncs
 from nncs.dynamics.simulate import reference_closed_loop, simulate
 from nncs.loop.falsify import trace_violation

@@ -15,9 +15,9 @@ import nncs.nn
 from nncs.dynamics.simulate import reference_closed_loop, simulate
 from nncs.nn import Linear, ReLU
 
-import controllers
-import plants
-from controllers import acc
+from nncs import controllers
+from nncs import plants
+from nncs.controllers import acc
 
 HERE = Path(controllers.__file__).resolve().parent
 ONNX = HERE / "acc_controller.onnx"

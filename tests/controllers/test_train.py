@@ -6,7 +6,7 @@ import pytest
 import nncs
 from nncs.nn import Linear, ReLU, Tanh
 
-from controllers import train as T
+from nncs.controllers import train as T
 
 BOX = nncs.Box([-2.0, 10.0, 5.0], [3.0, 30.0, 5.0])  # the third input is constant
 

@@ -19,7 +19,7 @@ from nncs.dynamics.symbolic import SymbolicPlant
 from nncs.sets import Box, Star, Zonotope
 from nncs.sets.lp import LPError
 
-import plants
+from nncs import plants
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 TOL = 1e-9  # float noise only (the sets' contains() tolerance, relative to the point's size)

@@ -14,7 +14,7 @@ from nncs.dynamics.symbolic import SymbolicPlant
 from nncs.sets import Box
 from nncs.sets.lp import LPError
 
-import plants
+from nncs import plants
 
 
 def _contains(s, pts):

@@ -8,7 +8,7 @@ import nncs  # noqa: F401
 from nncs.dynamics import simulate as S
 from nncs.dynamics.symbolic import SymbolicPlant
 
-import plants
+from nncs import plants
 
 
 def test_reference_matches_closed_form_double_integrator():

@@ -9,7 +9,7 @@ import nncs  # noqa: F401  (float64 JAX)
 from nncs.dynamics import interval as I
 from nncs.dynamics.symbolic import SymbolicPlant
 
-import plants
+from nncs import plants
 
 
 def _acc_f(z, mu=1e-4, a_lead=-2.0):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import nncs
-import plants
+from nncs import plants
 from nncs.dynamics.simulate import reference_closed_loop
 from nncs.loop import ClosedLoop, Options
 from nncs.loop.falsify import falsify, trace_violation

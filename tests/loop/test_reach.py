@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import nncs
-import plants
+from nncs import plants
 from nncs.loop import ClosedLoop, Options, reach
 from nncs.nn.network import network_from_pairs
 from tests.loop.soundness import assert_inside, reference_traces
@@ -139,7 +139,7 @@ CASES = [("acc", 10), ("acc_arch", 10), ("acc_linear", 10), ("acc_arch_tanh", 6)
 def test_case_study_trajectories_inside(shared_benchmarks, name, steps):
     """Reference closed-loop trajectories from corners and samples of each case study's initial set stay in the
     flowpipes of the first `steps` periods (the soundness half of every verdict)."""
-    import case_studies
+    from nncs import case_studies
 
     problem = nncs.load_problem(case_studies.path(name))
     rng = np.random.default_rng(len(name))

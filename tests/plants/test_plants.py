@@ -8,7 +8,7 @@ import pytest
 import nncs  # noqa: F401
 from nncs.dynamics.symbolic import SymbolicPlant
 
-import plants
+from nncs import plants
 
 # the equations as published (shared/benchmarks/closed_loop/README.md and the sources in each docstring),
 # written independently of the sympy models: f(x, u, w) -> x'
