@@ -541,7 +541,7 @@ def _nl_step(plant: SymbolicPlant, c: np.ndarray, G: np.ndarray, m0: int, delta:
         l_mid = np.zeros(N)
         l_rad = np.zeros(N)
         l_mid[:n] = 0.5 * (psi_lo + psi_hi)
-        l_rad[:n] = iv._up(0.5 * (psi_hi - psi_lo))
+        l_rad[:n] = iv.next_up(0.5 * (psi_hi - psi_lo))
         M = np.zeros((N + 1, N + 1))
         M[:N, :N] = A
         M[:N, N] = f0 + l_mid
@@ -566,8 +566,8 @@ def _nl_step(plant: SymbolicPlant, c: np.ndarray, G: np.ndarray, m0: int, delta:
     def remainder(seg_c, seg_G, seg_r):
         """Interval enclosure of the Lagrange remainder of f over the segment's box (and z*)."""
         spread = np.abs(seg_G).sum(axis=1) + seg_r
-        lo = np.minimum(iv._down(seg_c - spread), z_star)
-        hi = np.maximum(iv._up(seg_c + spread), z_star)
+        lo = np.minimum(iv.next_down(seg_c - spread), z_star)
+        hi = np.maximum(iv.next_up(seg_c + spread), z_star)
         if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
             raise _NoConvergence
         try:
@@ -627,13 +627,13 @@ def _discrete(plant: SymbolicPlant, g: _Gen, period: float, opts: FlowpipeOption
     L_lo, L_hi = np.zeros(n), np.zeros(n)
     if not plant.hessian_is_zero:
         spread = np.abs(g.V) @ rad
-        box = iv.Interval(iv._down(z_star - spread), iv._up(z_star + spread))
+        box = iv.Interval(iv.next_down(z_star - spread), iv.next_up(z_star + spread))
         H = plant.hessian_interval(box)
         D = box - iv.Interval(z_star)
         L = _lagrange_remainder(H, D)
         L_lo, L_hi = L.lo, L.hi
         L_mid = 0.5 * (L_lo + L_hi)
-        L_rad = iv._up(0.5 * (L_hi - L_lo))
+        L_rad = iv.next_up(0.5 * (L_hi - L_lo))
         guard = _guard(c1, V1, rad, L_rad, opts.float_guard)
         final = _output(c1 + L_mid, V1, g, np.diag(L_rad + guard), -np.ones(n), np.ones(n))
     else:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["Interval", "sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "abs", "atan", "power", "ipow", "isum", "pi", "const",
-           "as_interval"]
+           "as_interval", "next_down", "next_up"]
 
 _INF = np.inf
 _MAX = np.finfo(np.float64).max
@@ -19,12 +19,12 @@ _TWO_PI_HI = np.nextafter(2.0 * np.pi, np.inf)
 _LIBM_ULPS = 4
 
 
-def _down(x: np.ndarray) -> np.ndarray:
+def next_down(x: np.ndarray) -> np.ndarray:
     """The next double below x (outward rounding of a lower bound)."""
     return np.nextafter(x, -_INF)
 
 
-def _up(x: np.ndarray) -> np.ndarray:
+def next_up(x: np.ndarray) -> np.ndarray:
     """The next double above x (outward rounding of an upper bound)."""
     return np.nextafter(x, _INF)
 
@@ -72,7 +72,7 @@ class Interval:
     @classmethod
     def _make(cls, lo: np.ndarray, hi: np.ndarray) -> "Interval":
         """Internal constructor without checks, for results of the sound operations below (their bounds are
-        never NaN, ordered, and a lower bound is never +inf because _down/_up map overflow to the largest
+        never NaN, ordered, and a lower bound is never +inf because next_down/next_up map overflow to the largest
         double)."""
         obj = object.__new__(cls)
         lo, hi = np.broadcast_arrays(lo, hi)
@@ -92,7 +92,7 @@ class Interval:
     @property
     def rad(self) -> np.ndarray:
         """Upper bound of the radius (rounded up)."""
-        return _up(0.5 * self.hi - 0.5 * self.lo)
+        return next_up(0.5 * self.hi - 0.5 * self.lo)
 
     def width(self) -> np.ndarray:
         return self.hi - self.lo
@@ -130,13 +130,13 @@ class Interval:
 
     def __add__(self, other: Any) -> "Interval":
         o = as_interval(other)
-        return Interval._make(_down(self.lo + o.lo), _up(self.hi + o.hi))
+        return Interval._make(next_down(self.lo + o.lo), next_up(self.hi + o.hi))
 
     __radd__ = __add__
 
     def __sub__(self, other: Any) -> "Interval":
         o = as_interval(other)
-        return Interval._make(_down(self.lo - o.hi), _up(self.hi - o.lo))
+        return Interval._make(next_down(self.lo - o.hi), next_up(self.hi - o.lo))
 
     def __rsub__(self, other: Any) -> "Interval":
         return as_interval(other) - self
@@ -147,7 +147,7 @@ class Interval:
             p = np.stack(np.broadcast_arrays(self.lo * o.lo, self.lo * o.hi, self.hi * o.lo, self.hi * o.hi))
         # 0 * inf is nan in IEEE; in interval arithmetic the product with an exact zero bound is zero
         p = np.where(np.isnan(p), 0.0, p)
-        return Interval._make(_down(p.min(axis=0)), _up(p.max(axis=0)))
+        return Interval._make(next_down(p.min(axis=0)), next_up(p.max(axis=0)))
 
     __rmul__ = __mul__
 
@@ -155,8 +155,8 @@ class Interval:
         """1/x. Where the interval contains 0 the result is the whole real line [-inf, inf] (sound)."""
         has_zero = (self.lo <= 0.0) & (self.hi >= 0.0)
         with np.errstate(divide="ignore", over="ignore"):
-            lo = np.where(has_zero, -_INF, _down(1.0 / self.hi))
-            hi = np.where(has_zero, _INF, _up(1.0 / self.lo))
+            lo = np.where(has_zero, -_INF, next_down(1.0 / self.hi))
+            hi = np.where(has_zero, _INF, next_up(1.0 / self.lo))
         return Interval(lo, hi)
 
     def __truediv__(self, other: Any) -> "Interval":
@@ -168,8 +168,8 @@ class Interval:
         with np.errstate(invalid="ignore", over="ignore"):
             q = np.stack(np.broadcast_arrays(self.lo / safe_lo, self.lo / safe_hi, self.hi / safe_lo, self.hi / safe_hi))
         q = np.where(np.isnan(q), 0.0, q)  # inf/inf cannot occur with finite nonzero divisors; kept for safety
-        lo = np.where(has_zero, -_INF, _down(q.min(axis=0)))
-        hi = np.where(has_zero, _INF, _up(q.max(axis=0)))
+        lo = np.where(has_zero, -_INF, next_down(q.min(axis=0)))
+        hi = np.where(has_zero, _INF, next_up(q.max(axis=0)))
         return Interval(lo, hi)
 
     def __rtruediv__(self, other: Any) -> "Interval":
@@ -190,7 +190,7 @@ def as_interval(x: Any) -> Interval:
 def const(value: float) -> Interval:
     """A one-ulp enclosure of a real constant that is not exactly representable (e.g. a rational)."""
     v = np.float64(value)
-    return Interval(_down(v), _up(v))
+    return Interval(next_down(v), next_up(v))
 
 
 #: an enclosure of the real number pi
@@ -262,7 +262,7 @@ def sqrt(x: Interval) -> Interval:
         raise ValueError("interval sqrt: argument interval is entirely negative")
     lo = np.sqrt(np.maximum(x.lo, 0.0))  # IEEE sqrt is correctly rounded: one ulp suffices
     hi = np.sqrt(x.hi)
-    return Interval(np.maximum(_down(lo), 0.0), _up(hi))
+    return Interval(np.maximum(next_down(lo), 0.0), next_up(hi))
 
 
 def tanh(x: Interval) -> Interval:
@@ -301,8 +301,8 @@ def isum(x: Interval, axis=None) -> Interval:
         hi = np.sum(x.hi, axis=axis)
         pad_lo = k * u * np.sum(np.abs(x.lo), axis=axis)
         pad_hi = k * u * np.sum(np.abs(x.hi), axis=axis)
-    lo = np.where(np.isfinite(lo), _down(lo - pad_lo), lo)
-    hi = np.where(np.isfinite(hi), _up(hi + pad_hi), hi)
+    lo = np.where(np.isfinite(lo), next_down(lo - pad_lo), lo)
+    hi = np.where(np.isfinite(hi), next_up(hi + pad_hi), hi)
     return Interval(lo, hi)
 
 

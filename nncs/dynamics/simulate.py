@@ -49,9 +49,10 @@ def rk4_step(f: Callable, x, u, w, h: float):
 
 def _period_fn(plant: SymbolicPlant, substeps: int) -> Callable:
     """The jitted, vmapped map (x, u, w, period) -> states at the substeps+1 equally spaced times (cached)."""
-    cache = plant.__dict__.setdefault("_rk4_cache", {})
-    if substeps in cache:
-        return cache[substeps]
+    return plant.memo(("rk4_period", substeps), lambda: _build_period_fn(plant, substeps))
+
+
+def _build_period_fn(plant: SymbolicPlant, substeps: int) -> Callable:
     from nncs._jax import jax, jnp
 
     f = plant.f
@@ -70,9 +71,7 @@ def _period_fn(plant: SymbolicPlant, substeps: int) -> Callable:
         def one(x, u, w, period):
             return jnp.stack([x, f(x, u, w)])
 
-    fn = jax.jit(jax.vmap(one, in_axes=(0, 0, 0, None)))
-    cache[substeps] = fn
-    return fn
+    return jax.jit(jax.vmap(one, in_axes=(0, 0, 0, None)))
 
 
 def rk4_period(plant: SymbolicPlant, x0, u=None, w=None, period: float = 1.0, substeps: int = 10):

@@ -14,6 +14,7 @@ import numpy as np
 import sympy as sp
 from nncs.dynamics import interval as iv
 from nncs.expressions import check_name, finite_float, parse_expression
+from nncs.memo import Memoizing
 
 __all__ = ["SymbolicPlant", "IntervalProgram", "SUPPORTED_FUNCTIONS", "NotBoundable"]
 
@@ -218,7 +219,7 @@ def _parameter_value(value: Any, name: str) -> tuple[float, sp.Expr]:
     return fval, (sp.Integer(int(fval)) if fval.is_integer() else sp.Float(fval))
 
 
-class SymbolicPlant:
+class SymbolicPlant(Memoizing):
     """A plant x' = f(x, u, w) (time="continuous") or x+ = f(x, u, w) (time="discrete") from sympy expressions.
 
     Args:

@@ -110,10 +110,7 @@ def _rollout_fn(system: ClosedLoop, steps: int, substeps: int):
 
     Cached on the system, so repeated falsification (e.g. of split parts) compiles once per batch shape.
     """
-    cache = system.__dict__.setdefault("_rollout_cache", {})
-    if (steps, substeps) not in cache:
-        cache[(steps, substeps)] = _build_rollout(system, steps, substeps)
-    return cache[(steps, substeps)]
+    return system.memo(("rollout", steps, substeps), lambda: _build_rollout(system, steps, substeps))
 
 
 def _build_rollout(system: ClosedLoop, steps: int, substeps: int):
@@ -180,12 +177,12 @@ def _gradient_fn(system: ClosedLoop, rollout, specs, times: np.ndarray, horizon:
 
     key = ("gradient", times.tobytes(), float(horizon), tuple(
         (spec.kind, spec.region.H.tobytes(), spec.region.g.tobytes(), spec.window) for spec in specs))
-    cache = system.__dict__.setdefault("_rollout_cache", {})
-    if key not in cache:
+
+    def build():
         objective = _objective_fn(specs, times, horizon)
-        grad = jax.jit(jax.grad(lambda xb, ws: jnp.sum(objective(rollout(xb, ws)))))
-        cache[key] = (objective, grad)
-    return cache[key]
+        return objective, jax.jit(jax.grad(lambda xb, ws: jnp.sum(objective(rollout(xb, ws)))))
+
+    return system.memo(key, build)
 
 
 def falsify(

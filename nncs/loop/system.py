@@ -12,10 +12,11 @@ import numpy as np
 
 from nncs.dynamics.symbolic import SymbolicPlant
 from nncs.expressions import affine_map
+from nncs.memo import Memoizing
 from nncs.nn.network import Network
 
 
-class ClosedLoop:
+class ClosedLoop(Memoizing):
     """A plant under a feed-forward network controller with zero-order hold.
 
     Args:

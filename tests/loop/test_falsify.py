@@ -48,11 +48,11 @@ def test_gradient_stage_compiles_once_per_system_and_specs():
     spec = make_spec("avoid", ["x >= 1.3", "x <= 1.31"], ["x", "v"], window=(1.0, 1.0))
     for box in (nncs.Box([0.0, 0.0], [1.0, 0.1]), nncs.Box([0.0, 0.0], [0.9, 0.1])):
         falsify(system, box, 10, [spec], Options(falsify_samples=2, falsify_steps=5, seed=3))
-    grads = [k for k in system.__dict__["_rollout_cache"] if k[0] == "gradient"]
+    grads = [k for k in system.memo_keys() if k[0] == "gradient"]
     assert len(grads) == 1
     other = make_spec("avoid", ["x >= 1.2", "x <= 1.21"], ["x", "v"], window=(1.0, 1.0))
     falsify(system, nncs.Box([0.0, 0.0], [1.0, 0.1]), 10, [other], Options(falsify_samples=2, falsify_steps=5, seed=3))
-    assert len([k for k in system.__dict__["_rollout_cache"] if k[0] == "gradient"]) == 2  # new specs: new entry
+    assert len([k for k in system.memo_keys() if k[0] == "gradient"]) == 2  # new specs: new entry
 
 
 def test_safe_system_gives_no_counterexample():
