@@ -109,9 +109,9 @@ def _prove(problem: Problem, part: Box, options: Options, deadline: float | None
 
 
 def _uses_stars(problem: Problem, options: Options) -> bool:
-    from nncs.loop.reach import _set_type
+    from nncs.loop.reach import resolve_set_type
 
-    return _set_type(problem.system, options) == "star"
+    return resolve_set_type(problem.system, options) == "star"
 
 
 def _prove_once(problem: Problem, part: Box, options: Options, deadline: float | None = None
@@ -166,10 +166,10 @@ def verify(problem: Problem, options: Options | None = None) -> Verdict:
         check_run_limits(opts, system.plant.n_states, system.period, int(problem.steps),
                          system.plant.is_continuous, falsify=True)
         if opts.nn_method != "auto":
-            from nncs.loop.reach import _nn_method, _set_type
+            from nncs.loop.reach import resolve_nn_method, resolve_set_type
             from nncs.nn.reach import check_supported
 
-            check_supported(system.controller, _nn_method(_set_type(system, opts), opts))
+            check_supported(system.controller, resolve_nn_method(resolve_set_type(system, opts), opts))
     except ValueError as exc:
         raise ValueError(f"{problem.name}: {exc}") from None
     deadline = None if opts.timeout is None else start + opts.timeout

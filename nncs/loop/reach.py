@@ -22,7 +22,7 @@ from nncs.nn.reach import check_supported
 from nncs.sets import Box, Star, Zonotope
 from nncs.sets.base import Set
 
-__all__ = ["reach", "ReachResult", "PeriodReach"]
+__all__ = ["reach", "ReachResult", "PeriodReach", "resolve_set_type", "resolve_nn_method"]
 
 
 @dataclass
@@ -88,7 +88,9 @@ def _hull_boxes(sets: list[Set]) -> tuple[np.ndarray, np.ndarray]:
     return np.min([b.lb for b in boxes], axis=0), np.max([b.ub for b in boxes], axis=0)
 
 
-def _set_type(system: ClosedLoop, options: Options) -> str:
+def resolve_set_type(system: ClosedLoop, options: Options) -> str:
+    """The set type a reach of `system` uses under `options`: the option itself, or what "auto" picks
+    ("star" for affine plants and the star network methods, else "zonotope")."""
     if options.set_type != "auto":
         return options.set_type
     if options.nn_method in ("approx-star", "exact-star", "abs-dom"):
@@ -96,7 +98,9 @@ def _set_type(system: ClosedLoop, options: Options) -> str:
     return "star" if system.plant.is_affine else "zonotope"
 
 
-def _nn_method(set_type: str, options: Options) -> str:
+def resolve_nn_method(set_type: str, options: Options) -> str:
+    """The network reach method used with `set_type` under `options`: the option itself, or what "auto" picks
+    ("approx-star" on stars, "approx-zono" on zonotopes)."""
     if options.nn_method != "auto":
         return options.nn_method
     return "approx-star" if set_type == "star" else "approx-zono"
@@ -204,8 +208,8 @@ def reach(
         check_run_limits(opts, system.plant.n_states, system.period, int(steps), system.plant.is_continuous)
     except ValueError as exc:
         raise ValueError(f"reach: {exc}") from None
-    set_type = _set_type(system, opts)
-    method = _nn_method(set_type, opts)
+    set_type = resolve_set_type(system, opts)
+    method = resolve_nn_method(set_type, opts)
     check_supported(system.controller, method)
     start = time.perf_counter()
     if deadline is None and opts.timeout is not None:
