@@ -270,11 +270,11 @@ def _region_polygons(region, i: int, j: int, ax, names) -> list[tuple[np.ndarray
     its region; `Goal`: its region). Constraints that involve other states cannot be drawn in this
     projection and are skipped.
     """
-    from nncs.spec import Always, Avoid, Goal
+    from nncs.spec import SpecBase
 
-    if isinstance(region, (Always, Avoid, Goal)):
+    if isinstance(region, SpecBase):
         text = " and ".join(region.text)
-        if isinstance(region, Always):
+        if region.shades_complement:
             polys = []
             for h_row, g_val in zip(region.region.H, region.region.g):
                 if np.any(np.delete(h_row, [i, j]) != 0):

@@ -22,7 +22,7 @@ from nncs.dynamics.symbolic import SymbolicPlant
 from nncs.loop.options import PRESETS, Options
 from nncs.loop.system import ClosedLoop
 from nncs.sets import Box
-from nncs.spec import make_spec
+from nncs.spec import SPEC_KINDS, make_spec
 
 __all__ = ["Problem", "ProblemError", "load_problem", "parse_problem", "benchmarks_dir", "check_keys",
            "MAX_STEPS", "MAX_PROBLEM_BYTES"]
@@ -45,8 +45,7 @@ MODEL_KEYS = ("model", "parameters")
 CONTROLLER_KEYS = ("network", "period", "inputs", "outputs")
 INITIAL_KEYS = ("lower", "upper")
 HORIZON_KEYS = ("steps",)
-SPEC_KINDS = ("always", "goal", "avoid")
-SPEC_KEYS = SPEC_KINDS + ("from", "to")
+SPEC_KEYS = (*SPEC_KINDS, "from", "to")
 OPTION_KEYS = tuple(f.name for f in dataclasses.fields(Options)) + ("preset",)
 
 
@@ -384,7 +383,8 @@ def parse_problem(data: dict, file: str = "<problem>", base: Path | None = None)
         check_keys(entry, SPEC_KEYS, where)
         kinds = [k for k in SPEC_KINDS if k in entry]
         if len(kinds) != 1:
-            raise ProblemError(f"{where}: give exactly one of 'always', 'goal', 'avoid' (got {kinds or 'none'})")
+            raise ProblemError(f"{where}: give exactly one of {', '.join(repr(k) for k in SPEC_KINDS)} "
+                               f"(got {kinds or 'none'})")
         window = None
         if "from" in entry or "to" in entry:
             horizon = steps * period

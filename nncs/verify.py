@@ -84,8 +84,8 @@ class Verdict:
 
 
 def _segment_checker(specs, horizon: float):
-    """on_segment callback: True while every always/avoid spec holds on every set of its window."""
-    timed = [s for s in specs if s.kind in ("always", "avoid")]
+    """on_segment callback: True while every spec checked along the way holds on every set of its window."""
+    timed = [s for s in specs if not s.at_final_time]
 
     def check(t0: float, t1: float, s) -> bool:
         return all(spec.holds_on(s) for spec in timed if spec.applies(t0, t1, horizon))
@@ -127,7 +127,7 @@ def _prove_once(problem: Problem, part: Box, options: Options, deadline: float |
         raise TimeLimitReached(result.message)
     if not result.complete:
         return False, result
-    goals = [s for s in problem.specs if s.kind == "goal"]
+    goals = [s for s in problem.specs if s.at_final_time]
     return all(g.holds_on(X) for g in goals for X in result.final), result
 
 

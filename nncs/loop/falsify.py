@@ -52,19 +52,12 @@ class Counterexample:
         }
 
 
-def _time_mask(spec, times: np.ndarray, horizon: float) -> np.ndarray:
-    if spec.kind == "goal":
-        return np.isclose(times, horizon, rtol=0, atol=1e-9 * max(1.0, horizon))
-    lo, hi = spec.window if spec.window is not None else (0.0, np.inf)
-    return (times >= lo - 1e-12) & (times <= hi + 1e-12)
-
-
 def _spec_violations(specs: Sequence, times: np.ndarray, states: np.ndarray, horizon: float) -> np.ndarray:
     """(n_specs, N): per spec and trajectory (states (N, K, n) at times (K,)), the largest violation over the
     spec's times (-inf where none of the times is in its window)."""
     out = np.full((len(specs), states.shape[0]), -np.inf)
     for i, spec in enumerate(specs):
-        mask = _time_mask(spec, times, horizon)
+        mask = spec.time_mask(times, horizon)
         if np.any(mask):
             picked = states[:, mask, :]
             out[i] = spec.violation(picked.reshape(-1, picked.shape[2])).reshape(picked.shape[:2]).max(axis=1)
@@ -151,17 +144,12 @@ def _objective_fn(specs, times: np.ndarray, horizon: float):
     """A JAX function states (N, K, n) -> (N,) of the largest violation over specs and masked times."""
     from nncs._jax import jnp
 
-    parts = []
-    for spec in specs:
-        mask = jnp.asarray(_time_mask(spec, times, horizon))
-        H, g = jnp.asarray(spec.region.H), jnp.asarray(spec.region.g)
-        sign = -1.0 if spec.kind == "avoid" else 1.0
-        parts.append((mask, H, g, sign))
+    masks = [jnp.asarray(spec.time_mask(times, horizon)) for spec in specs]
 
     def objective(states):
         values = []
-        for mask, H, g, sign in parts:
-            v = sign * jnp.max(states @ H.T - g, axis=-1)  # (N, K)
+        for spec, mask in zip(specs, masks):
+            v = spec.violation(states)  # (N, K): the spec's own measure, on JAX arrays
             values.append(jnp.max(jnp.where(mask[None, :], v, -jnp.inf), axis=1))
         return jnp.max(jnp.stack(values, axis=0), axis=0)
 
