@@ -167,7 +167,7 @@ def verify(problem: Problem, options: Options | None = None) -> Verdict:
                          system.plant.is_continuous, falsify=True)
         if opts.nn_method != "auto":
             from nncs.loop.reach import resolve_nn_method, resolve_set_type
-            from nncs.nn.reach import check_supported
+            from nncs.nn.methods import check_supported
 
             check_supported(system.controller, resolve_nn_method(resolve_set_type(system, opts), opts))
     except ValueError as exc:

@@ -17,8 +17,8 @@ from nncs import nn
 from nncs.dynamics.flowpipe import Flowpipe, FlowpipeOptions, flowpipe
 from nncs.loop.options import Options, TimeLimitReached, check_run_limits, time_check
 from nncs.loop.system import ClosedLoop
-from nncs.nn.reach import ReachOptions as NNReachOptions
-from nncs.nn.reach import check_supported
+from nncs.nn.methods import ReachOptions as NNReachOptions
+from nncs.nn.methods import check_supported
 from nncs.sets import Box, Star, Zonotope
 from nncs.sets.base import Set
 

@@ -1,10 +1,10 @@
 """Neural networks in nncs: the layer model, file formats and reachability methods.
 
-`nncs.nn.reach(net, input_set, method=...)` maps an input set through a `Network` (see `nncs.nn.reach`).
+`nncs.nn.reach(net, input_set, method=...)` maps an input set through a `Network` (the rules live in `nncs.nn.methods`).
 """
 
-from nncs.nn import reach  # the package is callable: nncs.nn.reach(net, input_set, method)
 from nncs.nn.io import load_network, save_network
+from nncs.nn.methods import ReachOptions, reach
 from nncs.nn.network import (
     Identity,
     LeakyReLU,
@@ -19,5 +19,5 @@ from nncs.nn.network import (
 
 __all__ = [
     "Network", "Linear", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "SatLin", "SatLins", "Identity",
-    "load_network", "save_network", "reach",
+    "load_network", "save_network", "reach", "ReachOptions",
 ]  # fmt: skip

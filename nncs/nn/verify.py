@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from nncs.nn.network import Linear, Network, ReLU
-from nncs.nn.reach.relax import affine_pieces, parallel
+from nncs.nn.methods.relax import affine_pieces, parallel
 from nncs.vnnlib import VnnlibCase, VnnlibProperty
 
 __all__ = ["VerifyOptions", "VerifyResult", "verify_property", "verify_nn_files", "bound_objectives", "attack", "bisect_boxes"]
@@ -201,7 +201,7 @@ def bound_objectives(layers, lb: np.ndarray, ub: np.ndarray, C: np.ndarray, e: n
     weighted by the row's coefficient on it and shared among the inputs by their part of the neuron's range.
     A branching score only (it steers input splitting), never part of a bound.
     """
-    from nncs.nn.reach.relax import lines
+    from nncs.nn.methods.relax import lines
 
     act_index = 0
 

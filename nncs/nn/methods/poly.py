@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nncs.nn.network import Activation
-from nncs.nn.reach.relax import MARGIN, affine_pieces, lines
+from nncs.nn.methods.relax import MARGIN, affine_pieces, lines
 from nncs.sets import Star
 
 __all__ = ["PolyState", "poly_linear", "poly_activation", "backsubstitute"]

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 import nncs
 from nncs.nn.network import LeakyReLU, Linear, Network, ReLU, SatLin, SatLins, Sigmoid, Tanh
-from nncs.nn.reach import ReachOptions, reach
+from nncs.nn.methods import ReachOptions, reach
 from nncs.sets import Box, Star, Zonotope
 from tests.nn.random_nets import random_net
 

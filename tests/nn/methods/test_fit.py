@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 import nncs
 from nncs.nn.network import LeakyReLU, Linear, Network, ReLU, Sigmoid, Tanh
-from nncs.nn.reach import ReachOptions, reach
-from nncs.nn.reach.fit import bound_residual, fit_affine
+from nncs.nn.methods import ReachOptions, reach
+from nncs.nn.methods.fit import bound_residual, fit_affine
 from nncs.sets import Box, Star, Zonotope
 from tests.nn.random_nets import random_net as _random_net
 
@@ -171,7 +171,7 @@ def test_errors_are_clear():
         fit_affine(net, np.zeros(2), np.ones(2), slope="median")
     with pytest.raises(ValueError, match="dimension 3"):
         reach(net, Box([0.0] * 3, [1.0] * 3), "fit")
-    assert "fit" in nncs.nn.reach.METHODS
+    assert "fit" in nncs.nn.methods.METHODS
 
 
 def test_networks_with_identity_consecutive_linear_and_leading_activation():

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from nncs.nn.network import LeakyReLU, Linear, Network, ReLU, SatLin, SatLins, Sigmoid, Tanh
-from nncs.nn.reach import ReachOptions, check_supported, reach
-from nncs.nn.reach.fit import bound_residual
+from nncs.nn.methods import ReachOptions, check_supported, reach
+from nncs.nn.methods.fit import bound_residual
 from nncs.sets import Box
 from tests.nn.random_nets import random_net
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from nncs.nn.network import LeakyReLU, ReLU, SatLin, SatLins, Sigmoid, Tanh
-from nncs.nn.reach.relax import affine_pieces, lines, parallel
+from nncs.nn.methods.relax import affine_pieces, lines, parallel
 
 ACTS = [ReLU(), LeakyReLU(0.2), LeakyReLU(3.0), Tanh(), Sigmoid(), SatLin(), SatLins()]
 

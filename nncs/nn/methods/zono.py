@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from nncs.nn.network import Activation
-from nncs.nn.reach.relax import affine_pieces, parallel, widen
+from nncs.nn.methods.relax import affine_pieces, parallel, widen
 from nncs.sets import Zonotope
 
 __all__ = ["zono_linear", "zono_activation"]

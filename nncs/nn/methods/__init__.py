@@ -1,4 +1,6 @@
-"""Reachability of sets through networks: `reach(net, input_set, method)` over a table of per-layer rules.
+"""Reachability methods for networks: `reach(net, input_set, method)` over a table of per-layer rules.
+
+The package is `nncs.nn.methods`; the function is re-exported as `nncs.nn.reach`.
 
 Rules are keyed by (set kind, layer type, method), jax_verify style; every rule is exact or an outer approximation.
 """
@@ -22,10 +24,10 @@ from nncs.nn.network import (
     Sigmoid,
     Tanh,
 )
-from nncs.nn.reach.fit import fit_reach
-from nncs.nn.reach.poly import PolyState, poly_activation, poly_linear
-from nncs.nn.reach.star import approx_star_activation, exact_star_activation, star_linear
-from nncs.nn.reach.zono import zono_activation, zono_linear
+from nncs.nn.methods.fit import fit_reach
+from nncs.nn.methods.poly import PolyState, poly_activation, poly_linear
+from nncs.nn.methods.star import approx_star_activation, exact_star_activation, star_linear
+from nncs.nn.methods.zono import zono_activation, zono_linear
 from nncs.sets import Box, Star, Zonotope
 
 __all__ = ["reach", "ReachOptions", "METHODS", "RULES", "NETWORK_RULES", "register_rule", "check_supported"]
@@ -179,7 +181,7 @@ def reach(net: Network, input_set, method: str = "approx-star", options: ReachOp
             zonotope, which loses its constraints), "abs-dom" (DeepPoly back-substitution; one Star, or a Box
             with options.output = "box"), "fit" (an affine function of the input plus a residual interval
             bounded by input splitting on the input's box hull; a Zonotope for Zonotope/Box inputs, a Star
-            for Star inputs; see nncs.nn.reach.fit).
+            for Star inputs; see nncs.nn.methods.fit).
         options: ReachOptions.
     Returns:
         A list of sets. Star outputs keep the input's predicate variables first (relaxation variables are
@@ -222,13 +224,3 @@ def reach(net: Network, input_set, method: str = "approx-star", options: ReachOp
             raise ValueError(f"options.output must be 'star' or 'box', got {opts.output!r}")
         return [p.to_star() for p in sets]
     return sets
-
-
-class _CallableModule(__import__("types").ModuleType):
-    """Lets `nncs.nn.reach(net, set, method)` call `reach` although `nncs.nn.reach` is also this package."""
-
-    def __call__(self, net: Network, input_set, method: str = "approx-star", options: ReachOptions | None = None) -> list:
-        return reach(net, input_set, method, options)
-
-
-__import__("sys").modules[__name__].__class__ = _CallableModule

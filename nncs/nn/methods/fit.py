@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 
 from nncs.nn.network import Identity, LeakyReLU, Linear, Network, ReLU
-from nncs.nn.reach.relax import MARGIN
+from nncs.nn.methods.relax import MARGIN
 from nncs.nn.verify import bisect_boxes, bound_objectives
 from nncs.sets import Box, Star, Zonotope
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from nncs.nn.network import Activation
-from nncs.nn.reach.relax import affine_pieces, lines, pieces, widen
+from nncs.nn.methods.relax import affine_pieces, lines, pieces, widen
 from nncs.sets import Star
 from nncs.sets.base import rounding_slack
 
