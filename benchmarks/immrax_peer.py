@@ -84,8 +84,8 @@ def _load_network(irx, eqx, jnp, name: str, workdir: Path):
     net = irx.NeuralNetwork(folder, load=False)
     linear = [i for i, m in enumerate(net.seq.layers) if hasattr(m, "weight")]
     for i, layer in zip(linear, layers):
-        net = eqx.tree_at(lambda n: n.seq.layers[i].weight, net, jnp.asarray(layer["W"], dtype=jnp.float64))
-        net = eqx.tree_at(lambda n: n.seq.layers[i].bias, net, jnp.asarray(layer["b"], dtype=jnp.float64))
+        net = eqx.tree_at(lambda n, i=i: n.seq.layers[i].weight, net, jnp.asarray(layer["W"], dtype=jnp.float64))
+        net = eqx.tree_at(lambda n, i=i: n.seq.layers[i].bias, net, jnp.asarray(layer["b"], dtype=jnp.float64))
     check = json.loads((NETWORKS / name).read_text()).get("check")
     if check:
         got = np.asarray(net(jnp.asarray(check["input"], dtype=jnp.float64)))

@@ -1,6 +1,7 @@
 """Bad input to the `nncs` command: every --timeout value checked, output paths checked before any work, --plot
 writing exactly the file it reports, malformed JSON reports for `nncs plot`, and verify-nn's .nnet flag."""
 
+import argparse
 import json
 import math
 
@@ -32,7 +33,7 @@ def test_positive_seconds_accepts_positive_finite_numbers():
     assert positive_seconds("2.5") == 2.5
     assert positive_seconds("1e-3") == 1e-3
     for bad in ("0", "-0.0", "nan", "1e999"):
-        with pytest.raises(Exception):
+        with pytest.raises(argparse.ArgumentTypeError):
             positive_seconds(bad)
     assert not math.isnan(positive_seconds("7"))
 
