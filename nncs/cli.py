@@ -51,14 +51,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ver.add_argument("problem", help="problem file (.toml)")
     _add_report_flags(ver)
+    ver.set_defaults(handler=_cmd_verify)
     run = sub.add_parser("run", help="verify a bundled case study by name (see `nncs list`)",
                          description="Verify a bundled case study; writes NAME.png (the specs over time) unless "
                          "--plot names another file or --no-plot is given.")
     run.add_argument("name", help="case-study name, e.g. acc")
     _add_report_flags(run)
     run.add_argument("--no-plot", action="store_true", help="do not write the default NAME.png")
+    run.set_defaults(handler=_cmd_run)
     lst = sub.add_parser("list", help="list the bundled case studies")
     lst.add_argument("--quiet", action="store_true", help="print only the names")
+    lst.set_defaults(handler=_cmd_list)
     vnn = sub.add_parser(
         "verify-nn",
         help="check a VNN-LIB property of a network (holds / violated / unknown / timeout)",
@@ -73,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="load a .nnet network without its header normalisation (see below)")
     vnn.add_argument("--json", dest="json_path", default=None, help="write the JSON report to this path")
     vnn.add_argument("--quiet", action="store_true", help="print only the result")
+    vnn.set_defaults(handler=_verify_nn)
     plot = sub.add_parser("plot", help="draw a JSON report (from --json) as a PNG",
                           description="Draw the per-step state bounds of a JSON report written by `nncs verify "
                           "--json` or `nncs run --json` (and its counterexample, if any) as a PNG.")
@@ -81,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--states", default=None,
                       help="comma-separated state indices or names to draw (default: the non-constant ones)")
     plot.add_argument("--quiet", action="store_true", help="print nothing")
+    plot.set_defaults(handler=_plot_report)
     return parser
 
 
@@ -240,35 +245,43 @@ def _verify_nn(args) -> int:
     return EXIT_OK
 
 
+def _cmd_verify(args) -> int:
+    if (msg := _check_file("verify", args.problem, "problem file", (".toml",))) is not None:
+        return _error("verify", msg)
+    return _verify_problem("verify", args.problem, args)
+
+
+def _cmd_list(args) -> int:
+    from nncs import case_studies
+
+    for name in case_studies.names():
+        print(name if args.quiet else f"{name:24s} {case_studies.describe(name)}")
+    return EXIT_OK
+
+
+def _cmd_run(args) -> int:
+    from nncs import case_studies
+
+    try:
+        path = case_studies.path(args.name)
+    except ValueError as e:
+        return _error("run", f"{e} (`nncs list` shows them all)")
+    default_plot = None if args.no_plot else f"{args.name}.png"
+    return _verify_problem("run", path, args, default_plot=default_plot)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the `nncs` command with `argv` (default: sys.argv[1:]) and return its exit status."""
+    """Run the `nncs` command with `argv` (default: sys.argv[1:]) and return its exit status.
+
+    Each subcommand's parser (in `build_parser`) names its handler with `set_defaults(handler=...)`; a new
+    command is one `add_parser` block and one handler function, both in this module.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return EXIT_OK
-    if args.command == "verify":
-        if (msg := _check_file("verify", args.problem, "problem file", (".toml",))) is not None:
-            return _error("verify", msg)
-        return _verify_problem("verify", args.problem, args)
-    if args.command in ("run", "list"):
-        from nncs import case_studies
-
-        if args.command == "list":
-            for name in case_studies.names():
-                print(name if args.quiet else f"{name:24s} {case_studies.describe(name)}")
-            return EXIT_OK
-        try:
-            path = case_studies.path(args.name)
-        except ValueError as e:
-            return _error("run", f"{e} (`nncs list` shows them all)")
-        default_plot = None if args.no_plot else f"{args.name}.png"
-        return _verify_problem("run", path, args, default_plot=default_plot)
-    if args.command == "verify-nn":
-        return _verify_nn(args)
-    if args.command == "plot":
-        return _plot_report(args)
-    return EXIT_OK
+    return args.handler(args)
 
 
 if __name__ == "__main__":
