@@ -136,10 +136,11 @@ class Activation:
             return  # an abstract family (PiecewiseLinear, SShaped) or a variant that keeps its parent's name
         if cls.shape is not None and cls.shape not in SHAPES:
             raise ValueError(f"activation {cls.__name__}: shape must be one of {SHAPES} or None, got {cls.shape!r}")
-        for key in (cls.name,) + tuple(cls.aliases):
-            key = normalise_name(key)
+        keys = [normalise_name(key) for key in (cls.name,) + tuple(cls.aliases)]
+        for key in keys:  # all checked before any is registered
             if key in ACTIVATIONS and ACTIVATIONS[key].__qualname__ != cls.__qualname__:
                 raise ValueError(f"activation {cls.__name__}: name {key!r} is taken by {ACTIVATIONS[key].__name__}")
+        for key in keys:
             ACTIVATIONS[key] = cls
 
     def forward(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract

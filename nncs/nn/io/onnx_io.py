@@ -17,26 +17,38 @@ __all__ = ["load_onnx", "save_onnx", "network_from_onnx_model", "network_to_onnx
            "ACTIVATION_OPS", "activation_from_onnx", "clip_layers"]
 
 
-def _activation_ops() -> dict[str, tuple[type[Activation], ...]]:
+ACTIVATION_OPS: dict[str, tuple[type[Activation], ...]] = {}
+"""ONNX operator -> the activation classes computing it (each class's `onnx_op`, in definition order); import
+and export both use it. Kept in step with `ACTIVATIONS` (a class defined later joins on the next read or write)."""
+
+_SYNCED: list[int] = [0]
+
+
+def _sync_activation_ops() -> None:
+    """Rebuild ACTIVATION_OPS in place when the activation registry has grown."""
+    if _SYNCED[0] == len(ACTIVATIONS):
+        return
     table: dict[str, list] = {}
     for cls in dict.fromkeys(ACTIVATIONS.values()):
         if cls.onnx_op is not None:
             table.setdefault(cls.onnx_op, []).append(cls)
-    return {op: tuple(classes) for op, classes in table.items()}
+    ACTIVATION_OPS.clear()
+    ACTIVATION_OPS.update({op: tuple(classes) for op, classes in table.items()})
+    _SYNCED[0] = len(ACTIVATIONS)
 
 
-ACTIVATION_OPS: dict[str, tuple[type[Activation], ...]] = _activation_ops()
-"""ONNX operator -> the activation classes computing it (each class's `onnx_op`); import and export both use it."""
+_sync_activation_ops()
 
 _GRAPH_OPS = ("Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Clip", "Flatten", "Reshape", "Identity", "Constant")
 
 SUPPORTED_OPS = tuple(dict.fromkeys(_GRAPH_OPS + tuple(ACTIVATION_OPS)))
-"""Every ONNX operator the reader folds into a Network."""
+"""Every ONNX operator the reader folds into a Network (the graph operators and those of ACTIVATION_OPS)."""
 
 
 def activation_from_onnx(op: str, params: dict) -> Activation | None:
     """The activation an ONNX node `op` with these parameters (attributes and constant inputs, by name)
     computes, from `ACTIVATION_OPS` (the first class that accepts them), or None."""
+    _sync_activation_ops()
     for cls in ACTIVATION_OPS.get(op, ()):
         act = cls.from_onnx(params)
         if act is not None:
@@ -100,6 +112,7 @@ def network_from_onnx_model(model, source: str = "model") -> Network:
     """
     import onnx.numpy_helper as nph
 
+    _sync_activation_ops()
     graph = model.graph
     consts: dict[str, np.ndarray] = {t.name: nph.to_array(t).astype(float) for t in graph.initializer}
     data_inputs = [i for i in graph.input if i.name not in consts]
@@ -127,7 +140,7 @@ def network_from_onnx_model(model, source: str = "model") -> Network:
     for index, node in enumerate(graph.node):
         op = node.op_type
         label = f"{_node_label(node, index)} ({op})"
-        if op not in SUPPORTED_OPS:
+        if op not in _GRAPH_OPS and op not in ACTIVATION_OPS:
             raise ValueError(f"{source}: unsupported ONNX operator {op!r} at {_node_label(node, index)}")
         attrs = _attrs(node)
         ins = [n for n in node.input]
@@ -266,6 +279,7 @@ def network_to_onnx_model(net: Network, dtype: str = "float64", opset: int = 13)
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
+    _sync_activation_ops()
     np_dtype = {"float64": np.float64, "float32": np.float32}[dtype]
     elem = TensorProto.DOUBLE if dtype == "float64" else TensorProto.FLOAT
     nodes, inits = [], []
