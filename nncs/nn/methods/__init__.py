@@ -111,20 +111,21 @@ def register_activation(act_type: type[Activation]) -> None:
     """Add the per-layer rules of an activation class by its `shape` (the table asks the activation):
 
     identity: passed through by every per-layer method; piecewise-linear: exact-star (splitting), approx-star,
-    approx-zono, abs-dom; S-shaped: approx-star, approx-zono, abs-dom; no shape: no rules. Idempotent.
+    approx-zono, abs-dom; S-shaped: approx-star, approx-zono, abs-dom; no shape: no rules. Rules already
+    present (e.g. set with `register_rule`) are kept. Idempotent.
     """
     _REGISTERED.add(act_type)
     if act_type.shape == IDENTITY:
-        for method, kind in _METHOD_KIND.items():
-            register_rule(kind, act_type, method, _identity)
-        return
-    if act_type.shape not in (PIECEWISE_LINEAR, S_SHAPED):
-        return
-    if act_type.shape == PIECEWISE_LINEAR:
-        register_rule("star", act_type, "exact-star", exact_star_activation)
-    register_rule("star", act_type, "approx-star", approx_star_activation)
-    register_rule("zono", act_type, "approx-zono", zono_activation)
-    register_rule("poly", act_type, "abs-dom", poly_activation)
+        rules = {(kind, method): _identity for method, kind in _METHOD_KIND.items()}
+    elif act_type.shape in (PIECEWISE_LINEAR, S_SHAPED):
+        rules = {("star", "approx-star"): approx_star_activation, ("zono", "approx-zono"): zono_activation,
+                 ("poly", "abs-dom"): poly_activation}
+        if act_type.shape == PIECEWISE_LINEAR:
+            rules[("star", "exact-star")] = exact_star_activation
+    else:
+        rules = {}
+    for (kind, method), rule in rules.items():
+        RULES.setdefault((kind, act_type, method), rule)
 
 
 register_rule("star", Linear, "exact-star", star_linear)
