@@ -14,10 +14,11 @@ from nncs.nn.network import (
     SatLin,
     SatLins,
     Sigmoid,
+    Softsign,
     Tanh,
 )
 
 __all__ = [
-    "Network", "Linear", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "SatLin", "SatLins", "Identity",
+    "Network", "Linear", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "SatLin", "SatLins", "Softsign", "Identity",
     "load_network", "save_network", "reach", "ReachOptions",
 ]  # fmt: skip

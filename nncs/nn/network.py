@@ -18,9 +18,17 @@ __all__ = [
     "Sigmoid",
     "SatLin",
     "SatLins",
+    "Softsign",
     "Identity",
     "Layer",
     "Activation",
+    "PiecewiseLinear",
+    "SShaped",
+    "IDENTITY",
+    "PIECEWISE_LINEAR",
+    "S_SHAPED",
+    "SHAPES",
+    "normalise_name",
     "Network",
     "ACTIVATIONS",
     "activation_from_name",
@@ -73,10 +81,67 @@ class Linear:
         return f"Linear({self.in_dim} -> {self.out_dim})"
 
 
+IDENTITY = "identity"
+PIECEWISE_LINEAR = "piecewise-linear"
+S_SHAPED = "s-shaped"
+SHAPES = (IDENTITY, PIECEWISE_LINEAR, S_SHAPED)
+"""The activation shapes the reach methods know how to relax (`Activation.shape`)."""
+
+ACTIVATIONS: dict[str, type["Activation"]] = {}
+"""Activation classes by name and alias (the names JSON files and NNV use; `linear`/`purelin` mean identity).
+
+Filled by the classes themselves: every subclass of `Activation` that sets its own `name` registers here."""
+
+
+def normalise_name(name: str) -> str:
+    """The registry key of an activation name: lower case, without '_', '-' and surrounding blanks."""
+    return name.strip().lower().replace("_", "").replace("-", "")
+
+
+def _number(value, what: str, where: str) -> float:
+    if not isinstance(value, (int, float, np.floating, np.integer)) or isinstance(value, bool):
+        raise ValueError(f"{where}: {what} must be a number, got {str(value)[:40]!r}")
+    return float(value)
+
+
 class Activation:
-    """An element-wise activation (dimension preserving). Subclasses define `forward` and `jax`."""
+    """An element-wise activation (dimension preserving): the one place that knows everything about it.
+
+    A subclass declares, as class attributes:
+        name: its name in JSON / NNV files and in the registry `ACTIVATIONS`; aliases: other accepted names.
+        parameters: {parameter: default} of its constructor's keyword arguments (e.g. LeakyReLU alpha).
+        onnx_op: the ONNX operator computing it (None: no ONNX form); onnx_fixed: ONNX parameters that identify
+            it among the classes sharing `onnx_op` (SatLin is Clip with min 0, max 1); onnx_inputs: the ONNX
+            parameters passed as constant inputs, in input order, rather than attributes (Clip's min, max).
+        shape: IDENTITY, PIECEWISE_LINEAR (define `pieces()`), S_SHAPED (define `inflection` and `derivative()`)
+            or None (no relaxation known: only methods that evaluate the network can use it).
+        monotone: nondecreasing (the symbolic-bound methods need it).
+        alpha_crown: its lower relaxation line may be any slope in [0, 1] (alpha-CROWN's optimisable slopes).
+    and the methods `forward` (numpy) and `jax` (JAX arrays; jit-compatible).
+    """
 
     name = "activation"
+    aliases: tuple[str, ...] = ()
+    parameters: dict[str, float] = {}
+    onnx_op: str | None = None
+    onnx_fixed: dict[str, float] = {}
+    onnx_inputs: tuple[str, ...] = ()
+    shape: str | None = None
+    monotone = True
+    alpha_crown = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "name" not in cls.__dict__:
+            return  # an abstract family (PiecewiseLinear, SShaped) or a variant that keeps its parent's name
+        if cls.shape is not None and cls.shape not in SHAPES:
+            raise ValueError(f"activation {cls.__name__}: shape must be one of {SHAPES} or None, got {cls.shape!r}")
+        keys = [normalise_name(key) for key in (cls.name,) + tuple(cls.aliases)]
+        for key in keys:  # all checked before any is registered
+            if key in ACTIVATIONS and ACTIVATIONS[key].__qualname__ != cls.__qualname__:
+                raise ValueError(f"activation {cls.__name__}: name {key!r} is taken by {ACTIVATIONS[key].__name__}")
+        for key in keys:
+            ACTIVATIONS[key] = cls
 
     def forward(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -84,6 +149,42 @@ class Activation:
     def jax(self, x):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    # ------------------------------------------------------------ parameters and file formats
+    def params(self) -> dict[str, float]:
+        """The values of the declared `parameters` of this instance."""
+        return {p: getattr(self, p) for p in self.parameters}
+
+    def to_spec(self) -> str | dict:
+        """Its JSON / text-format description: the name, or `{"name": ..., parameter: value, ...}`."""
+        return {"name": self.name, **self.params()} if self.parameters else self.name
+
+    @classmethod
+    def from_spec(cls, spec: str | dict, where: str) -> "Activation":
+        """The activation of a JSON description (name, or dict with the declared parameters; absent ones take
+        their defaults). Raises ValueError naming `where` on a parameter that is not a valid number."""
+        values = {}
+        for p, default in cls.parameters.items():
+            value = spec.get(p, default) if isinstance(spec, dict) else default
+            values[p] = _number(value, f"{cls.name} {p}", where)
+        try:
+            return cls(**values)
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+
+    def onnx_params(self) -> dict[str, float]:
+        """Its ONNX parameters (attributes and constant inputs): `onnx_fixed` and the declared parameters."""
+        return {**self.onnx_fixed, **self.params()}
+
+    @classmethod
+    def from_onnx(cls, params: dict) -> "Activation | None":
+        """The activation an ONNX `onnx_op` node with these parameters computes, or None when it is not this
+        class (its `onnx_fixed` values differ). Absent declared parameters take their defaults."""
+        for key, value in cls.onnx_fixed.items():
+            if key not in params or float(params[key]) != value:
+                return None
+        return cls(**{p: float(params.get(p, d)) for p, d in cls.parameters.items()})
+
+    # ------------------------------------------------------------ value semantics
     def __eq__(self, other) -> bool:
         return type(self) is type(other) and self.__dict__ == other.__dict__
 
@@ -91,13 +192,55 @@ class Activation:
         return hash((type(self).__name__, tuple(sorted(self.__dict__.items()))))
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
+        args = ", ".join(repr(v) for v in self.params().values())
+        return f"{type(self).__name__}({args})"
 
 
-class ReLU(Activation):
+class PiecewiseLinear(Activation):
+    """A continuous piecewise-linear activation: `pieces()` gives its breakpoints, slopes and intercepts.
+
+    exact-star splits at the breakpoints; the relaxing methods use the hull of its graph (relax.py).
+    """
+
+    shape = PIECEWISE_LINEAR
+
+    def pieces(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - abstract
+        """Return (breakpoints (p,) increasing, slopes (p+1,), intercepts (p+1,)): piece k covers
+        [breakpoints[k-1], breakpoints[k]] with the function `slope[k] x + intercept[k]`."""
+        raise NotImplementedError
+
+    def forward(self, x):
+        bps, slopes, icepts = self.pieces()
+        k = np.searchsorted(bps, x, side="left")
+        return slopes[k] * x + icepts[k]
+
+
+class SShaped(Activation):
+    """A smooth-enough S-shaped activation (CORA's nnSShapeLayer): increasing, convex on (-inf, inflection],
+    concave on [inflection, inf); so its derivative increases up to `inflection` and decreases after it.
+
+    Subclasses set `inflection` and define `derivative` (need not be smooth at the inflection: softsign's is not).
+    The relaxations (relax.py) use only these facts: chords and end-point tangents on the convex or concave
+    side, and lines of slope min(f'(l), f'(u)) (the least slope on [l, u]) across the inflection.
+    """
+
+    shape = S_SHAPED
+    inflection = 0.0
+
+    def derivative(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        """f'(x) element-wise (numpy)."""
+        raise NotImplementedError
+
+
+class ReLU(PiecewiseLinear):
     """`max(x, 0)`."""
 
     name = "relu"
+    onnx_op = "Relu"
+    alpha_crown = True
+
+    def pieces(self):
+        return np.array([0.0]), np.array([0.0, 1.0]), np.array([0.0, 0.0])
 
     def forward(self, x):
         return np.maximum(x, 0.0)
@@ -108,16 +251,21 @@ class ReLU(Activation):
         return jnp.maximum(x, 0.0)
 
 
-class LeakyReLU(Activation):
+class LeakyReLU(PiecewiseLinear):
     """`x` for x >= 0, `alpha x` for x < 0."""
 
     name = "leakyrelu"
+    parameters = {"alpha": 0.01}
+    onnx_op = "LeakyRelu"
 
     def __init__(self, alpha: float = 0.01):
         alpha = float(alpha)
         if not np.isfinite(alpha) or alpha < 0:
             raise ValueError(f"LeakyReLU: alpha must be finite and >= 0, got {alpha}")
         self.alpha = alpha
+
+    def pieces(self):
+        return np.array([0.0]), np.array([self.alpha, 1.0]), np.array([0.0, 0.0])
 
     def forward(self, x):
         return np.where(x >= 0, x, self.alpha * x)
@@ -127,14 +275,13 @@ class LeakyReLU(Activation):
 
         return jnp.where(x >= 0, x, self.alpha * x)
 
-    def __repr__(self) -> str:
-        return f"LeakyReLU({self.alpha})"
 
-
-class Tanh(Activation):
+class Tanh(SShaped):
     """`tanh(x)`."""
 
     name = "tanh"
+    onnx_op = "Tanh"
+    inflection = 0.0
 
     def forward(self, x):
         return np.tanh(x)
@@ -144,11 +291,16 @@ class Tanh(Activation):
 
         return jnp.tanh(x)
 
+    def derivative(self, x):
+        return 1.0 - np.tanh(x) ** 2
 
-class Sigmoid(Activation):
+
+class Sigmoid(SShaped):
     """`1 / (1 + exp(-x))`."""
 
     name = "sigmoid"
+    onnx_op = "Sigmoid"
+    inflection = 0.0
 
     def forward(self, x):
         # numerically stable logistic function
@@ -159,11 +311,21 @@ class Sigmoid(Activation):
 
         return jax.nn.sigmoid(x)
 
+    def derivative(self, x):
+        s = self.forward(x)
+        return s * (1.0 - s)
 
-class SatLin(Activation):
+
+class SatLin(PiecewiseLinear):
     """Saturating linear: clip to [0, 1]."""
 
     name = "satlin"
+    onnx_op = "Clip"
+    onnx_fixed = {"min": 0.0, "max": 1.0}
+    onnx_inputs = ("min", "max")
+
+    def pieces(self):
+        return np.array([0.0, 1.0]), np.array([0.0, 1.0, 0.0]), np.array([0.0, 0.0, 1.0])
 
     def forward(self, x):
         return np.clip(x, 0.0, 1.0)
@@ -174,10 +336,16 @@ class SatLin(Activation):
         return jnp.clip(x, 0.0, 1.0)
 
 
-class SatLins(Activation):
+class SatLins(PiecewiseLinear):
     """Symmetric saturating linear: clip to [-1, 1]."""
 
     name = "satlins"
+    onnx_op = "Clip"
+    onnx_fixed = {"min": -1.0, "max": 1.0}
+    onnx_inputs = ("min", "max")
+
+    def pieces(self):
+        return np.array([-1.0, 1.0]), np.array([0.0, 1.0, 0.0]), np.array([-1.0, 0.0, 1.0])
 
     def forward(self, x):
         return np.clip(x, -1.0, 1.0)
@@ -188,10 +356,33 @@ class SatLins(Activation):
         return jnp.clip(x, -1.0, 1.0)
 
 
+class Softsign(SShaped):
+    """`x / (1 + |x|)`: odd, increasing, convex for x < 0 and concave for x > 0; f'(x) = 1 / (1 + |x|)^2
+    (continuous, not differentiable at the inflection 0)."""
+
+    name = "softsign"
+    onnx_op = "Softsign"
+    inflection = 0.0
+
+    def forward(self, x):
+        return x / (1.0 + np.abs(x))
+
+    def jax(self, x):
+        from nncs._jax import jnp
+
+        return x / (1.0 + jnp.abs(x))
+
+    def derivative(self, x):
+        return 1.0 / (1.0 + np.abs(x)) ** 2
+
+
 class Identity(Activation):
     """The identity map."""
 
     name = "identity"
+    aliases = ("linear", "purelin")
+    onnx_op = "Identity"
+    shape = IDENTITY
 
     def forward(self, x):
         return x
@@ -199,19 +390,6 @@ class Identity(Activation):
     def jax(self, x):
         return x
 
-
-ACTIVATIONS: dict[str, type[Activation]] = {
-    "relu": ReLU,
-    "leakyrelu": LeakyReLU,
-    "tanh": Tanh,
-    "sigmoid": Sigmoid,
-    "satlin": SatLin,
-    "satlins": SatLins,
-    "identity": Identity,
-    "linear": Identity,
-    "purelin": Identity,
-}
-"""Activation classes by name (the names JSON files and NNV use; `linear`/`purelin` mean identity)."""
 
 Layer = Union[Linear, Activation]
 
@@ -319,7 +497,7 @@ class Network:
         """
         out: list = []
         for layer in self.layers:
-            if isinstance(layer, Identity):
+            if isinstance(layer, Activation) and layer.shape == IDENTITY:
                 continue
             if isinstance(layer, Linear) and out and isinstance(out[-1], Linear):
                 prev = out.pop()
@@ -400,26 +578,23 @@ class Network:
 
 
 def activation_from_name(name, where: str) -> Activation:
-    """The activation named `name` (see ACTIVATIONS; case, '_' and '-' ignored), or `{"name": "leakyrelu",
-    "alpha": a}`. Raises ValueError naming `where` for an unknown name."""
+    """The activation named `name` (see ACTIVATIONS; case, '_' and '-' ignored), or a dict
+    `{"name": ..., parameter: value}` such as `{"name": "leakyrelu", "alpha": a}` (see `Activation.from_spec`).
+
+    Raises ValueError naming `where` for an unknown name or a bad parameter.
+    """
+    spec = name
     if isinstance(name, dict):
-        key = str(name.get("name", "")).lower()
-        if key == "leakyrelu":
-            alpha = name.get("alpha", 0.01)
-            if not isinstance(alpha, (int, float)) or isinstance(alpha, bool):
-                raise ValueError(f"{where}: leakyrelu alpha must be a number, got {str(alpha)[:40]!r}")
-            try:
-                return LeakyReLU(float(alpha))
-            except ValueError as exc:
-                raise ValueError(f"{where}: {exc}") from None
-        name = key
+        name = name.get("name", "")
+        if not isinstance(name, str):
+            name = str(name)
     if not isinstance(name, str):
         raise ValueError(f"{where}: an activation is a name or {{'name': 'leakyrelu', 'alpha': a}}, got "
                          f"{str(name)[:40]!r}")
-    key = name.strip().lower().replace("_", "").replace("-", "")
+    key = normalise_name(name)
     if key not in ACTIVATIONS:
         raise ValueError(f"{where}: unknown activation {name[:40]!r} (known: {sorted(ACTIVATIONS)})")
-    return ACTIVATIONS[key]()
+    return ACTIVATIONS[key].from_spec(spec, where)
 
 
 def network_from_pairs(pairs: Sequence[tuple[np.ndarray, np.ndarray, str | Activation]]) -> Network:
@@ -438,6 +613,6 @@ def network_from_pairs(pairs: Sequence[tuple[np.ndarray, np.ndarray, str | Activ
             raise ValueError(f"layer {i}: {e}") from None
         if not isinstance(act, Activation):
             act = activation_from_name(act, f"layer {i}")
-        if not isinstance(act, Identity):
+        if act.shape != IDENTITY:
             layers.append(act)
     return Network(tuple(layers))

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from nncs.nn.network import Linear, Network, ReLU
+from nncs.nn.network import IDENTITY, Linear, Network
 from nncs.nn.methods.relax import affine_pieces, parallel
 from nncs.vnnlib import VnnlibCase, VnnlibProperty
 
@@ -238,7 +238,7 @@ def bound_objectives(layers, lb: np.ndarray, ub: np.ndarray, C: np.ndarray, e: n
             mags.append(zmag)
             zmag = np.einsum("bkn,bk->bn", np.maximum(np.abs(LAt), np.abs(UAt)), xabs) + np.maximum(np.abs(la), np.abs(ua))
             continue
-        if layer.name == "identity":
+        if layer.shape == IDENTITY:
             relax.append(None)
             mags.append(None)
             continue
@@ -289,7 +289,7 @@ def bound_objectives(layers, lb: np.ndarray, ub: np.ndarray, C: np.ndarray, e: n
             s[R], t_lo[R], t_hi[R] = parallel(layer, lf[R], uf[R])
             bls[R], blt[R], bus[R], but[R] = lines(layer, lf[R], uf[R]).best(lf[R], uf[R])
         s, t_lo, t_hi = s.reshape(shape), t_lo.reshape(shape), t_hi.reshape(shape)
-        if np.any(s < 0):
+        if not layer.monotone or np.any(s < 0):
             raise ValueError(f"{layer!r}: symbolic bounds need monotone nondecreasing activations")
         LAt, la = s[:, None, :] * LAt, s * la + t_lo
         UAt, ua = s[:, None, :] * UAt, s * ua + t_hi
@@ -316,7 +316,7 @@ def bound_objectives(layers, lb: np.ndarray, ub: np.ndarray, C: np.ndarray, e: n
             mid = (lk + uk) / 2  # the lines' gap at the middle of the neuron's range
             gap = np.maximum((us - ls) * mid + (ut - lt), 0.0)
             infl += np.einsum("brn,bkn->brk", np.abs(lam.reshape(B, R_, -1)) * gap[:, None, :], share)
-    if alpha_steps and all(isinstance(lay, (Linear, ReLU)) for lay in layers):
+    if alpha_steps and all(isinstance(lay, Linear) or lay.alpha_crown for lay in layers):
         # alpha-CROWN with fixed intermediate bounds: optimise each crossing ReLU's lower slope in [0, 1] per
         # (box, row) by gradient ascent; any slope in [0, 1] is a valid lower line, and the final bound is
         # re-evaluated in numpy with its rounding slack, so the result stays sound whatever the optimiser does.
@@ -397,12 +397,12 @@ def _optimise_alphas(layers, relax, C, e, lb, ub, steps: int) -> list[np.ndarray
 
 # ---------------------------------------------------------------------------------------------- attack
 _STEP_CACHE: dict = {}
-"""Compiled attack steps by architecture (layer types, shapes, LeakyReLU slopes): weights are arguments."""
+"""Compiled attack steps by architecture (layer types, shapes, activation parameters): weights are arguments."""
 
 
 def _arch_key(net: Network) -> tuple:
     return tuple(
-        (type(lay).__name__, lay.W.shape) if isinstance(lay, Linear) else (type(lay).__name__, getattr(lay, "alpha", None))
+        (type(lay).__name__, lay.W.shape) if isinstance(lay, Linear) else (type(lay).__name__, lay)
         for lay in net.layers
     )
 

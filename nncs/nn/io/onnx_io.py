@@ -1,7 +1,8 @@
 """ONNX reading and writing: feed-forward graphs folded into the layer list of a `Network`.
 
-Supported operators: Gemm, MatMul, Add, Sub, Mul, Div (with constants), Relu, LeakyRelu, Tanh, Sigmoid, Clip,
-Flatten, Reshape, Identity, Constant. Anything else raises ValueError naming the operator and the node.
+Supported operators: Gemm, MatMul, Add, Sub, Mul, Div (with constants), Flatten, Reshape, Identity, Constant,
+Clip (any bounds), and the ONNX operator of every registered activation (`ACTIVATION_OPS`: Relu, LeakyRelu,
+Tanh, Sigmoid, Softsign, ...). Anything else raises ValueError naming the operator and the node.
 """
 
 from __future__ import annotations
@@ -10,24 +11,49 @@ from pathlib import Path
 
 import numpy as np
 
-from nncs.nn.network import (
-    Identity,
-    LeakyReLU,
-    Linear,
-    Network,
-    ReLU,
-    SatLin,
-    SatLins,
-    Sigmoid,
-    Tanh,
-)
+from nncs.nn.network import ACTIVATIONS, Activation, Linear, Network, ReLU, SatLin
 
-__all__ = ["load_onnx", "save_onnx", "network_from_onnx_model", "network_to_onnx_model", "SUPPORTED_OPS"]
+__all__ = ["load_onnx", "save_onnx", "network_from_onnx_model", "network_to_onnx_model", "SUPPORTED_OPS",
+           "ACTIVATION_OPS", "activation_from_onnx", "clip_layers"]
 
-SUPPORTED_OPS = (
-    "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu", "Tanh", "Sigmoid", "Clip",
-    "Flatten", "Reshape", "Identity", "Constant",
-)  # fmt: skip
+
+ACTIVATION_OPS: dict[str, tuple[type[Activation], ...]] = {}
+"""ONNX operator -> the activation classes computing it (each class's `onnx_op`, in definition order); import
+and export both use it. Kept in step with `ACTIVATIONS` (a class defined later joins on the next read or write)."""
+
+_SYNCED: list[int] = [0]
+
+
+def _sync_activation_ops() -> None:
+    """Rebuild ACTIVATION_OPS in place when the activation registry has grown."""
+    if _SYNCED[0] == len(ACTIVATIONS):
+        return
+    table: dict[str, list] = {}
+    for cls in dict.fromkeys(ACTIVATIONS.values()):
+        if cls.onnx_op is not None:
+            table.setdefault(cls.onnx_op, []).append(cls)
+    ACTIVATION_OPS.clear()
+    ACTIVATION_OPS.update({op: tuple(classes) for op, classes in table.items()})
+    _SYNCED[0] = len(ACTIVATIONS)
+
+
+_sync_activation_ops()
+
+_GRAPH_OPS = ("Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Clip", "Flatten", "Reshape", "Identity", "Constant")
+
+SUPPORTED_OPS = tuple(dict.fromkeys(_GRAPH_OPS + tuple(ACTIVATION_OPS)))
+"""Every ONNX operator the reader folds into a Network (the graph operators and those of ACTIVATION_OPS)."""
+
+
+def activation_from_onnx(op: str, params: dict) -> Activation | None:
+    """The activation an ONNX node `op` with these parameters (attributes and constant inputs, by name)
+    computes, from `ACTIVATION_OPS` (the first class that accepts them), or None."""
+    _sync_activation_ops()
+    for cls in ACTIVATION_OPS.get(op, ()):
+        act = cls.from_onnx(params)
+        if act is not None:
+            return act
+    return None
 
 
 def _attrs(node) -> dict:
@@ -45,17 +71,20 @@ def _node_label(node, index: int) -> str:
     return f"node {index} {node.name!r}" if node.name else f"node {index} (output {node.output[0]!r})"
 
 
-def _clip_layers(lo: float, hi: float, dim: int) -> list:
-    """Layers computing clip(x, lo, hi) element-wise (lo, hi may be infinite). Exact."""
+def clip_layers(lo: float, hi: float, dim: int) -> list:
+    """Layers computing clip(x, lo, hi) element-wise (lo, hi may be infinite). Exact.
+
+    A registered activation that is this Clip (SatLin: [0, 1]; SatLins: [-1, 1]) is used as it is; other bounds
+    become ReLU or SatLin between affine layers.
+    """
     eye = np.eye(dim)
     if lo == -np.inf and hi == np.inf:
         return []
+    act = activation_from_onnx("Clip", {"min": lo, "max": hi})
+    if act is not None:
+        return [act]
     if lo == 0.0 and hi == np.inf:
         return [ReLU()]
-    if lo == 0.0 and hi == 1.0:
-        return [SatLin()]
-    if lo == -1.0 and hi == 1.0:
-        return [SatLins()]
     if hi == np.inf:  # relu(x - lo) + lo
         return [Linear(eye, -lo * np.ones(dim)), ReLU(), Linear(eye, lo * np.ones(dim))]
     if lo == -np.inf:  # hi - relu(hi - x)
@@ -83,6 +112,7 @@ def network_from_onnx_model(model, source: str = "model") -> Network:
     """
     import onnx.numpy_helper as nph
 
+    _sync_activation_ops()
     graph = model.graph
     consts: dict[str, np.ndarray] = {t.name: nph.to_array(t).astype(float) for t in graph.initializer}
     data_inputs = [i for i in graph.input if i.name not in consts]
@@ -110,7 +140,7 @@ def network_from_onnx_model(model, source: str = "model") -> Network:
     for index, node in enumerate(graph.node):
         op = node.op_type
         label = f"{_node_label(node, index)} ({op})"
-        if op not in SUPPORTED_OPS:
+        if op not in _GRAPH_OPS and op not in ACTIVATION_OPS:
             raise ValueError(f"{source}: unsupported ONNX operator {op!r} at {_node_label(node, index)}")
         attrs = _attrs(node)
         ins = [n for n in node.input]
@@ -171,25 +201,19 @@ def network_from_onnx_model(model, source: str = "model") -> Network:
                 if np.any(c == 0):
                     raise ValueError(f"{source}: {label}: division by zero")
                 layers.append(Linear(np.diag(1.0 / c), np.zeros(d)))
-        elif op == "Relu":
-            layers.append(ReLU())
-        elif op == "LeakyRelu":
-            layers.append(LeakyReLU(_f32(attrs.get("alpha", 0.01))))
-        elif op == "Tanh":
-            layers.append(Tanh())
-        elif op == "Sigmoid":
-            layers.append(Sigmoid())
-        elif op == "Clip":
-            lo = float(attrs.get("min", -np.inf))
-            hi = float(attrs.get("max", np.inf))
-            if len(ins) > 1 and ins[1]:
-                lo = float(consts[ins[1]].reshape(-1)[0])
-            if len(ins) > 2 and ins[2]:
-                hi = float(consts[ins[2]].reshape(-1)[0])
-            try:
-                layers.extend(_clip_layers(lo, hi, need_dim(label)))
-            except ValueError as e:
-                raise ValueError(f"{source}: {label}: {e}") from None
+        elif op == "Clip" or op in ACTIVATION_OPS:
+            params = _activation_params(op, attrs, ins, consts)
+            act = activation_from_onnx(op, params)
+            if act is not None:
+                layers.append(act)
+            elif op == "Clip":
+                lo, hi = float(params.get("min", -np.inf)), float(params.get("max", np.inf))
+                try:
+                    layers.extend(clip_layers(lo, hi, need_dim(label)))
+                except ValueError as e:
+                    raise ValueError(f"{source}: {label}: {e}") from None
+            else:
+                raise ValueError(f"{source}: {label}: unsupported parameters {params}")
         current = node.output[0]
 
     outputs = [o.name for o in graph.output]
@@ -200,6 +224,20 @@ def network_from_onnx_model(model, source: str = "model") -> Network:
     except ValueError as e:
         raise ValueError(f"{source}: {e}") from None
     return net.simplified()
+
+
+def _activation_params(op: str, attrs: dict, ins: list, consts: dict) -> dict:
+    """An activation node's parameters by name: float attributes (as the float32 decimals they spell) and
+    the constant inputs that the op's classes declare in `onnx_inputs` (by position after the data)."""
+    if op == "Clip":  # Clip(data, min, max) with any bounds is read even when no activation class matches them
+        names: tuple = ("min", "max")
+    else:
+        names = next((tuple(cls.onnx_inputs) for cls in ACTIVATION_OPS.get(op, ())), ())
+    params = {k: (float(v) if k in names else _f32(v)) for k, v in attrs.items() if isinstance(v, (int, float))}
+    for k, name in enumerate(names):
+        if len(ins) > k + 1 and ins[k + 1]:
+            params[name] = float(consts[ins[k + 1]].reshape(-1)[0])
+    return params
 
 
 def _fold_constant(op: str, values: list[np.ndarray], attrs: dict, label: str) -> np.ndarray:
@@ -241,6 +279,7 @@ def network_to_onnx_model(net: Network, dtype: str = "float64", opset: int = 13)
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
+    _sync_activation_ops()
     np_dtype = {"float64": np.float64, "float32": np.float32}[dtype]
     elem = TensorProto.DOUBLE if dtype == "float64" else TensorProto.FLOAT
     nodes, inits = [], []
@@ -251,21 +290,13 @@ def network_to_onnx_model(net: Network, dtype: str = "float64", opset: int = 13)
             inits.append(numpy_helper.from_array(layer.W.astype(np_dtype), f"W{i}"))
             inits.append(numpy_helper.from_array(layer.b.astype(np_dtype), f"b{i}"))
             nodes.append(helper.make_node("Gemm", [cur, f"W{i}", f"b{i}"], [out], name=f"gemm{i}", transB=1))
-        elif isinstance(layer, ReLU):
-            nodes.append(helper.make_node("Relu", [cur], [out], name=f"relu{i}"))
-        elif isinstance(layer, LeakyReLU):
-            nodes.append(helper.make_node("LeakyRelu", [cur], [out], name=f"leaky{i}", alpha=layer.alpha))
-        elif isinstance(layer, Tanh):
-            nodes.append(helper.make_node("Tanh", [cur], [out], name=f"tanh{i}"))
-        elif isinstance(layer, Sigmoid):
-            nodes.append(helper.make_node("Sigmoid", [cur], [out], name=f"sigmoid{i}"))
-        elif isinstance(layer, (SatLin, SatLins)):
-            lo = 0.0 if isinstance(layer, SatLin) else -1.0
-            inits.append(numpy_helper.from_array(np.array(lo, dtype=np_dtype), f"lo{i}"))
-            inits.append(numpy_helper.from_array(np.array(1.0, dtype=np_dtype), f"hi{i}"))
-            nodes.append(helper.make_node("Clip", [cur, f"lo{i}", f"hi{i}"], [out], name=f"clip{i}"))
-        elif isinstance(layer, Identity):
-            nodes.append(helper.make_node("Identity", [cur], [out], name=f"id{i}"))
+        elif isinstance(layer, Activation) and layer.onnx_op in ACTIVATION_OPS:
+            params = layer.onnx_params()
+            ins = [cur]
+            for name in layer.onnx_inputs:  # constant inputs (Clip's min, max)
+                inits.append(numpy_helper.from_array(np.array(params.pop(name), dtype=np_dtype), f"{name}{i}"))
+                ins.append(f"{name}{i}")
+            nodes.append(helper.make_node(layer.onnx_op, ins, [out], name=f"{layer.onnx_op.lower()}{i}", **params))
         else:
             raise ValueError(f"layer {i}: cannot save {layer!r} to ONNX")
         cur = out

@@ -11,14 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nncs.nn.network import (
-    Identity,
-    LeakyReLU,
-    Linear,
-    Network,
-    ReLU,
-    activation_from_name,
-)
+from nncs.nn.network import IDENTITY, Linear, Network, ReLU, activation_from_name
 
 __all__ = ["load_nnet", "load_json", "save_json", "load_mat", "network_to_json_dict", "network_from_json_dict"]
 
@@ -150,13 +143,13 @@ def load_nnet(path: str | Path, normalize: bool = True, clip_inputs: bool = Fals
     layers: list = []
     if normalize:
         if clip_inputs:
-            from nncs.nn.io.onnx_io import _clip_layers
+            from nncs.nn.io.onnx_io import clip_layers
 
             eye = np.eye(n_in)
             width = maxs - mins  # per-input clip as lo + w * satlin((x - lo) / w)
             if np.any(width <= 0):
                 raise ValueError(f"{path}: input minimums are not below the maximums")
-            layers += [Linear(eye / width, -mins / width)] + _clip_layers(0.0, 1.0, n_in)[:1] + [Linear(np.diag(width), mins)]
+            layers += [Linear(eye / width, -mins / width)] + clip_layers(0.0, 1.0, n_in)[:1] + [Linear(np.diag(width), mins)]
         if np.any(ranges == 0):
             raise ValueError(f"{path}: a normalisation range is zero")
         layers.append(Linear(np.diag(1.0 / ranges[:n_in]), -means[:n_in] / ranges[:n_in]))
@@ -204,7 +197,7 @@ def network_from_json_dict(data: dict, source: str = "network") -> Network:
             raise ValueError(f"{where}: W expects {W.shape[1]} inputs but the previous layer gives {_out_dim(layers)}")
         layers.append(Linear(W, b))
         act = activation_from_name(spec.get("activation", "linear"), where)
-        if not isinstance(act, Identity):
+        if act.shape != IDENTITY:
             layers.append(act)
     return Network(tuple(layers))
 
@@ -237,7 +230,7 @@ def network_to_json_dict(net: Network) -> dict:
         act: dict | str = "linear"
         if i < len(layers) and not isinstance(layers[i], Linear):
             a = layers[i]
-            act = {"name": "leakyrelu", "alpha": a.alpha} if isinstance(a, LeakyReLU) else a.name
+            act = a.to_spec()
             i += 1
         out.append({"W": W.tolist(), "b": b.tolist(), "activation": act})
         dim = W.shape[0]

@@ -14,23 +14,22 @@ from typing import Callable
 
 
 from nncs.nn.network import (
-    Identity,
-    LeakyReLU,
+    ACTIVATIONS,
+    IDENTITY,
+    PIECEWISE_LINEAR,
+    S_SHAPED,
+    Activation,
     Linear,
     Network,
-    ReLU,
-    SatLin,
-    SatLins,
-    Sigmoid,
-    Tanh,
 )
-from nncs.nn.methods.fit import fit_reach
+from nncs.nn.methods.fit import fit_reach, fit_supports
 from nncs.nn.methods.poly import PolyState, poly_activation, poly_linear
 from nncs.nn.methods.star import approx_star_activation, exact_star_activation, star_linear
 from nncs.nn.methods.zono import zono_activation, zono_linear
 from nncs.sets import Box, Star, Zonotope
 
-__all__ = ["reach", "ReachOptions", "METHODS", "RULES", "NETWORK_RULES", "register_rule", "check_supported"]
+__all__ = ["reach", "ReachOptions", "METHODS", "RULES", "NETWORK_RULES", "register_rule", "register_activation",
+           "check_supported"]
 
 METHODS = ("exact-star", "approx-star", "approx-zono", "abs-dom", "fit")
 
@@ -88,10 +87,6 @@ Rule = Callable[[object, object, ReachOptions], list]
 RULES: dict[tuple[str, type, str], Rule] = {}
 """(set kind, layer type, method) -> rule(set, layer, options) -> list of sets."""
 
-_ACTS = (ReLU, LeakyReLU, Tanh, Sigmoid, SatLin, SatLins)
-_PWL = (ReLU, LeakyReLU, SatLin, SatLins)
-
-
 def register_rule(kind: str, layer_type: type, method: str, rule: Rule) -> None:
     """Add or replace the rule for (set kind, layer type, method)."""
     RULES[(kind, layer_type, method)] = rule
@@ -106,19 +101,47 @@ NETWORK_RULES: dict[tuple[str, str], Callable] = {}
 for _k in ("star", "zono", "Box"):
     NETWORK_RULES[(_k, "fit")] = fit_reach
 
-for _m in ("exact-star", "approx-star", "approx-zono", "abs-dom"):  # the per-layer methods
-    _kind = {"exact-star": "star", "approx-star": "star", "approx-zono": "zono", "abs-dom": "poly"}[_m]
-    register_rule(_kind, Identity, _m, _identity)
+_METHOD_KIND = {"exact-star": "star", "approx-star": "star", "approx-zono": "zono", "abs-dom": "poly"}
+"""The per-layer methods and the set kind each propagates."""
+
+_REGISTERED: set[type] = set()
+
+
+def register_activation(act_type: type[Activation]) -> None:
+    """Add the per-layer rules of an activation class by its `shape` (the table asks the activation):
+
+    identity: passed through by every per-layer method; piecewise-linear: exact-star (splitting), approx-star,
+    approx-zono, abs-dom; S-shaped: approx-star, approx-zono, abs-dom; no shape: no rules. Rules already
+    present (e.g. set with `register_rule`) are kept. Idempotent.
+    """
+    _REGISTERED.add(act_type)
+    if act_type.shape == IDENTITY:
+        rules = {(kind, method): _identity for method, kind in _METHOD_KIND.items()}
+    elif act_type.shape in (PIECEWISE_LINEAR, S_SHAPED):
+        rules = {("star", "approx-star"): approx_star_activation, ("zono", "approx-zono"): zono_activation,
+                 ("poly", "abs-dom"): poly_activation}
+        if act_type.shape == PIECEWISE_LINEAR:
+            rules[("star", "exact-star")] = exact_star_activation
+    else:
+        rules = {}
+    for (kind, method), rule in rules.items():
+        RULES.setdefault((kind, act_type, method), rule)
+
+
 register_rule("star", Linear, "exact-star", star_linear)
 register_rule("star", Linear, "approx-star", star_linear)
 register_rule("zono", Linear, "approx-zono", zono_linear)
 register_rule("poly", Linear, "abs-dom", poly_linear)
-for _a in _PWL:
-    register_rule("star", _a, "exact-star", exact_star_activation)
-for _a in _ACTS:
-    register_rule("star", _a, "approx-star", approx_star_activation)
-    register_rule("zono", _a, "approx-zono", zono_activation)
-    register_rule("poly", _a, "abs-dom", poly_activation)
+for _a in dict.fromkeys(ACTIVATIONS.values()):  # every registered activation class, once, in definition order
+    register_activation(_a)
+
+
+def _rule(kind: str, layer, method: str) -> Rule | None:
+    """The rule for (kind, type(layer), method); an activation class defined after this module was imported
+    gets its rules here, on first use."""
+    if isinstance(layer, Activation) and type(layer) not in _REGISTERED:
+        register_activation(type(layer))
+    return RULES.get((kind, type(layer), method))
 
 
 def _kind(s) -> str:
@@ -129,10 +152,6 @@ def _kind(s) -> str:
     if isinstance(s, PolyState):
         return "poly"
     return type(s).__name__
-
-
-_METHOD_KIND = {"exact-star": "star", "approx-star": "star", "approx-zono": "zono", "abs-dom": "poly"}
-_FIT_LAYERS = (Linear, Identity) + _ACTS
 
 
 def check_supported(net: Network, method: str, input_kind: str | None = None) -> None:
@@ -149,15 +168,16 @@ def check_supported(net: Network, method: str, input_kind: str | None = None) ->
         raise ValueError(f"unknown reach method {method!r} (known: {list(METHODS)})")
     if method == "fit":
         for i, layer in enumerate(net.layers):
-            if not isinstance(layer, _FIT_LAYERS):
+            if not fit_supports(layer):
                 raise ValueError(f"reach: method 'fit' does not support layer {i} ({layer!r})")
         return
     kind = _METHOD_KIND[method]
     for i, layer in enumerate(net.layers):
-        if (kind, type(layer), method) not in RULES:
+        if _rule(kind, layer, method) is None:
             hint = ""
-            if method == "exact-star" and isinstance(layer, _ACTS):
-                hint = ": exact-star needs piecewise-linear activations (ReLU, LeakyReLU, SatLin, SatLins); use approx-star"
+            if method == "exact-star" and _rule("star", layer, "approx-star") is not None:
+                pwl = ", ".join(a.__name__ for a in dict.fromkeys(ACTIVATIONS.values()) if a.shape == PIECEWISE_LINEAR)
+                hint = f": exact-star needs piecewise-linear activations ({pwl}); use approx-star"
             raise ValueError(f"reach: method {method!r} does not support layer {i} ({layer!r}){hint}")
 
 
@@ -212,7 +232,7 @@ def reach(net: Network, input_set, method: str = "approx-star", options: ReachOp
         for s in sets:
             if check is not None:
                 check()
-            rule = RULES.get((_kind(s), type(layer), method))
+            rule = _rule(_kind(s), layer, method)
             if rule is None:
                 raise ValueError(f"reach: method {method!r} does not support layer {i} ({layer!r}) on {_kind(s)} sets")
             out.extend(rule(s, layer, opts))

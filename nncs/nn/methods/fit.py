@@ -10,15 +10,27 @@ from typing import Callable
 
 import numpy as np
 
-from nncs.nn.network import Identity, LeakyReLU, Linear, Network, ReLU
-from nncs.nn.methods.relax import MARGIN
+from nncs.nn.network import IDENTITY, PIECEWISE_LINEAR, S_SHAPED, Activation, Linear, Network
+from nncs.nn.methods.relax import MARGIN, pieces
 from nncs.nn.verify import bisect_boxes, bound_objectives
 from nncs.sets import Box, Star, Zonotope
 
-__all__ = ["AffineFit", "fit_affine", "bound_residual", "fit_reach"]
+__all__ = ["AffineFit", "fit_affine", "bound_residual", "fit_reach", "fit_supports"]
 
-_PASS_THROUGH = (ReLU, LeakyReLU)
-"""Activations that are the identity on [0, inf): a shifted copy of the input passes through them exactly."""
+
+def fit_supports(layer) -> bool:
+    """True for the layers `fit` can bound: Linear layers and monotone activations of a known shape
+    (identity, piecewise-linear, S-shaped), which `nncs.nn.verify.bound_objectives` relaxes."""
+    if isinstance(layer, Linear):
+        return True
+    return isinstance(layer, Activation) and layer.monotone and layer.shape in (IDENTITY, PIECEWISE_LINEAR, S_SHAPED)
+
+
+def _passes_through(layer) -> bool:
+    """True for a piecewise-linear activation that is the identity on [0, inf) (ReLU, LeakyReLU): a shifted
+    copy of the input passes through it exactly."""
+    pw = pieces(layer)
+    return pw is not None and (pw[0].size == 0 or pw[0][-1] <= 0.0) and pw[1][-1] == 1.0 and pw[2][-1] == 0.0
 
 
 @dataclass(frozen=True)
@@ -51,7 +63,7 @@ def _forward(net: Network, Z: np.ndarray, chunk: int = 512) -> np.ndarray:
 
 def _layers(net: Network) -> list:
     """The network's layers without Identity layers, starting with a Linear layer (exact rewrite)."""
-    layers = [lay for lay in net.layers if not isinstance(lay, Identity)]
+    layers = [lay for lay in net.layers if not (isinstance(lay, Activation) and lay.shape == IDENTITY)]
     if not layers or not isinstance(layers[0], Linear):
         layers.insert(0, Linear(np.eye(net.n_inputs), np.zeros(net.n_inputs)))
     return layers
@@ -184,7 +196,7 @@ def bound_residual(net: Network, A: np.ndarray, b: np.ndarray, lo, hi, tol: floa
     fhi = hi[free] if free.size else np.zeros(1)
     Af = A[:, free] if free.size else np.zeros((n_out, 1))
     b_eff = b + A[:, ~(hi > lo)] @ lo[~(hi > lo)]
-    exact_pass = all(isinstance(lay, (Linear,) + _PASS_THROUGH) for lay in layers)
+    exact_pass = all(isinstance(lay, Linear) or _passes_through(lay) for lay in layers)
     width = fhi - flo
     if exact_pass:
         shift = flo - 0.5 * width - 1e-6 * (1.0 + np.abs(flo))  # z - shift > 0 strictly on the box

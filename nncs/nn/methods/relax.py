@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nncs.nn.network import Activation, LeakyReLU, ReLU, SatLin, SatLins, Sigmoid, Tanh
+from nncs.nn.network import PIECEWISE_LINEAR, S_SHAPED, Activation
 
 __all__ = ["Lines", "pieces", "affine_pieces", "lines", "parallel", "MARGIN", "widen"]
 
@@ -26,17 +26,19 @@ def widen(lo: np.ndarray, hi: np.ndarray, rel: float = 1e-12) -> tuple[np.ndarra
 def pieces(act: Activation) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """Return (breakpoints (p,), slopes (p+1,), intercepts (p+1,)) of a piecewise-linear activation, else None.
 
-    Piece k covers [breakpoints[k-1], breakpoints[k]] with the function `slope[k] x + intercept[k]`.
+    Piece k covers [breakpoints[k-1], breakpoints[k]] with the function `slope[k] x + intercept[k]`
+    (the activation's own `pieces()`).
     """
-    if isinstance(act, ReLU):
-        return np.array([0.0]), np.array([0.0, 1.0]), np.array([0.0, 0.0])
-    if isinstance(act, LeakyReLU):
-        return np.array([0.0]), np.array([act.alpha, 1.0]), np.array([0.0, 0.0])
-    if isinstance(act, SatLin):
-        return np.array([0.0, 1.0]), np.array([0.0, 1.0, 0.0]), np.array([0.0, 0.0, 1.0])
-    if isinstance(act, SatLins):
-        return np.array([-1.0, 1.0]), np.array([0.0, 1.0, 0.0]), np.array([-1.0, 0.0, 1.0])
-    return None
+    if act.shape != PIECEWISE_LINEAR:
+        return None
+    bps, slopes, icepts = act.pieces()
+    return np.asarray(bps, dtype=float), np.asarray(slopes, dtype=float), np.asarray(icepts, dtype=float)
+
+
+def _is_clip(bps: np.ndarray, slopes: np.ndarray, icepts: np.ndarray) -> bool:
+    """True for clip(x, p, q): two breakpoints p < q, slopes (0, 1, 0), intercepts (p, 0, q)."""
+    return (len(bps) == 2 and bps[0] < bps[1] and slopes.tolist() == [0.0, 1.0, 0.0]
+            and icepts.tolist() == [bps[0], 0.0, bps[1]])
 
 
 def affine_pieces(act: Activation, l: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -80,13 +82,6 @@ def _fun(act: Activation, x: np.ndarray) -> np.ndarray:
     return act.forward(x)
 
 
-def _deriv(act: Activation, x: np.ndarray) -> np.ndarray:
-    if isinstance(act, Tanh):
-        return 1.0 - np.tanh(x) ** 2
-    s = _fun(act, x)
-    return s * (1.0 - s)
-
-
 def _margin(t: np.ndarray) -> np.ndarray:
     return MARGIN * (1.0 + np.abs(t))
 
@@ -101,9 +96,11 @@ def _chord(act, l, u):
 def lines(act: Activation, l: np.ndarray, u: np.ndarray) -> Lines:
     """Return sound linear lower/upper bounds (K = 2 each) of `act` over [l, u] per neuron (outer approximation).
 
-    Piecewise-linear activations get the convex hull of their graph on [l, u] (triangle for ReLU); tanh and
-    sigmoid get NNV's S-curve style bounds: chord and end tangents on the convex / concave side, and two
-    parallel lines of slope min(f'(l), f'(u)) through the end points where the interval spans the inflection.
+    Piecewise-linear activations with one breakpoint, and clips, get the convex hull of their graph on [l, u]
+    (triangle for ReLU); other piecewise-linear ones the chord-slope lines of `parallel`. S-shaped ones (tanh,
+    sigmoid, softsign: see `SShaped`) get NNV's S-curve style bounds: chord and end tangents on the convex /
+    concave side of the activation's inflection, and two parallel lines of slope min(f'(l), f'(u)) through the
+    end points where the interval spans the inflection.
     """
     l = np.asarray(l, dtype=float)
     u = np.maximum(np.asarray(u, dtype=float), l)
@@ -124,7 +121,7 @@ def lines(act: Activation, l: np.ndarray, u: np.ndarray) -> Lines:
                 low_s, low_t = pl, pt
             else:
                 up_s, up_t = pl, pt
-        else:  # clip(x, p, q)
+        elif _is_clip(bps, slopes, icepts):  # clip(x, p, q)
             p, q = bps
             # below: max(p, x) on the left part, min(x, q) on the right part; both crossed: the hull
             only_p = (l < p) & (u <= q)
@@ -141,9 +138,13 @@ def lines(act: Activation, l: np.ndarray, u: np.ndarray) -> Lines:
                 up_s[both] = np.stack([np.zeros_like(s2), s2], axis=1)
                 up_t[both] = np.stack([np.full_like(s2, q), p - s2 * lb_], axis=1)
             # within one piece the chord is the exact line, kept as both bounds
-    elif isinstance(act, (Tanh, Sigmoid)):
+        else:  # any other continuous piecewise-linear function: the parallel lines of the chord slope
+            s, t_lo, t_hi = _parallel_pieces(act, bps, l, u)
+            low_s, low_t = np.tile(s[:, None], 2), np.tile(t_lo[:, None], 2)
+            up_s, up_t = low_s.copy(), np.tile(t_hi[:, None], 2)
+    elif act.shape == S_SHAPED:
         cs, ct = _chord(act, l, u)
-        dl, du = _deriv(act, l), _deriv(act, u)
+        dl, du = act.derivative(l), act.derivative(u)
         tl_t, tu_t = fl - dl * l, fu - du * u  # tangents at l and u
         lam = np.minimum(dl, du)
         par_lo, par_hi = fl - lam * l, fu - lam * u
@@ -151,8 +152,8 @@ def lines(act: Activation, l: np.ndarray, u: np.ndarray) -> Lines:
         low_t = np.stack([par_lo, par_lo], axis=1)
         up_s = np.stack([lam, lam], axis=1)
         up_t = np.stack([par_hi, par_hi], axis=1)
-        concave = l >= 0  # f'' <= 0 on [0, inf) for tanh and sigmoid
-        convex = u <= 0
+        concave = l >= act.inflection  # f'' <= 0 right of the inflection
+        convex = u <= act.inflection
         low_s[concave] = np.stack([cs, cs], axis=1)[concave]
         low_t[concave] = np.stack([ct, ct], axis=1)[concave]
         up_s[concave] = np.stack([dl, du], axis=1)[concave]
@@ -169,22 +170,28 @@ def lines(act: Activation, l: np.ndarray, u: np.ndarray) -> Lines:
     return Lines(low_s, low_t, up_s, up_t, ylo, yhi)
 
 
+def _parallel_pieces(act: Activation, bps: np.ndarray, l: np.ndarray, u: np.ndarray):
+    """Chord slope s and the extremes of act(x) - s x over the end points and breakpoints in [l, u] (exact)."""
+    s, _ = _chord(act, l, u)
+    cand = [l, u] + [np.clip(np.full_like(l, bp), l, u) for bp in bps]
+    g = np.stack([_fun(act, x) - s * x for x in cand], axis=1)
+    return s, g.min(axis=1), g.max(axis=1)
+
+
 def parallel(act: Activation, l: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return (s, t_lo, t_hi) with `s x + t_lo <= act(x) <= s x + t_hi` on [l, u] (DeepZ; outer approximation).
 
     Piecewise-linear: s is the chord slope and the offsets are extremes of act(x) - s x over the end points and
-    breakpoints (exact for that slope). Tanh / sigmoid: s = min(f'(l), f'(u)), so act(x) - s x is nondecreasing.
+    breakpoints (exact for that slope). S-shaped: s = min(f'(l), f'(u)), the least slope on [l, u] (f' rises
+    up to the inflection and falls after it), so act(x) - s x is nondecreasing.
     """
     l = np.asarray(l, dtype=float)
     u = np.maximum(np.asarray(u, dtype=float), l)
     pw = pieces(act)
     if pw is not None:
-        s, _ = _chord(act, l, u)
-        cand = [l, u] + [np.clip(np.full_like(l, bp), l, u) for bp in pw[0]]
-        g = np.stack([_fun(act, x) - s * x for x in cand], axis=1)
-        t_lo, t_hi = g.min(axis=1), g.max(axis=1)
-    elif isinstance(act, (Tanh, Sigmoid)):
-        s = np.minimum(_deriv(act, l), _deriv(act, u))
+        s, t_lo, t_hi = _parallel_pieces(act, pw[0], l, u)
+    elif act.shape == S_SHAPED:
+        s = np.minimum(act.derivative(l), act.derivative(u))
         t_lo, t_hi = _fun(act, l) - s * l, _fun(act, u) - s * u
     else:
         raise ValueError(f"no relaxation for activation {act!r}")

@@ -58,7 +58,7 @@ def approx_star_activation(S: Star, act: Activation, opts) -> list[Star]:
 
     Neurons where the activation is affine on their bounds are mapped exactly; each other neuron j gets a new
     predicate variable b_j (appended) with `lower lines <= b_j <= upper lines` in terms of its input and
-    `f(l) <= b_j <= f(u)`: the triangle for ReLU, the S-curve bounds for tanh / sigmoid.
+    `f(l) <= b_j <= f(u)`: the triangle for ReLU, the S-curve bounds for S-shaped activations (tanh, sigmoid, ...).
     """
     l, u = neuron_bounds(S, act, opts.bounds)
     mask, s, t = affine_pieces(act, l, u)
