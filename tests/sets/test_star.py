@@ -243,7 +243,7 @@ def test_with_basis_keeps_the_predicate_and_shares_the_lp_model():
     s.bounds()  # builds the LP model
     W = np.array([[2.0, -1.0], [0.5, 0.5]])
     mapped = s.affine_map(W, [1.0, 0.0])
-    assert mapped._program is s._program
+    assert mapped.lp_program is s.lp_program
     fresh = nncs.Star(mapped.c, mapped.V, s.C, s.d, s.lb, s.ub)
     np.testing.assert_allclose(mapped.bounds(), fresh.bounds(), rtol=0, atol=1e-12)
     pts = s.sample(200, 0) @ W.T + [1.0, 0.0]

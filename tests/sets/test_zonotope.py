@@ -35,7 +35,7 @@ def test_known_values():
 
 def test_square_vertices():
     z = nncs.Zonotope([0, 0], [[1, 0], [0, 1]])
-    v = z.vertices_2d()
+    v = z.polygon_2d()
     assert sorted(map(tuple, v)) == [(-1, -1), (-1, 1), (1, -1), (1, 1)]
     # counter-clockwise: positive signed area
     x, y = v[:, 0], v[:, 1]
@@ -44,10 +44,10 @@ def test_square_vertices():
 
 @SETTINGS
 @given(seeds, st.integers(2, 6))
-def test_vertices_2d_match_convex_hull_of_corners(seed, m):
+def test_polygon_2d_match_convex_hull_of_corners(seed, m):
     rng = np.random.default_rng(seed)
     z = random_zonotope(rng, 3, m)
-    v = z.vertices_2d((0, 2))
+    v = z.polygon_2d((0, 2))
     hull = ConvexHull(corner_points(z)[:, [0, 2]])
     area = 0.5 * np.sum(v[:, 0] * np.roll(v[:, 1], -1) - np.roll(v[:, 0], -1) * v[:, 1])
     assert area == pytest.approx(hull.volume, rel=1e-9, abs=1e-12)
@@ -130,7 +130,7 @@ def test_to_star_is_exact():
 def test_point_zonotope():
     z = nncs.Zonotope([1, 2], np.zeros((2, 0)))
     assert z.contains([[1, 2], [1, 2.1]]).tolist() == [True, False]
-    assert z.vertices_2d().shape == (1, 2)
+    assert z.polygon_2d().shape == (1, 2)
 
 
 @pytest.mark.parametrize(
@@ -149,11 +149,11 @@ def test_bad_arguments(c, G, word):
 def test_bad_operations():
     z = nncs.Zonotope([0, 0, 0], np.eye(3))
     with pytest.raises(ValueError, match="dims"):
-        z.vertices_2d((0, 0))
+        z.polygon_2d((0, 0))
     with pytest.raises(ValueError, match="dims"):
-        z.vertices_2d((0, 1, 2))
+        z.polygon_2d((0, 1, 2))
     with pytest.raises(ValueError, match="dims"):
-        z.vertices_2d((0, 3))
+        z.polygon_2d((0, 3))
     with pytest.raises(ValueError, match="order"):
         z.reduce_order(0.5)
     with pytest.raises(ValueError, match="method"):
