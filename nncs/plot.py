@@ -311,9 +311,10 @@ def _counterexample_states(cex) -> np.ndarray:
 
 
 def _reach_polygon(s: Set, dims, outer_stars: bool) -> np.ndarray:
-    """The exact (inner-to-1e-3) projection polygon, or, for a Star when `outer_stars`, the exact projection of
-    its outer zonotope (`Star.to_zonotope()`: the predicate constraints dropped, so it contains the star)."""
-    if outer_stars and isinstance(s, Star):
+    """The exact (inner-to-1e-3) projection polygon, or, when `outer_stars`, the exact projection of the set's
+    outer zonotope (for a Star, `Star.to_zonotope()`: the predicate constraints dropped, so it contains the star;
+    a zonotope is its own)."""
+    if outer_stars:
         return s.to_zonotope().polygon_2d(dims)
     return projection_polygon(s, dims)
 

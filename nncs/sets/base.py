@@ -1,12 +1,14 @@
 """The interface every nncs set implements, and the argument checks that all set types share.
 
-A set is an immutable value over float64 numpy arrays; bad arguments raise ValueError naming them.
+A set is an immutable value over float64 numpy arrays. The public methods of `Set` check their arguments
+once, here (ValueError naming the type, the method and the argument), and call the subclass's computing
+method `_name`: a set type implements computations only (the CORA `contains` -> `contains_` pattern).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
@@ -27,11 +29,15 @@ class Set(ABC):
     - `dim`, `bounds()` (tight), `box()` (cheap and sound), `to_zonotope()`, `to_star()`;
     - `_affine_map(W, b)`, `_contains(points, tol)`, `_sample(n, rng)`, `_support_function(directions)`,
       `_polygon_2d(dims, tol)`;
-    - optionally `_support_function_outer`, `_translate`, `_intersect_halfspace`, `_minkowski_sum`,
+    - optionally `zonotope_exact`, `_support_function_outer`, `_translate`, `_intersect_halfspace`, `_minkowski_sum`,
       `_joint_with`, `is_empty` (the defaults below are sound, or refuse).
     """
 
     __slots__ = ()
+
+    zonotope_exact: ClassVar[bool] = False
+    """True for the types whose `to_zonotope()` is exact (boxes, zonotopes): the operands zonotope operations
+    accept."""
 
     # -- what every set type computes ---------------------------------------------------------------------
     @property
@@ -150,8 +156,9 @@ class Set(ABC):
         variables first (nncs.nn's dependency contract). ValueError when `other` is not of this set's type or
         has fewer variables than this set.
         """
-        if not isinstance(other, Set):
-            raise ValueError(f"{type(self).__name__}.joint_with: other must be a set, got {type(other).__name__}")
+        if not isinstance(other, type(self)):
+            raise ValueError(f"{type(self).__name__}.joint_with: other must be a {type(self).__name__} (the network "
+                             f"reach keeps the set type), got {type(other).__name__}")
         return self._joint_with(other)
 
     def is_empty(self) -> bool:

@@ -17,6 +17,8 @@ class Box(Set):
         lb, ub: vectors of equal length with `lb <= ub` elementwise (a degenerate side lb == ub is allowed).
     """
 
+    zonotope_exact = True
+
     def __init__(self, lb, ub):
         lb = as_vector("lb", lb)
         ub = as_vector("ub", ub, lb.shape[0])

@@ -156,14 +156,14 @@ class Star(Set):
         V_other = np.hstack([other.V, np.zeros((other.dim, m - other.nvars))])
         return Star(np.concatenate([self.c, other.c]), np.vstack([V_self, V_other]), big.C, big.d, big.lb, big.ub)
 
-    def _joint_with(self, other: Set) -> "Star":
+    def _joint_with(self, other: "Star") -> "Star":
         """`[x; y]` over `other`'s predicate, whose first variables are this star's (exact).
 
         Unlike `cartesian_product(shared=True)` the predicates are not compared: `other`'s may restrict this
         star's (an exact-star split adds constraints on the shared variables), and `[x; y]` over it holds
         exactly the pairs of that branch.
         """
-        if not isinstance(other, Star) or other.nvars < self.nvars:
+        if other.nvars < self.nvars:
             raise ValueError(f"Star.joint_with: other must be a Star whose first {self.nvars} predicate variables "
                              f"are this one's, got {other!r}")
         V = np.hstack([self.V, np.zeros((self.dim, other.nvars - self.nvars))])

@@ -42,6 +42,8 @@ class Zonotope(Set):
         G: the generator matrix, shape (n, m); m = 0 (a single point) is allowed.
     """
 
+    zonotope_exact = True
+
     def __init__(self, c, G):
         c = as_vector("c", c)
         G = np.asarray(G, dtype=float)
@@ -80,17 +82,16 @@ class Zonotope(Set):
         """The zonotope shifted by `v` (exact in real arithmetic: `c + v` is rounded to nearest)."""
         return Zonotope(self.c + v, self.G)
 
-    def _minkowski_sum(self, other: "Zonotope | Box") -> "Zonotope":
-        """`{x + y : x in self, y in other}` for a Zonotope or Box `other` (exact)."""
-        if isinstance(other, Box):
-            other = other.to_zonotope()
-        if not isinstance(other, Zonotope):
+    def _minkowski_sum(self, other: Set) -> "Zonotope":
+        """`{x + y : x in self, y in other}` for a Zonotope or Box `other` (exact; any `zonotope_exact` type)."""
+        if not other.zonotope_exact:
             raise ValueError(f"minkowski_sum of a Zonotope needs a Zonotope or Box, got {type(other).__name__}")
+        other = other.to_zonotope()
         return Zonotope(self.c + other.c, np.hstack([self.G, other.G]))
 
-    def _joint_with(self, other: Set) -> "Zonotope":
+    def _joint_with(self, other: "Zonotope") -> "Zonotope":
         """`[x; y]` sharing this zonotope's generators: `other`'s first generators are this one's (exact)."""
-        if not isinstance(other, Zonotope) or other.ngens < self.ngens:
+        if other.ngens < self.ngens:
             raise ValueError(f"Zonotope.joint_with: other must be a Zonotope whose first {self.ngens} generators "
                              f"are this one's, got {other!r}")
         G = np.hstack([self.G, np.zeros((self.dim, other.ngens - self.ngens))])
@@ -98,10 +99,9 @@ class Zonotope(Set):
 
     def cartesian_product(self, other: "Zonotope | Box") -> "Zonotope":
         """Return `{(x, y) : x in self, y in other}` with independent generators (exact)."""
-        if isinstance(other, Box):
-            other = other.to_zonotope()
-        if not isinstance(other, Zonotope):
+        if not (isinstance(other, Set) and other.zonotope_exact):
             raise ValueError(f"cartesian_product of a Zonotope needs a Zonotope or Box, got {type(other).__name__}")
+        other = other.to_zonotope()
         G = np.zeros((self.dim + other.dim, self.ngens + other.ngens))
         G[: self.dim, : self.ngens] = self.G
         G[self.dim :, self.ngens :] = other.G
