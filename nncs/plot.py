@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from nncs.sets import Box, HPolytope, Star, Zonotope
+from nncs.sets import HPolytope, Star
 from nncs.sets.base import Set, projection_dims
 
 
@@ -17,19 +17,11 @@ def projection_polygon(s: Set, dims=(0, 1), tol: float = 1e-3) -> np.ndarray:
     """Return the vertices (counter-clockwise) of the projection of `s` onto `dims`, shape (k, 2).
 
     Exact for boxes and zonotopes; for stars and H-polytopes an inner polygon within `tol * diameter`
-    of the projection (`Star.polygon_2d`).
+    of the projection (the set's own `polygon_2d`).
     """
-    i, j = projection_dims(dims, s.dim)
-    if isinstance(s, Box):
-        lo, hi = s.lb[[i, j]], s.ub[[i, j]]
-        return np.array([[lo[0], lo[1]], [hi[0], lo[1]], [hi[0], hi[1]], [lo[0], hi[1]]])
-    if isinstance(s, Zonotope):
-        return s.vertices_2d((i, j))
-    if isinstance(s, HPolytope):
-        s = s.to_star()
-    if isinstance(s, Star):
-        return s.polygon_2d((i, j), tol=tol)
-    raise ValueError(f"plot: cannot project a {type(s).__name__}; expected Box, Zonotope, Star or HPolytope")
+    if not isinstance(s, Set):
+        raise ValueError(f"plot: cannot project a {type(s).__name__}; expected Box, Zonotope, Star or HPolytope")
+    return s.polygon_2d(dims, tol=tol)
 
 
 def plot_set(s: Set, dims=(0, 1), ax=None, **style: Any):
@@ -294,7 +286,7 @@ def _region_polygons(region, i: int, j: int, ax, names) -> list[tuple[np.ndarray
                 if len(p) == 0:
                     return []
             return [(p, "")] if len(p) >= 3 else []
-    if isinstance(region, (Box, Zonotope, Star, HPolytope)):
+    if isinstance(region, Set):
         return [(projection_polygon(region, (i, j)), "")]
     raise ValueError(f"plot: cannot draw region of type {type(region).__name__}; expected a set or a spec")
 
@@ -319,10 +311,11 @@ def _counterexample_states(cex) -> np.ndarray:
 
 
 def _reach_polygon(s: Set, dims, outer_stars: bool) -> np.ndarray:
-    """The exact (inner-to-1e-3) projection polygon, or, for a Star when `outer_stars`, the exact projection of
-    its outer zonotope (`Star.to_zonotope()`: the predicate constraints dropped, so it contains the star)."""
-    if outer_stars and isinstance(s, Star):
-        return s.to_zonotope().vertices_2d(dims)
+    """The exact (inner-to-1e-3) projection polygon, or, when `outer_stars`, the exact projection of the set's
+    outer zonotope (for a Star, `Star.to_zonotope()`: the predicate constraints dropped, so it contains the star;
+    a zonotope is its own)."""
+    if outer_stars:
+        return s.to_zonotope().polygon_2d(dims)
     return projection_polygon(s, dims)
 
 

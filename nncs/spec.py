@@ -12,7 +12,7 @@ from typing import ClassVar, Sequence
 import numpy as np
 
 from nncs.expressions import linear_constraint
-from nncs.sets import HPolytope, Star
+from nncs.sets import HPolytope
 from nncs.sets.base import Set
 
 __all__ = ["Always", "Goal", "Avoid", "Spec", "parse_constraints"]
@@ -130,14 +130,12 @@ class Avoid(SpecBase):
     def holds_on(self, s: Set) -> bool:
         """True only if `s` and the unsafe region are disjoint (sound: certified LP emptiness)."""
         H, g = self.region.H, self.region.g
-        # one constraint that no point of s can satisfy already separates them
-        if hasattr(s, "support_function_outer") and np.any(-s.support_function_outer(-H) > g):
-            return True  # the cheap outer bound already separates them
-        if not isinstance(s, Star) and np.any(-s.support_function(-H) > g):
-            return True  # boxes and zonotopes: exact support functions, no LP
+        # one constraint that no point of s can satisfy already separates them; the cheap outer support
+        # function (no LP for stars; the exact one of boxes and zonotopes) settles most segments
+        if np.any(-s.support_function_outer(-H) > g):
+            return True
         # one certified phase-1 LP decides it (per-row support LPs first would only add LPs)
-        star = s if isinstance(s, Star) else s.to_star()
-        return star.intersect_halfspace(H, g).is_empty()
+        return s.to_star().intersect_halfspace(H, g).is_empty()
 
     def violation(self, states):
         """Per state (last axis; numpy or JAX arrays), `-max_i (H x - g)_i`: positive means inside the unsafe

@@ -106,43 +106,27 @@ def resolve_nn_method(set_type: str, options: Options) -> str:
     return "approx-star" if set_type == "star" else "approx-zono"
 
 
-def _pad(V: np.ndarray, m: int) -> np.ndarray:
-    return np.hstack([V, np.zeros((V.shape[0], m - V.shape[1]))])
+def _period_step(system: ClosedLoop, X: Set, method: str, nn_opts: NNReachOptions, fp_opts: FlowpipeOptions):
+    """The branches of one period from a state set X (a Star or a Zonotope): (control set, flowpipe) for each
+    output set of the network (several only with exact-star).
 
-
-def _star_step(system: ClosedLoop, X: Star, method: str, nn_opts: NNReachOptions, fp_opts: FlowpipeOptions):
-    """The branches of one period from a state star: (control star, flowpipe) for each output star."""
+    The network reach keeps X's predicate variables (generators) first and appends its own (nncs.nn's
+    dependency contract; an exact-star split may restrict the shared variables), so `X.joint_with(U)`, the set
+    of [x; u] over U's predicate, is exactly the states and controls of that branch: no dependency between a
+    state and its own control is lost. The flowpipe consumes that joint set.
+    """
     t = time.perf_counter()
     outputs = nn.reach(system.controller, X.affine_map(system.input_W, system.input_b), method, nn_opts)
     nn_time = time.perf_counter() - t
     controls, pipes = [], []
     t = time.perf_counter()
     for Y in outputs:
-        if not isinstance(Y, Star) or Y.nvars < X.nvars:
-            raise RuntimeError(f"nn method {method!r} broke the dependency contract (output {Y!r} for state {X!r})")
-        U = Y.affine_map(system.output_W, system.output_b)
-        # Y's predicate is X's (first X.nvars variables, possibly restricted by a split) plus appended ones,
-        # so x and u over Y's predicate are exactly the states and controls of this branch.
-        joint = Star(
-            np.concatenate([X.c, U.c]), np.vstack([_pad(X.V, Y.nvars), U.V]), Y.C, Y.d, Y.lb, Y.ub
-        )
-        controls.append(U)
-        pipes.append(flowpipe(system.plant, joint, None, system.period, fp_opts))
-    return controls, pipes, nn_time, time.perf_counter() - t
-
-
-def _zono_step(system: ClosedLoop, X: Zonotope, method: str, nn_opts: NNReachOptions, fp_opts: FlowpipeOptions):
-    """One period from a state zonotope: DeepZ keeps X's generators first, so [x; u] shares them."""
-    t = time.perf_counter()
-    outputs = nn.reach(system.controller, X.affine_map(system.input_W, system.input_b), method, nn_opts)
-    nn_time = time.perf_counter() - t
-    t = time.perf_counter()
-    controls, pipes = [], []
-    for Y in outputs:
-        if not isinstance(Y, Zonotope) or Y.ngens < X.ngens:
-            raise RuntimeError(f"nn method {method!r} broke the dependency contract (output {Y!r} for state {X!r})")
-        U = Y.affine_map(system.output_W, system.output_b)
-        joint = Zonotope(np.concatenate([X.c, U.c]), np.vstack([_pad(X.G, U.ngens), U.G]))
+        U = Y.affine_map(system.output_W, system.output_b)  # over Y's predicate (generators), unchanged
+        try:
+            joint = X.joint_with(U)
+        except ValueError:
+            raise RuntimeError(f"nn method {method!r} broke the dependency contract (output {Y!r} for state {X!r})"
+                               ) from None
         controls.append(U)
         pipes.append(flowpipe(system.plant, joint, None, system.period, fp_opts))
     return controls, pipes, nn_time, time.perf_counter() - t
@@ -151,9 +135,8 @@ def _zono_step(system: ClosedLoop, X: Zonotope, method: str, nn_opts: NNReachOpt
 def _next_state(s: Set, set_type: str, options: Options) -> Set:
     """The state set entering the next period, reduced so that its size stays bounded (outer)."""
     if set_type == "zonotope":
-        z = s if isinstance(s, Zonotope) else s.to_zonotope()
-        return z.reduce_order(options.zonotope_order)
-    star = s if isinstance(s, Star) else s.to_star()
+        return s.to_zonotope().reduce_order(options.zonotope_order)
+    star = s.to_star()
     if star.nvars > options.max_star_vars:
         return star.to_zonotope().reduce_order(options.zonotope_order).to_star()
     return star
@@ -221,7 +204,6 @@ def reach(
                              check_time=check)
     fp_opts = FlowpipeOptions(time_step=opts.time_step, substeps=opts.substeps, zonotope_order=opts.zonotope_order,
                               check_time=check)
-    step_fn = _star_step if set_type == "star" else _zono_step
     result = ReachResult(system, initial_set, int(steps))
     current = [_next_state(initial_set, set_type, opts)]
     T = system.period
@@ -238,7 +220,7 @@ def reach(
             for X in current:
                 if check is not None:
                     check()
-                c, p, tn, tp = step_fn(system, X, method, nn_opts, fp_opts)
+                c, p, tn, tp = _period_step(system, X, method, nn_opts, fp_opts)
                 states.extend([X] * len(p))
                 controls.extend(c)
                 pipes.extend(p)

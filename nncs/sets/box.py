@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nncs.sets.base import Set, as_directions, as_points, as_rng, as_vector
+from nncs.sets.base import Set, as_vector, same_dim
 
 
 class Box(Set):
@@ -16,6 +16,8 @@ class Box(Set):
     Args:
         lb, ub: vectors of equal length with `lb <= ub` elementwise (a degenerate side lb == ub is allowed).
     """
+
+    zonotope_exact = True
 
     def __init__(self, lb, ub):
         lb = as_vector("lb", lb)
@@ -43,9 +45,9 @@ class Box(Set):
     def __repr__(self) -> str:
         return f"Box(lb={self.lb.tolist()}, ub={self.ub.tolist()})"
 
-    def affine_map(self, W, b=None):
-        """Return `{W x + b : x in self}` as a Zonotope (exact in real arithmetic; see Zonotope.affine_map)."""
-        return self.to_zonotope().affine_map(W, b)
+    def _affine_map(self, W, b):
+        """`{W x + b : x in self}` as a Zonotope (exact in real arithmetic; see Zonotope.affine_map)."""
+        return self.to_zonotope()._affine_map(W, b)
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Return (lb, ub) (exact)."""
@@ -55,15 +57,13 @@ class Box(Set):
         """Return the box itself (exact)."""
         return self
 
-    def contains(self, points, tol: float = 1e-9) -> np.ndarray:
-        """Return which points satisfy `lb - tol <= x <= ub + tol` (exact up to `tol`)."""
-        p = as_points(points, self.dim)
+    def _contains(self, p, tol: float) -> np.ndarray:
+        """Which points satisfy `lb - tol <= x <= ub + tol` (exact up to `tol`)."""
         return np.all((p >= self.lb - tol) & (p <= self.ub + tol), axis=1)
 
-    def sample(self, n: int, rng=None) -> np.ndarray:
-        """Return `n` points drawn uniformly from the box."""
-        rng = as_rng(rng)
-        return self.lb + (self.ub - self.lb) * rng.random((int(n), self.dim))
+    def _sample(self, n: int, rng) -> np.ndarray:
+        """`n` points drawn uniformly from the box."""
+        return self.lb + (self.ub - self.lb) * rng.random((n, self.dim))
 
     def vertices(self) -> np.ndarray:
         """Return the 2^dim corners (exact), shape (2^dim, dim); refuses dim > 20."""
@@ -72,21 +72,25 @@ class Box(Set):
         corners = (np.arange(2**self.dim)[:, None] >> np.arange(self.dim)) & 1
         return np.where(corners.astype(bool), self.ub, self.lb)
 
-    def support_function(self, directions) -> np.ndarray:
-        """Return `max_{x in box} d.x` for each direction (exact)."""
-        D = as_directions(directions, self.dim)
+    def _support_function(self, D) -> np.ndarray:
+        """`max_{x in box} d.x` for each direction (exact)."""
         return D @ self.center + np.abs(D) @ self.radius
+
+    def _polygon_2d(self, dims, tol: float) -> np.ndarray:
+        """The four corners of the projection onto `dims`, counter-clockwise (exact; `tol` is unused)."""
+        lo, hi = self.lb[list(dims)], self.ub[list(dims)]
+        return np.array([[lo[0], lo[1]], [hi[0], lo[1]], [hi[0], hi[1]], [lo[0], hi[1]]])
 
     def intersection(self, other: "Box") -> "Box | None":
         """Return the intersection with another box (exact), or None when it is empty."""
-        _same_dim(self, other)
+        self._checked("intersection", same_dim, self, other)
         lb = np.maximum(self.lb, other.lb)
         ub = np.minimum(self.ub, other.ub)
         return None if np.any(lb > ub) else Box(lb, ub)
 
     def hull(self, other: "Box") -> "Box":
         """Return the smallest box containing both boxes (an outer approximation of their union)."""
-        _same_dim(self, other)
+        self._checked("hull", same_dim, self, other)
         return Box(np.minimum(self.lb, other.lb), np.maximum(self.ub, other.ub))
 
     def split(self, dim: int, parts: int = 2) -> list["Box"]:
@@ -125,7 +129,3 @@ class Box(Set):
         n = self.dim
         return Star(np.zeros(n), np.eye(n), np.zeros((0, n)), np.zeros(0), self.lb, self.ub)
 
-
-def _same_dim(a: Set, b: Set) -> None:
-    if a.dim != b.dim:
-        raise ValueError(f"sets have different dimensions: {a.dim} and {b.dim}")

@@ -10,8 +10,8 @@ from functools import cached_property
 import numpy as np
 
 from nncs.sets import lp
-from nncs.sets.base import Set, affine_args, as_directions, as_matrix, as_points, as_rng, as_vector
-from nncs.sets.box import Box, _same_dim
+from nncs.sets.base import Set, as_matrix, as_vector, same_dim
+from nncs.sets.box import Box
 from nncs.sets.sampling import sample_polytope
 
 
@@ -72,20 +72,23 @@ class HPolytope(Set):
         """Return the intersection with another H-polytope (exact: the constraints stacked)."""
         if not isinstance(other, HPolytope):
             raise ValueError(f"HPolytope.intersection needs an HPolytope, got {type(other).__name__}")
-        _same_dim(self, other)
+        self._checked("intersection", same_dim, self, other)
         return HPolytope(np.vstack([self.H, other.H]), np.concatenate([self.g, other.g]))
 
-    def affine_map(self, W, b=None) -> Set:
-        """Return `{W x + b : x in self}` (exact).
+    def _affine_map(self, W, b) -> Set:
+        """`{W x + b : x in self}` (exact).
 
         For an invertible square W the result is an HPolytope; otherwise the polytope must be bounded and
         the result is a Star over it.
         """
-        W, b = affine_args(W, b, self.dim)
         if W.shape[0] == self.dim and np.linalg.matrix_rank(W) == self.dim:
             W_inv = np.linalg.inv(W)
             return HPolytope(self.H @ W_inv, self.g + self.H @ W_inv @ b)
-        return self.to_star().affine_map(W, b)
+        return self.to_star()._affine_map(W, b)
+
+    def _intersect_halfspace(self, H, g) -> "HPolytope":
+        """`{x in self : H x <= g}` (exact: the constraints stacked)."""
+        return HPolytope(np.vstack([self.H, H]), np.concatenate([self.g, g]))
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Return per-dimension bounds by LP (exact, widened by tolerance; infinite where unbounded).
@@ -112,19 +115,22 @@ class HPolytope(Set):
             raise ValueError("HPolytope.box: the polytope is unbounded")
         return Box(lo, hi)
 
-    def contains(self, points, tol: float = 1e-9) -> np.ndarray:
-        """Return which points satisfy `H x <= g + tol` (exact up to `tol`)."""
-        p = as_points(points, self.dim)
+    def _contains(self, p, tol: float) -> np.ndarray:
+        """Which points satisfy `H x <= g + tol` (exact up to `tol`)."""
         return np.all(p @ self.H.T <= self.g + tol, axis=1)
 
-    def sample(self, n: int, rng=None) -> np.ndarray:
-        """Return `n` points of the (bounded) polytope; see `sampling.sample_polytope`."""
+    def _sample(self, n: int, rng) -> np.ndarray:
+        """`n` points of the (bounded) polytope; see `sampling.sample_polytope`."""
         b = self.box()
-        return sample_polytope(self.H, self.g, b.lb, b.ub, n, as_rng(rng))
+        return sample_polytope(self.H, self.g, b.lb, b.ub, n, rng)
 
-    def support_function(self, directions) -> np.ndarray:
-        """Return `max_{x in P} d.x` for each direction (exact up to tolerance; inf if unbounded)."""
-        D = as_directions(directions, self.dim)
+    def _polygon_2d(self, dims, tol: float) -> np.ndarray:
+        """The inner polygon of the (bounded) polytope's projection, within `tol * diameter` of it (that of
+        `to_star()`, see Star.polygon_2d)."""
+        return self.to_star()._polygon_2d(dims, tol)
+
+    def _support_function(self, D) -> np.ndarray:
+        """`max_{x in P} d.x` for each direction (exact up to tolerance; inf if unbounded)."""
         return np.array([self._bound(d, +1) for d in D])
 
     def is_empty(self) -> bool:
@@ -140,12 +146,11 @@ class HPolytope(Set):
 
         `other` is any set with a support function (Star, Zonotope, Box, HPolytope).
         """
-        _same_dim(self, other)
+        self._checked("contains_set", same_dim, self, other)
         if self.nconstraints == 0:
             return True
         pending = np.arange(self.nconstraints)
-        if hasattr(other, "support_function_outer"):  # stars: a cheap outer bound settles most rows
-            pending = pending[other.support_function_outer(self.H) > self.g]
+        pending = pending[other.support_function_outer(self.H) > self.g]  # stars: a cheap outer bound (no LP)
         if pending.size == 0:
             return True
         return bool(np.all(other.support_function(self.H[pending]) <= self.g[pending]))
@@ -156,3 +161,7 @@ class HPolytope(Set):
 
         b = self.box()
         return Star(np.zeros(self.dim), np.eye(self.dim), self.H, self.g, b.lb, b.ub)
+
+    def to_zonotope(self):
+        """Return the interval hull of the (bounded) polytope as a Zonotope (outer approximation)."""
+        return self.box().to_zonotope()

@@ -10,19 +10,13 @@ from functools import cached_property
 import numpy as np
 
 from nncs.sets import lp
-from nncs.sets.base import (
-    Set,
-    affine_args,
-    as_directions,
-    as_matrix,
-    as_points,
-    as_rng,
-    as_vector,
-    projection_dims,
-    rounding_slack,
-)
-from nncs.sets.box import Box, _same_dim
+from nncs.sets.base import Set, as_matrix, as_rng, as_vector, rounding_slack
+from nncs.sets.box import Box
 from nncs.sets.sampling import sample_polytope
+
+
+MAX_POLYGON_DIRECTIONS = 256
+"""The most support directions `Star.polygon_2d` refines to (its inner polygon has at most that many vertices)."""
 
 
 class Star(Set):
@@ -78,14 +72,13 @@ class Star(Set):
         return box.to_star()
 
     # -- exact operations ---------------------------------------------------------------------------------
-    def affine_map(self, W, b=None) -> "Star":
-        """Return `{W x + b : x in self}` over the same predicate (exact in real arithmetic).
+    def _affine_map(self, W, b) -> "Star":
+        """`{W x + b : x in self}` over the same predicate (exact in real arithmetic).
 
         The float64 products `W c` and `W V` are rounded to nearest: an error of a few ulps of the terms' size,
         not enclosed here. Bounds, support functions and spec checks round their own sums outward; only under
         heavy cancellation (terms ~1e15 times the result) does the map's own rounding matter.
         """
-        W, b = affine_args(W, b, self.dim)
         return self.with_basis(W @ self.c + b, W @ self.V)
 
     def with_basis(self, c, V) -> "Star":
@@ -95,21 +88,16 @@ class Star(Set):
         HiGHS model instead of building a model each.
         """
         out = Star(c, V, self.C, self.d, self.lb, self.ub)
-        if "_program" in self.__dict__:
-            out.__dict__["_program"] = self.__dict__["_program"]
+        if "lp_program" in self.__dict__:
+            out.__dict__["lp_program"] = self.__dict__["lp_program"]
         return out
 
-    def translate(self, v) -> "Star":
-        """Return the star shifted by `v` (exact)."""
-        return Star(self.c + as_vector("v", v, self.dim), self.V, self.C, self.d, self.lb, self.ub)
+    def _translate(self, v) -> "Star":
+        """The star shifted by `v` (exact in real arithmetic: `c + v` is rounded to nearest)."""
+        return Star(self.c + v, self.V, self.C, self.d, self.lb, self.ub)
 
-    def intersect_halfspace(self, H, g) -> "Star":
-        """Return `{x in self : H x <= g}` (exact); H is (k, n) or (n,), g is (k,) or a scalar.
-
-        The result may be empty; test with `is_empty()`.
-        """
-        H = as_matrix("H", np.atleast_2d(np.asarray(H, dtype=float)), cols=self.dim)
-        g = as_vector("g", np.asarray(g, dtype=float).reshape(-1), H.shape[0])
+    def _intersect_halfspace(self, H, g) -> "Star":
+        """`{x in self : H x <= g}` (exact): the constraints appended to the predicate as `H V a <= g - H c`."""
         C = np.vstack([self.C, H @ self.V])
         d = np.concatenate([self.d, g - H @ self.c])
         return Star(self.c, self.V, C, d, self.lb, self.ub)
@@ -122,13 +110,13 @@ class Star(Set):
             raise ValueError("with_predicate_bounds: the new predicate bounds are empty")
         return Star(self.c, self.V, self.C, self.d, lb, ub)
 
-    def minkowski_sum(self, other: "Set") -> "Star":
-        """Return `{x + y : x in self, y in other}` with the other's variables appended (exact).
+    def _minkowski_sum(self, other: "Set") -> "Star":
+        """`{x + y : x in self, y in other}` with the other's variables appended (exact).
 
-        `other` may be a Star, Zonotope or Box; its predicate variables are independent of this star's.
+        `other` may be any set (a Star, Zonotope, Box, or bounded HPolytope, by its exact `to_star()`); its
+        predicate variables are independent of this star's.
         """
-        other = _as_star(other, "minkowski_sum")
-        _same_dim(self, other)
+        other = other.to_star()
         return Star(
             self.c + other.c,
             np.hstack([self.V, other.V]),
@@ -149,7 +137,9 @@ class Star(Set):
                 contract of neural reach: outputs append relaxation variables to the input's). The product
                 is then over the larger predicate, so `[x; u]` keeps every dependency.
         """
-        other = _as_star(other, "cartesian_product")
+        if not isinstance(other, Set):
+            raise ValueError(f"cartesian_product needs a Star, Zonotope or Box, got {type(other).__name__}")
+        other = other.to_star()
         if not shared:
             return Star(
                 np.concatenate([self.c, other.c]),
@@ -166,10 +156,30 @@ class Star(Set):
         V_other = np.hstack([other.V, np.zeros((other.dim, m - other.nvars))])
         return Star(np.concatenate([self.c, other.c]), np.vstack([V_self, V_other]), big.C, big.d, big.lb, big.ub)
 
+    def _joint_with(self, other: "Star") -> "Star":
+        """`[x; y]` over `other`'s predicate, whose first variables are this star's (exact).
+
+        Unlike `cartesian_product(shared=True)` the predicates are not compared: `other`'s may restrict this
+        star's (an exact-star split adds constraints on the shared variables), and `[x; y]` over it holds
+        exactly the pairs of that branch.
+        """
+        if other.nvars < self.nvars:
+            raise ValueError(f"Star.joint_with: other must be a Star whose first {self.nvars} predicate variables "
+                             f"are this one's, got {other!r}")
+        V = np.hstack([self.V, np.zeros((self.dim, other.nvars - self.nvars))])
+        return Star(np.concatenate([self.c, other.c]), np.vstack([V, other.V]), other.C, other.d, other.lb, other.ub)
+
     # -- bounds -------------------------------------------------------------------------------------------
     @cached_property
-    def _program(self) -> lp.LinearProgram:
+    def lp_program(self) -> lp.LinearProgram:
+        """The HiGHS model of the predicate `{a : C a <= d, lb <= a <= ub}` (built once per predicate and shared
+        by the stars of `with_basis`): its certified `bounds`, `maximize`, `minimize` and `argmin` give the
+        LP answers over the predicate variables `a`."""
         return lp.LinearProgram(self.C, self.d, self.lb, self.ub)
+
+    @property
+    def _program(self) -> lp.LinearProgram:  # the former name, until nncs/nn uses `lp_program`
+        return self.lp_program
 
     def box(self) -> Box:
         """Return the box of the predicate bounds mapped through V (cheap outer approximation, rounded outward)."""
@@ -203,26 +213,25 @@ class Star(Set):
         if self.nconstraints == 0:
             b = self.box()
             return b.lb, b.ub
-        lo, hi = self._program.bounds(self.V)  # certified for the rows of V as stored
+        lo, hi = self.lp_program.bounds(self.V)  # certified for the rows of V as stored
         slack = rounding_slack(np.abs(self.c) + np.maximum(np.abs(lo), np.abs(hi)), 1)  # adding the centre
         fixed = ~np.any(self.V != 0, axis=1)  # coordinates without predicate terms are c itself, exactly
         return np.where(fixed, self.c, self.c + lo - slack), np.where(fixed, self.c, self.c + hi + slack)
 
-    def support_function(self, directions) -> np.ndarray:
-        """Return a certified upper bound on `max_{x in star} d.x` for each direction (exact up to LP tolerance)."""
-        D = as_directions(directions, self.dim)
+    def _support_function(self, D) -> np.ndarray:
+        """A certified upper bound on `max_{x in star} d.x` for each direction (exact up to LP tolerance)."""
         if self.nconstraints == 0:
             return self._predicate_box_extent(D)[1]
         objectives = D @ self.V
-        best = np.array([self._program.maximize(o) for o in objectives])  # certified for the rounded objectives
+        best = np.array([self.lp_program.maximize(o) for o in objectives])  # certified for the rounded objectives
         # the rounding of D V (times the predicate's size) and of adding D c, outward
         scale = np.maximum(np.abs(self.lb), np.abs(self.ub))
         magnitude = np.abs(D) @ np.abs(self.c) + (np.abs(D) @ np.abs(self.V)) @ scale + np.abs(best)
         return D @ self.c + best + rounding_slack(magnitude, self.dim + self.nvars + 2)
 
-    def support_function_outer(self, directions) -> np.ndarray:
-        """Return a cheap upper bound on the support function from the predicate box (outer; no LP)."""
-        return self._predicate_box_extent(as_directions(directions, self.dim))[1]
+    def _support_function_outer(self, D) -> np.ndarray:
+        """A cheap upper bound on the support function from the predicate box (outer; no LP)."""
+        return self._predicate_box_extent(D)[1]
 
     def is_empty(self) -> bool:
         """Return True only when the predicate is certified empty by an LP (never wrongly True)."""
@@ -234,7 +243,7 @@ class Star(Set):
         """Return the same set with each predicate bound tightened by LP (exact: the set does not change)."""
         if self.nconstraints == 0:
             return self
-        lo, hi = self._program.bounds(np.eye(self.nvars))
+        lo, hi = self.lp_program.bounds(np.eye(self.nvars))
         return Star(self.c, self.V, self.C, self.d, np.maximum(lo, self.lb), np.minimum(hi, self.ub))
 
     def to_zonotope(self) -> "Zonotope":
@@ -253,28 +262,29 @@ class Star(Set):
         return self
 
     # -- points -------------------------------------------------------------------------------------------
-    def contains(self, points, tol: float = 1e-9) -> np.ndarray:
-        """Return which points lie in the star, one LP per point over one model (exact up to `tol`)."""
-        p = as_points(points, self.dim)
+    def _contains(self, p, tol: float) -> np.ndarray:
+        """Which points lie in the star, one LP per point over one model (exact up to `tol`)."""
         return lp.image_contains(p, self.c, self.V, self.C, self.d, self.lb, self.ub, tol)
 
     def sample_predicate(self, n: int, rng=None) -> np.ndarray:
         """Return `n` predicate vectors `a` satisfying `C a <= d`, `lb <= a <= ub`, shape (n, m)."""
         return sample_polytope(self.C, self.d, self.lb, self.ub, n, as_rng(rng))
 
-    def sample(self, n: int, rng=None) -> np.ndarray:
-        """Return `n` points `c + V a` with `a` satisfying the whole predicate (not only its box)."""
+    def _sample(self, n: int, rng) -> np.ndarray:
+        """`n` points `c + V a` with `a` satisfying the whole predicate (not only its box)."""
         return self.c + self.sample_predicate(n, rng) @ self.V.T
 
-    def polygon_2d(self, dims=(0, 1), tol: float = 1e-3, max_directions: int = 256) -> np.ndarray:
-        """Return the vertices (counter-clockwise) of the projection onto `dims`, shape (k, 2).
+    def _polygon_2d(self, dims, tol: float) -> np.ndarray:
+        """The vertices (counter-clockwise) of the projection onto `dims`, shape (k, 2).
 
-        Support points in iteratively refined directions: the polygon lies inside the projection, and the
-        projection lies within `tol * diameter` of it (an inner approximation exact to that tolerance).
+        Support points in iteratively refined directions (at most MAX_POLYGON_DIRECTIONS): the polygon lies
+        inside the projection, and the projection lies within `tol * diameter` of it (an inner approximation
+        exact to that tolerance).
         """
-        i, j = projection_dims(dims, self.dim)
+        i, j = dims
+        max_directions = MAX_POLYGON_DIRECTIONS
         P, c = self.V[[i, j]], self.c[[i, j]]
-        program = self._program
+        program = self.lp_program
 
         def support_point(angle: float) -> np.ndarray:
             direction = np.array([np.cos(angle), np.sin(angle)])
@@ -324,14 +334,6 @@ def _block_diag(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     out[: A.shape[0], : A.shape[1]] = A
     out[A.shape[0] :, A.shape[1] :] = B
     return out
-
-
-def _as_star(s: Set, operation: str) -> Star:
-    if isinstance(s, Star):
-        return s
-    if hasattr(s, "to_star"):
-        return s.to_star()
-    raise ValueError(f"{operation} needs a Star, Zonotope or Box, got {type(s).__name__}")
 
 
 def _check_prefix_predicate(small: Star, big: Star) -> None:

@@ -8,18 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from nncs.sets import lp
-from nncs.sets.base import (
-    Set,
-    affine_args,
-    as_directions,
-    as_matrix,
-    as_points,
-    as_rng,
-    as_vector,
-    projection_dims,
-    rounding_slack,
-)
-from nncs.sets.box import Box, _same_dim
+from nncs.sets.base import Set, as_matrix, as_vector, rounding_slack
+from nncs.sets.box import Box
 
 
 def girard_generators(G: np.ndarray, order: float, keep_first: int = 0) -> np.ndarray:
@@ -52,6 +42,8 @@ class Zonotope(Set):
         G: the generator matrix, shape (n, m); m = 0 (a single point) is allowed.
     """
 
+    zonotope_exact = True
+
     def __init__(self, c, G):
         c = as_vector("c", c)
         G = np.asarray(G, dtype=float)
@@ -77,35 +69,39 @@ class Zonotope(Set):
     def __repr__(self) -> str:
         return f"Zonotope(dim={self.dim}, generators={self.ngens})"
 
-    def affine_map(self, W, b=None) -> "Zonotope":
-        """Return `{W x + b : x in self}` (exact in real arithmetic).
+    def _affine_map(self, W, b) -> "Zonotope":
+        """`{W x + b : x in self}` (exact in real arithmetic).
 
         The float64 products `W c` and `W G` are rounded to nearest: an error of a few ulps of the terms' size,
         not enclosed here. Bounds, support functions and spec checks round their own sums outward; only under
         heavy cancellation (terms ~1e15 times the result) does the map's own rounding matter.
         """
-        W, b = affine_args(W, b, self.dim)
         return Zonotope(W @ self.c + b, W @ self.G)
 
-    def translate(self, v) -> "Zonotope":
-        """Return the zonotope shifted by `v` (exact)."""
-        return Zonotope(self.c + as_vector("v", v, self.dim), self.G)
+    def _translate(self, v) -> "Zonotope":
+        """The zonotope shifted by `v` (exact in real arithmetic: `c + v` is rounded to nearest)."""
+        return Zonotope(self.c + v, self.G)
 
-    def minkowski_sum(self, other: "Zonotope | Box") -> "Zonotope":
-        """Return `{x + y : x in self, y in other}` (exact)."""
-        if isinstance(other, Box):
-            other = other.to_zonotope()
-        if not isinstance(other, Zonotope):
+    def _minkowski_sum(self, other: Set) -> "Zonotope":
+        """`{x + y : x in self, y in other}` for a Zonotope or Box `other` (exact; any `zonotope_exact` type)."""
+        if not other.zonotope_exact:
             raise ValueError(f"minkowski_sum of a Zonotope needs a Zonotope or Box, got {type(other).__name__}")
-        _same_dim(self, other)
+        other = other.to_zonotope()
         return Zonotope(self.c + other.c, np.hstack([self.G, other.G]))
+
+    def _joint_with(self, other: "Zonotope") -> "Zonotope":
+        """`[x; y]` sharing this zonotope's generators: `other`'s first generators are this one's (exact)."""
+        if other.ngens < self.ngens:
+            raise ValueError(f"Zonotope.joint_with: other must be a Zonotope whose first {self.ngens} generators "
+                             f"are this one's, got {other!r}")
+        G = np.hstack([self.G, np.zeros((self.dim, other.ngens - self.ngens))])
+        return Zonotope(np.concatenate([self.c, other.c]), np.vstack([G, other.G]))
 
     def cartesian_product(self, other: "Zonotope | Box") -> "Zonotope":
         """Return `{(x, y) : x in self, y in other}` with independent generators (exact)."""
-        if isinstance(other, Box):
-            other = other.to_zonotope()
-        if not isinstance(other, Zonotope):
+        if not (isinstance(other, Set) and other.zonotope_exact):
             raise ValueError(f"cartesian_product of a Zonotope needs a Zonotope or Box, got {type(other).__name__}")
+        other = other.to_zonotope()
         G = np.zeros((self.dim + other.dim, self.ngens + other.ngens))
         G[: self.dim, : self.ngens] = self.G
         G[self.dim :, self.ngens :] = other.G
@@ -121,26 +117,23 @@ class Zonotope(Set):
         """Return the interval hull (exact up to an outward rounding slack: the smallest enclosing box)."""
         return Box(*self.bounds())
 
-    def support_function(self, directions) -> np.ndarray:
-        """Return `d.c + sum_j |d.g_j|` for each direction d (exact, plus an outward rounding slack)."""
-        D = as_directions(directions, self.dim)
+    def _support_function(self, D) -> np.ndarray:
+        """`d.c + sum_j |d.g_j|` for each direction d (exact, plus an outward rounding slack)."""
         value = D @ self.c + np.abs(D @ self.G).sum(axis=1)
         magnitude = np.abs(D) @ np.abs(self.c) + (np.abs(D) @ np.abs(self.G)).sum(axis=1)
         return value + rounding_slack(magnitude, self.dim + self.ngens + 1)
 
-    def contains(self, points, tol: float = 1e-9) -> np.ndarray:
-        """Return which points lie in the zonotope, by one LP per point (exact up to `tol`)."""
-        p = as_points(points, self.dim)
+    def _contains(self, p, tol: float) -> np.ndarray:
+        """Which points lie in the zonotope, by one LP per point (exact up to `tol`)."""
         if self.ngens == 0:
             return np.all(np.abs(p - self.c) <= tol * (1 + np.abs(p).max(axis=1, keepdims=True)), axis=1)
         m = self.ngens
         return lp.image_contains(p, self.c, self.G, np.zeros((0, m)), np.zeros(0), -np.ones(m), np.ones(m), tol)
 
-    def sample(self, n: int, rng=None) -> np.ndarray:
-        """Return `n` points of the zonotope: half with uniform factors e, half with e at the corners {-1, 1}^m."""
-        rng = as_rng(rng)
-        e = rng.uniform(-1.0, 1.0, (int(n), self.ngens))
-        corner = rng.random(int(n)) < 0.5
+    def _sample(self, n: int, rng) -> np.ndarray:
+        """`n` points of the zonotope: half with uniform factors e, half with e at the corners {-1, 1}^m."""
+        e = rng.uniform(-1.0, 1.0, (n, self.ngens))
+        corner = rng.random(n) < 0.5
         e[corner] = np.sign(e[corner]) + (e[corner] == 0)
         return self.c + e @ self.G.T
 
@@ -161,9 +154,9 @@ class Zonotope(Set):
         """Return the same zonotope without all-zero generator columns (exact)."""
         return Zonotope(self.c, self.G[:, np.any(self.G != 0, axis=0)])
 
-    def vertices_2d(self, dims=(0, 1)) -> np.ndarray:
-        """Return the vertices of the projection onto `dims`, counter-clockwise, shape (k, 2) (exact)."""
-        i, j = projection_dims(dims, self.dim)
+    def _polygon_2d(self, dims, tol: float) -> np.ndarray:
+        """The vertices of the projection onto `dims`, counter-clockwise, shape (k, 2) (exact; `tol` is unused)."""
+        i, j = dims
         c = self.c[[i, j]]
         G = self.G[[i, j]]
         G = G[:, np.any(np.abs(G) > 0, axis=0)]

@@ -119,3 +119,32 @@ def test_to_zonotope_holds_every_corner_in_exact_arithmetic():
         for i in range(3):
             c, r = F(float(z.c[i])), F(float(radius[i]))
             assert c - r <= F(float(lb[i])) and c + r >= F(float(ub[i]))
+
+
+@SETTINGS
+@given(boxes(), seeds)
+def test_polygon_2d_is_the_exact_projection(box, seed):
+    from tests.sets.strategies import check_polygon_2d
+
+    rng = np.random.default_rng(seed)
+    if box.dim < 2:
+        box = nncs.Box(np.append(box.lb, 0.0), np.append(box.ub, 1.0))
+    # uniform points and random corners, drawn here (not by Box.sample)
+    points = rng.uniform(box.lb, box.ub, (300, box.dim))
+    corners = np.where(rng.random((50, box.dim)) < 0.5, box.lb, box.ub)
+    dims = tuple(rng.choice(box.dim, 2, replace=False))
+    poly = check_polygon_2d(box, dims, rng, np.vstack([points, corners]), exact=True)
+    assert len(poly) == 4
+
+
+def test_interface_operations_on_boxes():
+    b = nncs.Box([0, 0], [1, 2])
+    cut = b.intersect_halfspace([1.0, 1.0], 1.0)  # the triangle (0,0), (1,0), (0,1)
+    assert isinstance(cut, nncs.Star)
+    assert cut.contains([[0.2, 0.2], [0.6, 0.6], [0, 1]]).tolist() == [True, False, True]
+    moved = b.translate([1.0, -1.0])
+    assert moved.contains([[1, -1], [2, 1]]).all() and not moved.contains([[0.9, 0]]).any()
+    np.testing.assert_array_equal(b.support_function_outer([[1, 1], [-1, 0]]), b.support_function([[1, 1], [-1, 0]]))
+    assert not b.is_empty()
+    with pytest.raises(ValueError, match="Box.minkowski_sum is not available"):
+        b.minkowski_sum(b)

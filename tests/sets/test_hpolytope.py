@@ -6,7 +6,7 @@ from hypothesis import given, settings
 
 import nncs
 from nncs.sets import lp
-from tests.sets.strategies import seeds, stars
+from tests.sets.strategies import hpolytopes, seeds, stars
 
 SETTINGS = settings(max_examples=25, deadline=None)
 
@@ -89,3 +89,29 @@ def test_bad_arguments():
         TRIANGLE.contains_set(nncs.Box([0], [1]))
     with pytest.raises(lp.InfeasibleLP):
         nncs.HPolytope([[1.0], [-1.0]], [0.0, -1.0]).bounds()
+
+
+@SETTINGS
+@given(hpolytopes(), seeds)
+def test_polygon_2d_inner_against_samples_and_support(poly, seed):
+    from tests.sets.strategies import check_polygon_2d
+
+    rng = np.random.default_rng(seed)
+    if poly.dim < 2:
+        poly = nncs.HPolytope(np.hstack([poly.H, np.zeros((poly.nconstraints, 1))]), poly.g).intersection(
+            nncs.HPolytope([[0.0, 1.0], [0.0, -1.0]], [1.0, 0.0]))
+    dims = tuple(rng.choice(poly.dim, 2, replace=False))
+    check_polygon_2d(poly, dims, rng, poly.sample(200, rng), exact=False, tol=1e-4)
+
+
+def test_interface_operations_on_hpolytopes():
+    cut = TRIANGLE.intersect_halfspace([1.0, 0.0], 0.5)
+    assert isinstance(cut, nncs.HPolytope)
+    assert cut.contains([[0.4, 0.4], [0.6, 0.1]]).tolist() == [True, False]
+    moved = TRIANGLE.translate([1.0, 1.0])
+    assert moved.contains([[1.2, 1.2], [1, 1]]).all() and not moved.contains([[0.9, 1.0]]).any()
+    z = TRIANGLE.to_zonotope()  # the interval hull: outer
+    assert z.contains(TRIANGLE.sample(100, 0)).all()
+    lo, hi = z.bounds()
+    np.testing.assert_allclose(lo, [0, 0], atol=1e-7)
+    np.testing.assert_allclose(hi, [1, 1], atol=1e-7)

@@ -243,8 +243,50 @@ def test_with_basis_keeps_the_predicate_and_shares_the_lp_model():
     s.bounds()  # builds the LP model
     W = np.array([[2.0, -1.0], [0.5, 0.5]])
     mapped = s.affine_map(W, [1.0, 0.0])
-    assert mapped._program is s._program
+    assert mapped.lp_program is s.lp_program
     fresh = nncs.Star(mapped.c, mapped.V, s.C, s.d, s.lb, s.ub)
     np.testing.assert_allclose(mapped.bounds(), fresh.bounds(), rtol=0, atol=1e-12)
     pts = s.sample(200, 0) @ W.T + [1.0, 0.0]
     assert mapped.contains(pts).all()
+
+
+@settings(max_examples=15, deadline=None)
+@given(stars(max_dim=4, max_vars=4, max_constraints=4), seeds)
+def test_polygon_2d_inner_against_samples_and_support(star, seed):
+    from tests.sets.strategies import check_polygon_2d
+
+    rng = np.random.default_rng(seed)
+    if star.dim < 2:
+        star = star.cartesian_product(nncs.Box([0], [1]).to_star())
+    dims = tuple(rng.choice(star.dim, 2, replace=False))
+    check_polygon_2d(star, dims, rng, star.sample(200, rng), exact=False, tol=1e-4)
+
+
+def test_joint_with_keeps_the_dependency_of_a_restricted_predicate():
+    rng = np.random.default_rng(11)
+    x = random_star(rng, 2, 3, 1)
+    # a branch output: x's variables restricted by an extra constraint (a split), plus one appended variable
+    C = np.vstack([np.hstack([x.C, np.zeros((1, 1))]), [[1.0, 0.0, 0.0, 0.0]], [[0.5, -1.0, 0.0, 1.0]]])
+    mid = (x.lb[0] + x.ub[0]) / 2
+    d = np.concatenate([x.d, [mid], [1.0]])
+    u = nncs.Star([0.1], rng.normal(size=(1, 4)), C, d, np.append(x.lb, -1), np.append(x.ub, 1))
+    joint = x.joint_with(u)
+    assert joint.dim == 3 and joint.nvars == 4
+    a = u.sample_predicate(200, rng)
+    assert np.all(a[:, 0] <= mid + 1e-9)
+    pairs = np.hstack([x.c + a[:, :3] @ x.V.T, u.c + a @ u.V.T])
+    assert joint.contains(pairs).all()
+    mixed = np.hstack([pairs[:100, :2], pairs[100:, 2:]])
+    assert not joint.contains(mixed).all()  # a state paired with another state's control is (generally) outside
+    with pytest.raises(ValueError, match="joint_with"):
+        u.joint_with(x)  # x has fewer variables than u
+    with pytest.raises(ValueError, match="joint_with"):
+        x.joint_with(x.to_zonotope())
+
+
+def test_lp_program_is_the_predicate_model():
+    s = nncs.Box([0, 0], [1, 1]).to_star().intersect_halfspace([1.0, 1.0], 1.0)
+    prog = s.lp_program
+    assert prog is s.lp_program
+    assert prog.maximize(np.array([1.0, 1.0])) == pytest.approx(1.0, abs=1e-9)
+    np.testing.assert_allclose(s.support_function_outer([1.0, 1.0]), [2.0], atol=1e-12)  # the predicate box only

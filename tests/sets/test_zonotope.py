@@ -35,7 +35,7 @@ def test_known_values():
 
 def test_square_vertices():
     z = nncs.Zonotope([0, 0], [[1, 0], [0, 1]])
-    v = z.vertices_2d()
+    v = z.polygon_2d()
     assert sorted(map(tuple, v)) == [(-1, -1), (-1, 1), (1, -1), (1, 1)]
     # counter-clockwise: positive signed area
     x, y = v[:, 0], v[:, 1]
@@ -44,10 +44,10 @@ def test_square_vertices():
 
 @SETTINGS
 @given(seeds, st.integers(2, 6))
-def test_vertices_2d_match_convex_hull_of_corners(seed, m):
+def test_polygon_2d_match_convex_hull_of_corners(seed, m):
     rng = np.random.default_rng(seed)
     z = random_zonotope(rng, 3, m)
-    v = z.vertices_2d((0, 2))
+    v = z.polygon_2d((0, 2))
     hull = ConvexHull(corner_points(z)[:, [0, 2]])
     area = 0.5 * np.sum(v[:, 0] * np.roll(v[:, 1], -1) - np.roll(v[:, 0], -1) * v[:, 1])
     assert area == pytest.approx(hull.volume, rel=1e-9, abs=1e-12)
@@ -130,7 +130,7 @@ def test_to_star_is_exact():
 def test_point_zonotope():
     z = nncs.Zonotope([1, 2], np.zeros((2, 0)))
     assert z.contains([[1, 2], [1, 2.1]]).tolist() == [True, False]
-    assert z.vertices_2d().shape == (1, 2)
+    assert z.polygon_2d().shape == (1, 2)
 
 
 @pytest.mark.parametrize(
@@ -149,11 +149,11 @@ def test_bad_arguments(c, G, word):
 def test_bad_operations():
     z = nncs.Zonotope([0, 0, 0], np.eye(3))
     with pytest.raises(ValueError, match="dims"):
-        z.vertices_2d((0, 0))
+        z.polygon_2d((0, 0))
     with pytest.raises(ValueError, match="dims"):
-        z.vertices_2d((0, 1, 2))
+        z.polygon_2d((0, 1, 2))
     with pytest.raises(ValueError, match="dims"):
-        z.vertices_2d((0, 3))
+        z.polygon_2d((0, 3))
     with pytest.raises(ValueError, match="order"):
         z.reduce_order(0.5)
     with pytest.raises(ValueError, match="method"):
@@ -204,3 +204,52 @@ def test_coordinates_without_generators_keep_exact_bounds():
     s = z.to_star()
     for a, b in (s.box().bounds(), s.intersect_halfspace([0.0, 0.0, 1.0], 2.5).bounds()):
         assert a[0] == b[0] == 30.0 and a[1] == b[1] == 1.4
+
+
+@SETTINGS
+@given(seeds, st.integers(2, 4), st.integers(0, 7))
+def test_polygon_2d_is_the_exact_projection(seed, n, m):
+    from tests.sets.strategies import check_polygon_2d
+
+    rng = np.random.default_rng(seed)
+    z = random_zonotope(rng, n, m)
+    # factors drawn here (not by Zonotope.sample): uniform ones and corners of [-1, 1]^m
+    e = np.vstack([rng.uniform(-1, 1, (300, m)), np.where(rng.random((100, m)) < 0.5, -1.0, 1.0)])
+    points = z.c + e @ z.G.T
+    dims = tuple(rng.choice(n, 2, replace=False))
+    check_polygon_2d(z, dims, rng, points, exact=True)
+
+
+@SETTINGS
+@given(zonotopes(max_dim=3), seeds)
+def test_joint_with_keeps_the_shared_generators(x, seed):
+    rng = np.random.default_rng(seed)
+    extra = rng.integers(0, 3)
+    u = nncs.Zonotope(rng.normal(size=2), np.hstack([rng.normal(size=(2, x.ngens)), rng.normal(size=(2, extra))]))
+    joint = x.joint_with(u)
+    assert joint.dim == x.dim + 2 and joint.ngens == u.ngens
+    e = rng.uniform(-1, 1, (100, u.ngens))
+    pairs = np.hstack([x.c + e[:, : x.ngens] @ x.G.T, u.c + e @ u.G.T])
+    assert joint.contains(pairs).all()
+    # the joint set is the map of u's factors: its points are exactly these pairs' images (same generators)
+    np.testing.assert_array_equal(joint.G[x.dim :], u.G)
+    np.testing.assert_array_equal(joint.G[: x.dim, : x.ngens], x.G)
+    assert not np.any(joint.G[: x.dim, x.ngens :])
+    if x.ngens:
+        with pytest.raises(ValueError, match="joint_with"):
+            x.joint_with(nncs.Zonotope([0.0], np.zeros((1, x.ngens - 1))))
+    with pytest.raises(ValueError, match="joint_with"):
+        x.joint_with(x.to_star())
+
+
+def test_interface_operations_on_zonotopes():
+    z = nncs.Zonotope([0, 0], [[1, 0], [0, 1]])
+    cut = z.intersect_halfspace([1.0, 0.0], 0.0)
+    assert isinstance(cut, nncs.Star)
+    assert cut.contains([[-1, 1], [0.5, 0]]).tolist() == [True, False]
+    d = np.array([[1.0, 2.0], [-1.0, 0.5]])
+    np.testing.assert_array_equal(z.support_function_outer(d), z.support_function(d))
+    assert not z.is_empty()
+    assert isinstance(z.minkowski_sum(nncs.Box([0, 0], [1, 1])), nncs.Zonotope)
+    with pytest.raises(ValueError, match="needs a Zonotope or Box"):
+        z.minkowski_sum(z.to_star())
