@@ -177,10 +177,6 @@ class Star(Set):
         LP answers over the predicate variables `a`."""
         return lp.LinearProgram(self.C, self.d, self.lb, self.ub)
 
-    @property
-    def _program(self) -> lp.LinearProgram:  # the former name, until nncs/nn uses `lp_program`
-        return self.lp_program
-
     def box(self) -> Box:
         """Return the box of the predicate bounds mapped through V (cheap outer approximation, rounded outward)."""
         lo, hi = self._predicate_box_extent(np.eye(self.dim))

@@ -89,7 +89,7 @@ def backsubstitute(state: PolyState, Lam: np.ndarray, lower: bool) -> tuple[np.n
 def _concretize(state: PolyState, A: np.ndarray, a0: np.ndarray, lower: bool) -> np.ndarray:
     S = state.input
     if state.concretize == "lp" and S.nconstraints:
-        prog = S._program
+        prog = S.lp_program
         vals = np.array([prog.minimize(r) if lower else prog.maximize(r) for r in A])
         return a0 + vals
     if state.concretize not in ("box", "lp"):

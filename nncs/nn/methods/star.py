@@ -23,7 +23,7 @@ def star_linear(S: Star, layer, opts) -> list[Star]:
 def _lp_bounds_rows(S: Star, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Certified LP (min, max) of the coordinates `rows` of S (outer by the LP certificate, one batch of LPs,
     widened by the rounding of adding the centre)."""
-    lo, hi = S._program.bounds(S.V[rows])
+    lo, hi = S.lp_program.bounds(S.V[rows])
     slack = rounding_slack(np.abs(S.c[rows]) + np.maximum(np.abs(lo), np.abs(hi)), 1)
     return lo + S.c[rows] - slack, hi + S.c[rows] + slack
 

@@ -102,7 +102,7 @@ def test_exact_star_union_bounds_attained_on_2d_nets(seed):
     inp = box.to_star()
     for s in sets:
         for row in np.eye(2):
-            a, _ = s._program.argmin(row @ s.V)
+            a, _ = s.lp_program.argmin(row @ s.V)
             np.testing.assert_allclose(net(inp.c + inp.V @ a), s.c + s.V @ a, atol=1e-6)
 
 
