@@ -14,6 +14,7 @@ import numpy as np
 from nncs.dynamics import interval as iv
 from nncs.dynamics.symbolic import SymbolicPlant
 from nncs.sets import Box, Star, Zonotope
+from nncs.sets.base import Set
 from nncs.sets.zonotope import girard_generators
 
 __all__ = ["FlowpipeOptions", "Flowpipe", "flowpipe", "METHODS"]
@@ -135,16 +136,17 @@ class _Gen:
 
     @staticmethod
     def of(s, what: str) -> "_Gen":
-        if isinstance(s, Box):
-            s = s.to_zonotope()
-        if isinstance(s, Zonotope):
-            m = s.ngens
-            return _Gen(np.asarray(s.c), np.asarray(s.G), np.zeros((0, m)), np.zeros(0), -np.ones(m), np.ones(m),
+        """The generator form of a set: its zonotope when that is exact (Box, Zonotope), else its star (exact)."""
+        if not isinstance(s, Set):
+            raise ValueError(f"{what}: expected a Box, Zonotope or Star, got {type(s).__name__}")
+        if s.zonotope_exact:
+            z = s.to_zonotope()
+            m = z.ngens
+            return _Gen(np.asarray(z.c), np.asarray(z.G), np.zeros((0, m)), np.zeros(0), -np.ones(m), np.ones(m),
                         False)
-        if isinstance(s, Star):
-            return _Gen(np.asarray(s.c), np.asarray(s.V), np.asarray(s.C), np.asarray(s.d), np.asarray(s.lb),
-                        np.asarray(s.ub), True)
-        raise ValueError(f"{what}: expected a Box, Zonotope or Star, got {type(s).__name__}")
+        st = s.to_star()
+        return _Gen(np.asarray(st.c), np.asarray(st.V), np.asarray(st.C), np.asarray(st.d), np.asarray(st.lb),
+                    np.asarray(st.ub), True)
 
     @property
     def mid(self) -> np.ndarray:
