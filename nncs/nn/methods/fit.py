@@ -12,7 +12,7 @@ import numpy as np
 
 from nncs.nn.network import Identity, LeakyReLU, Linear, Network, ReLU
 from nncs.nn.methods.relax import MARGIN
-from nncs.nn.verify import bisect_boxes, bound_objectives
+from nncs.nn.bounds import bisect_boxes, bound_objectives
 from nncs.sets import Box, Star, Zonotope
 
 __all__ = ["AffineFit", "fit_affine", "bound_residual", "fit_reach"]
@@ -150,7 +150,7 @@ def bound_residual(net: Network, A: np.ndarray, b: np.ndarray, lo, hi, tol: floa
                    check_time: Callable[[], None] | None = None) -> AffineFit:
     """Sound bounds of `net(z) - A z - b` over the box [lo, hi] by input-splitting branch and bound.
 
-    Sub-boxes are bounded with `nncs.nn.verify.bound_objectives` (DeepPoly with back-substitution) and split
+    Sub-boxes are bounded with `nncs.nn.bounds.bound_objectives` (DeepPoly with back-substitution) and split
     (never along zero-width coordinates) until each output's bound is within `tol` times its sampled residual
     range of that range, or `max_boxes` sub-boxes have been bounded.
 
