@@ -84,6 +84,12 @@ def _side(steps, Lam, const, lb, ub, mags, lower, rows, record, concretize, xp):
     """One side of `backsubstitute`: (coefficients, constant with slack, concretised bound or None)."""
     take = (lambda v: v) if rows is None else (lambda v: v[rows])
     G, K = const.shape
+    # one row per group (gathered rows, alpha rows): 2-D arrays, which numpy multiplies faster than (G, 1, n)
+    flat = K == 1
+    if flat:
+        Lam, const = Lam[:, 0, :], const[:, 0]
+    dot = "gn,gn->g" if flat else "gkn,gn->gk"  # each row with its group's vector
+    ex = (lambda v: v) if flat else (lambda v: v[:, None, :])  # a group's vector against its rows
     track = mags is not None
     mag = xp.abs(const) if track else None
     for i in range(len(steps) - 1, -1, -1):
@@ -95,38 +101,40 @@ def _side(steps, Lam, const, lb, ub, mags, lower, rows, record, concretize, xp):
             const = const + Lam @ b
             if track:
                 terms = mags[i] @ np.abs(W).T + np.abs(b)  # (B, n_out): size of each row's terms
-                mag = mag + xp.einsum("gkn,gn->gk", xp.abs(Lam), take(terms))
-            Lam = (Lam.reshape(G * K, -1) @ W).reshape(G, K, -1)
+                mag = mag + xp.einsum(dot, xp.abs(Lam), take(terms))
+            Lam = Lam @ W if flat else (Lam.reshape(G * K, -1) @ W).reshape(G, K, -1)
         else:
             if record is not None:
                 record.append(Lam)
             ls, lt, us, ut = step[1:5]
             # lower: positive coefficients take the lower line, negative ones the upper line (upper: swapped)
             s_neg, t_neg, s_pos, t_pos = (us, ut, ls, lt) if lower else (ls, lt, us, ut)
-            g_s, g_t, g_ds, g_dt = take(s_neg), take(t_neg), take(s_pos - s_neg), take(t_pos - t_neg)
+            g_s, g_t = take(s_neg), take(t_neg)  # two statements: numpy reuses the freed buffers better
+            g_ds, g_dt = take(s_pos - s_neg), take(t_pos - t_neg)
             pos = xp.maximum(Lam, 0.0)
-            const = const + xp.einsum("gkn,gn->gk", Lam, g_t) + xp.einsum("gkn,gn->gk", pos, g_dt)
+            const = const + xp.einsum(dot, Lam, g_t) + xp.einsum(dot, pos, g_dt)
             if track:
-                mag = mag + xp.einsum("gkn,gn->gk", xp.abs(Lam), xp.abs(g_t) + xp.abs(g_dt))
-            Lam = Lam * g_s[:, None, :] + pos * g_ds[:, None, :]
+                mag = mag + xp.einsum(dot, xp.abs(Lam), xp.abs(g_t) + xp.abs(g_dt))
+            Lam = Lam * ex(g_s) + pos * ex(g_ds)
             if track:
-                mag = mag + xp.einsum("gkn,gn->gk", xp.abs(Lam), take(mags[i]))
+                mag = mag + xp.einsum(dot, xp.abs(Lam), take(mags[i]))
     val = None
     if lb is not None:
         blb, bub = take(lb), take(ub)
         if concretize is not None:
-            val = const + concretize(Lam, lower)
+            val = const + concretize(Lam[:, None, :] if flat else Lam, lower).reshape(const.shape)
         else:
             lo_in, hi_in = (blb, bub) if lower else (bub, blb)
-            val = const + xp.einsum("gkn,gn->gk", xp.maximum(Lam, 0.0), lo_in) + xp.einsum(
-                "gkn,gn->gk", xp.minimum(Lam, 0.0), hi_in)
+            val = const + xp.einsum(dot, xp.maximum(Lam, 0.0), lo_in) + xp.einsum(dot, xp.minimum(Lam, 0.0), hi_in)
     if track:
         if lb is None:
             raise ValueError("backsubstitute: the rounding slack needs the input box (lb, ub)")
         xabs = xp.maximum(xp.abs(blb), xp.abs(bub))
-        slack = EPS * (len(steps) + 1) * (1.0 + mag + xp.einsum("gkn,gn->gk", xp.abs(Lam), xabs))
+        slack = EPS * (len(steps) + 1) * (1.0 + mag + xp.einsum(dot, xp.abs(Lam), xabs))
         const = const - slack if lower else const + slack
         val = val - slack if lower else val + slack
+    if flat:
+        Lam, const, val = Lam[:, None, :], const[:, None], None if val is None else val[:, None]
     return Lam, const, val
 
 
