@@ -1,8 +1,9 @@
 """Open-loop property checking: does a network's output avoid an unsafe region over an input box?
 
 A quick attack (random and boundary samples + JAX gradient steps) looks for counterexamples; batched
-symbolic bounds (DeepPoly; alpha-CROWN objective slopes on hard instances) with input splitting along the
-input most to blame for the looseness prove the rest. `holds` only when every sub-box is proven.
+symbolic bounds (`nncs.nn.bounds`: DeepPoly; alpha-CROWN objective slopes on hard instances) with input
+splitting along the input most to blame for the looseness (branch and bound, here) prove the rest. `holds`
+only when every sub-box is proven.
 """
 
 from __future__ import annotations
@@ -98,7 +99,11 @@ _INT_RANGES = (("attack_samples", 0, 10**6), ("attack_restarts", 1, 10**5), ("at
 
 @dataclass
 class VerifyResult:
-    """The answer: result in holds / violated / unknown / timeout, with time and a confirmed counterexample."""
+    """The answer: result in holds / violated / unknown / timeout, with time and a confirmed counterexample.
+
+    `stats`: boxes bounded, rounds, attack seconds, and "attack_error" when the gradient attack could not be
+    set up (JAX missing; only random samples were tried).
+    """
 
     result: str
     time_s: float
