@@ -1,8 +1,9 @@
 """Open-loop property checking: does a network's output avoid an unsafe region over an input box?
 
 A quick attack (random and boundary samples + JAX gradient steps) looks for counterexamples; batched
-symbolic bounds (DeepPoly; alpha-CROWN objective slopes on hard instances) with input splitting along the
-input most to blame for the looseness prove the rest. `holds` only when every sub-box is proven.
+symbolic bounds (`nncs.nn.bounds`: DeepPoly; alpha-CROWN objective slopes on hard instances) with input
+splitting along the input most to blame for the looseness (branch and bound, here) prove the rest. `holds`
+only when every sub-box is proven.
 """
 
 from __future__ import annotations
@@ -14,13 +15,11 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from nncs.nn.network import IDENTITY, Linear, Network
-from nncs.nn.methods.relax import affine_pieces, parallel
+from nncs.nn.bounds import bisect_boxes, bound_objectives
+from nncs.nn.network import Linear, Network
 from nncs.vnnlib import VnnlibCase, VnnlibProperty
 
 __all__ = ["VerifyOptions", "VerifyResult", "verify_property", "verify_nn_files", "bound_objectives", "attack", "bisect_boxes"]
-
-_EPS = 1e-11  # relative slack per layer that covers floating-point rounding of the symbolic bounds
 
 
 @dataclass(frozen=True)
@@ -100,7 +99,11 @@ _INT_RANGES = (("attack_samples", 0, 10**6), ("attack_restarts", 1, 10**5), ("at
 
 @dataclass
 class VerifyResult:
-    """The answer: result in holds / violated / unknown / timeout, with time and a confirmed counterexample."""
+    """The answer: result in holds / violated / unknown / timeout, with time and a confirmed counterexample.
+
+    `stats`: boxes bounded, rounds, attack seconds, and "attack_error" when the gradient attack could not be
+    set up (JAX missing; only random samples were tried).
+    """
 
     result: str
     time_s: float
@@ -112,287 +115,6 @@ class VerifyResult:
         """Return the VNN-COMP style report `{"result", "time_s", "counterexample", "method"}` (plus stats)."""
         out = asdict(self)
         return out
-
-
-# ---------------------------------------------------------------------------------------------- bounds
-def _backsub_rows(layers, relax, mags, Lam: np.ndarray, const: np.ndarray, rows_box: np.ndarray, lower: bool,
-                  lb: np.ndarray, ub: np.ndarray, record: list | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Back-substitute row functions `Lam z + const` from the output of `layers` to the input (DeepPoly).
-
-    Args:
-        Lam: (P, n) one row per bound; const: (P,); rows_box: (P,) the box of each row (sorted);
-            lower: True for lower bounds, False for upper bounds.
-        relax: per layer None or (ls, lt, us, ut), each (B, n_k): `ls x + lt <= act(x) <= us x + ut`.
-        mags: per layer, bounds (B, n) on the magnitude of its input over each box (None for Identity): the
-            rounding error of each product is bounded by the size of its terms, not of its (cancelled) sum.
-    Returns:
-        (bounds (P,), input coefficients (P, n0)); sound, with a rounding slack.
-        record: if given, receives the row coefficients on each relaxed activation's output (last layer first).
-    """
-    mag = np.abs(const)
-    for layer, rx, zmag in zip(reversed(layers), reversed(relax), reversed(mags)):
-        if isinstance(layer, Linear):
-            const = const + Lam @ layer.b
-            terms = zmag @ np.abs(layer.W).T + np.abs(layer.b)  # (B, n_out): size of each row's terms
-            mag = mag + np.einsum("pn,pn->p", np.abs(Lam), terms[rows_box])
-            Lam = Lam @ layer.W
-        elif rx is not None:
-            if record is not None:
-                record.append(Lam)
-            ls, lt, us, ut = rx
-            # lower: positive coefficients take the lower line, negative ones the upper line (upper: swapped)
-            s_neg, t_neg, s_pos, t_pos = (us, ut, ls, lt) if lower else (ls, lt, us, ut)
-            g_s, g_t = s_neg[rows_box], t_neg[rows_box]
-            g_ds, g_dt = (s_pos - s_neg)[rows_box], (t_pos - t_neg)[rows_box]
-            pos = np.maximum(Lam, 0.0)
-            const = const + np.einsum("pn,pn->p", Lam, g_t) + np.einsum("pn,pn->p", pos, g_dt)
-            mag = mag + np.einsum("pn,pn->p", np.abs(Lam), np.abs(g_t) + np.abs(g_dt))
-            Lam = Lam * g_s + pos * g_ds
-            mag = mag + np.einsum("pn,pn->p", np.abs(Lam), zmag[rows_box])
-    blb, bub = lb[rows_box], ub[rows_box]
-    pos, neg = np.maximum(Lam, 0.0), np.minimum(Lam, 0.0)
-    if lower:
-        val = const + np.einsum("pn,pn->p", pos, blb) + np.einsum("pn,pn->p", neg, bub)
-    else:
-        val = const + np.einsum("pn,pn->p", pos, bub) + np.einsum("pn,pn->p", neg, blb)
-    slack = _EPS * (len(layers) + 1) * (1.0 + mag + np.einsum("pn,pn->p", np.abs(Lam), np.maximum(np.abs(blb), np.abs(bub))))
-    return (val - slack if lower else val + slack), Lam
-
-
-def _backsub_dense(layers, relax, mags, Lam: np.ndarray, const: np.ndarray, lower: bool, lb: np.ndarray,
-                   ub: np.ndarray):
-    """`_backsub_rows` with rows grouped per box: Lam (B, K, n), const (B, K); no gathers. Same bounds, sound."""
-    B, K = const.shape
-    mag = np.abs(const)
-    for layer, rx, zmag in zip(reversed(layers), reversed(relax), reversed(mags)):
-        if isinstance(layer, Linear):
-            const = const + Lam @ layer.b
-            terms = zmag @ np.abs(layer.W).T + np.abs(layer.b)
-            mag = mag + np.einsum("bkn,bn->bk", np.abs(Lam), terms)
-            Lam = (Lam.reshape(B * K, -1) @ layer.W).reshape(B, K, -1)
-        elif rx is not None:
-            ls, lt, us, ut = rx
-            s_neg, t_neg, s_pos, t_pos = (us, ut, ls, lt) if lower else (ls, lt, us, ut)
-            pos = np.maximum(Lam, 0.0)
-            const = const + np.einsum("bkn,bn->bk", Lam, t_neg) + np.einsum("bkn,bn->bk", pos, t_pos - t_neg)
-            mag = mag + np.einsum("bkn,bn->bk", np.abs(Lam), np.abs(t_neg) + np.abs(t_pos - t_neg))
-            Lam = Lam * s_neg[:, None, :] + pos * (s_pos - s_neg)[:, None, :]
-            mag = mag + np.einsum("bkn,bn->bk", np.abs(Lam), zmag)
-    pos, neg = np.maximum(Lam, 0.0), np.minimum(Lam, 0.0)
-    lo_in, hi_in = (lb, ub) if lower else (ub, lb)
-    val = const + np.einsum("bkn,bn->bk", pos, lo_in) + np.einsum("bkn,bn->bk", neg, hi_in)
-    xabs = np.maximum(np.abs(lb), np.abs(ub))
-    slack = _EPS * (len(layers) + 1) * (1.0 + mag + np.einsum("bkn,bn->bk", np.abs(Lam), xabs))
-    return (val - slack if lower else val + slack), Lam
-
-
-def bound_objectives(layers, lb: np.ndarray, ub: np.ndarray, C: np.ndarray, e: np.ndarray, backsub_every: bool = True,
-                     opts_dense: float = 0.5, prior: list | None = None, keep: list | None = None,
-                     alpha_steps: int = 0, influence: bool = False):
-    """Lower bounds of `C net(x) - e` over each box (B, R) and input coefficients of the bounding functions.
-
-    Intermediate neuron bounds: forward symbolic intervals (parallel relaxations), tightened with
-    backsub_every by DeepPoly back-substitution for the neurons they leave ambiguous; the objective is
-    back-substituted. Sound outer bounds (rounding slack included).
-    `prior`: per activation layer, (lower, upper) neuron bounds already known on these boxes (e.g. from
-    a parent box), intersected in; `keep`: a list that receives this call's (lower, upper) per activation layer.
-    `influence`: also return, per box, row and input, how much of the bound's looseness that input accounts
-    for (B, R, n0): its linear term `|G| * width` plus each relaxed neuron's gap between its bounding lines,
-    weighted by the row's coefficient on it and shared among the inputs by their part of the neuron's range.
-    A branching score only (it steers input splitting), never part of a bound.
-    """
-    from nncs.nn.methods.relax import lines
-
-    act_index = 0
-
-    B, n0 = lb.shape
-    LAt = np.broadcast_to(np.eye(n0), (B, n0, n0)).copy()  # (B, n0, n): coefficient of input k in neuron j
-    UAt = LAt.copy()
-    la = np.zeros((B, n0))
-    ua = np.zeros((B, n0))
-    xabs = np.maximum(np.abs(lb), np.abs(ub))
-    relax: list = []
-    mags: list = []  # per layer: bounds on the magnitude of its input (see _backsub_rows)
-    zmag = xabs  # bounds on |current neurons| over each box
-    shares: list = []
-    act_bounds: list = []
-    n_lin = 0
-
-    def conc(At, a, lower):
-        pos, neg = np.maximum(At, 0.0), np.minimum(At, 0.0)
-        lo_in, hi_in = (lb, ub) if lower else (ub, lb)
-        return a + np.einsum("bkn,bk->bn", pos, lo_in) + np.einsum("bkn,bk->bn", neg, hi_in)
-
-    for idx, layer in enumerate(layers):
-        if isinstance(layer, Linear):
-            n_lin += 1
-            Wp, Wn = np.maximum(layer.W, 0.0).T, np.minimum(layer.W, 0.0).T
-            n = layer.W.shape[1]
-            L2, U2 = LAt.reshape(-1, n), UAt.reshape(-1, n)
-            LAt, UAt = (L2 @ Wp + U2 @ Wn).reshape(B, n0, -1), (U2 @ Wp + L2 @ Wn).reshape(B, n0, -1)
-            la, ua = la @ Wp + ua @ Wn + layer.b, ua @ Wp + la @ Wn + layer.b
-            # rounding: bounded by the size of the terms (|W| times the inputs' magnitudes), not of their sum
-            slack = _EPS * (1.0 + zmag @ np.abs(layer.W).T + np.abs(layer.b))
-            la, ua = la - slack, ua + slack
-            relax.append(None)
-            mags.append(zmag)
-            zmag = np.einsum("bkn,bk->bn", np.maximum(np.abs(LAt), np.abs(UAt)), xabs) + np.maximum(np.abs(la), np.abs(ua))
-            continue
-        if layer.shape == IDENTITY:
-            relax.append(None)
-            mags.append(None)
-            continue
-        if influence:
-            spread = (np.abs(LAt) + np.abs(UAt)) * (ub - lb)[:, :, None]  # (B, n0, n): input k's part of neuron j
-            shares.append(spread / np.maximum(spread.sum(axis=1, keepdims=True), 1e-300))
-        conc_slack = _EPS * (1.0 + zmag)  # rounding of the concretisation sums
-        l = conc(LAt, la, True) - conc_slack
-        u = conc(UAt, ua, False) + conc_slack
-        if prior is not None:
-            l, u = np.maximum(l, prior[act_index][0]), np.minimum(u, prior[act_index][1])
-        if backsub_every and n_lin > 1:
-            amb = ~affine_pieces(layer, l.reshape(-1), u.reshape(-1))[0].reshape(l.shape)
-            bi, ni = np.nonzero(amb)
-            if bi.size > opts_dense * amb.size and isinstance(layers[idx - 1], Linear):
-                prev = layers[idx - 1]  # most neurons ambiguous: all rows of all boxes, grouped per box
-                Lam = np.broadcast_to(prev.W, (B,) + prev.W.shape)
-                const = np.broadcast_to(prev.b, (B, prev.b.shape[0]))
-                lo2, _ = _backsub_dense(layers[: idx - 1], relax[: idx - 1], mags[: idx - 1], Lam, const, True, lb, ub)
-                hi2, _ = _backsub_dense(layers[: idx - 1], relax[: idx - 1], mags[: idx - 1], Lam, const, False, lb, ub)
-                l, u = np.maximum(l, lo2), np.minimum(u, hi2)
-            elif bi.size:
-                # the row of neuron ni of the previous Linear layer, back-substituted from there
-                prev = layers[idx - 1]
-                P = bi.size
-                if isinstance(prev, Linear):
-                    Lam, const, upto = prev.W[ni], prev.b[ni].copy(), idx - 1
-                else:
-                    Lam, const, upto = np.eye(l.shape[1])[ni], np.zeros(P), idx
-                lo2, _ = _backsub_rows(layers[:upto], relax[:upto], mags[:upto], Lam, const, bi, True, lb, ub)
-                hi2, _ = _backsub_rows(layers[:upto], relax[:upto], mags[:upto], Lam, const, bi, False, lb, ub)
-                l[bi, ni] = np.maximum(l[bi, ni], lo2)
-                u[bi, ni] = np.minimum(u[bi, ni], hi2)
-        u = np.maximum(u, l)
-        act_bounds.append((l, u))
-        pre_mag = np.minimum(zmag, np.maximum(np.abs(l), np.abs(u)))
-        mags.append(pre_mag)
-        if keep is not None:
-            keep.append((l, u))
-        act_index += 1
-        shape = l.shape
-        lf, uf = l.reshape(-1), u.reshape(-1)
-        mask, s_aff, t_aff = affine_pieces(layer, lf, uf)
-        s, t_lo, t_hi = s_aff.copy(), t_aff.copy(), t_aff.copy()
-        bls, blt, bus, but = s_aff.copy(), t_aff.copy(), s_aff.copy(), t_aff.copy()
-        R = np.flatnonzero(~mask)
-        if R.size:
-            s[R], t_lo[R], t_hi[R] = parallel(layer, lf[R], uf[R])
-            bls[R], blt[R], bus[R], but[R] = lines(layer, lf[R], uf[R]).best(lf[R], uf[R])
-        s, t_lo, t_hi = s.reshape(shape), t_lo.reshape(shape), t_hi.reshape(shape)
-        if not layer.monotone or np.any(s < 0):
-            raise ValueError(f"{layer!r}: symbolic bounds need monotone nondecreasing activations")
-        LAt, la = s[:, None, :] * LAt, s * la + t_lo
-        UAt, ua = s[:, None, :] * UAt, s * ua + t_hi
-        la = la - _EPS * (1.0 + s * pre_mag + np.abs(t_lo))  # rounding of the products and sums above
-        ua = ua + _EPS * (1.0 + s * pre_mag + np.abs(t_hi))
-        relax.append(tuple(v.reshape(shape) for v in (bls, blt, bus, but)))
-        zmag = np.maximum(np.abs(layer.forward(l)), np.abs(layer.forward(u)))  # monotone: extremes at l, u
-    R_ = C.shape[0]
-    Cp, Cn = np.maximum(C, 0.0).T, np.minimum(C, 0.0).T
-    GAt = np.einsum("bkn,nr->bkr", LAt, Cp) + np.einsum("bkn,nr->bkr", UAt, Cn)
-    ga = la @ Cp + ua @ Cn - e
-    ga = ga - _EPS * (1.0 + zmag @ np.abs(C).T + np.abs(e))
-    low_f = conc(GAt, ga, True)
-    rows_box = np.repeat(np.arange(B), R_)
-    Lam = np.tile(C, (B, 1))
-    record: list | None = [] if influence else None
-    low_b, G = _backsub_rows(layers, relax, mags, Lam, np.tile(-e, B), rows_box, True, lb, ub, record)
-    low = np.maximum(low_f, low_b.reshape(B, R_))
-    infl = None
-    if influence:
-        infl = np.abs(G.reshape(B, R_, n0)) * (ub - lb)[:, None, :]
-        acts = [rx for rx in relax if rx is not None]
-        for (ls, lt, us, ut), (lk, uk), share, lam in zip(acts, act_bounds, shares, reversed(record)):
-            mid = (lk + uk) / 2  # the lines' gap at the middle of the neuron's range
-            gap = np.maximum((us - ls) * mid + (ut - lt), 0.0)
-            infl += np.einsum("brn,bkn->brk", np.abs(lam.reshape(B, R_, -1)) * gap[:, None, :], share)
-    if alpha_steps and all(isinstance(lay, Linear) or lay.alpha_crown for lay in layers):
-        # alpha-CROWN with fixed intermediate bounds: optimise each crossing ReLU's lower slope in [0, 1] per
-        # (box, row) by gradient ascent; any slope in [0, 1] is a valid lower line, and the final bound is
-        # re-evaluated in numpy with its rounding slack, so the result stays sound whatever the optimiser does.
-        alphas = _optimise_alphas(layers, relax, C, e, lb, ub, alpha_steps)
-        rows_relax = []
-        k = 0
-        for rx in relax:
-            if rx is None:
-                rows_relax.append(None)
-                continue
-            ls, lt, us, ut = (np.repeat(v, R_, axis=0) for v in rx)
-            cross = ls != us
-            rows_relax.append((np.where(cross, alphas[k], ls), lt, us, ut))
-            k += 1
-        rows_mags = [None if m is None else np.repeat(m, R_, axis=0) for m in mags]
-        low_a, _ = _backsub_rows(layers, rows_relax, rows_mags, Lam, np.tile(-e, B), np.arange(B * R_), True,
-                                 np.repeat(lb, R_, axis=0), np.repeat(ub, R_, axis=0))
-        low = np.maximum(low, low_a.reshape(B, R_))
-        # G stays DeepPoly's: its coefficients steer the split choice better than the optimised ones
-    if influence:
-        return low, G.reshape(B, R_, n0), infl
-    return low, G.reshape(B, R_, n0)
-
-
-_ALPHA_CACHE: dict = {}
-
-
-def _optimise_alphas(layers, relax, C, e, lb, ub, steps: int) -> list[np.ndarray]:
-    """Return per ReLU layer (B*R, n) lower slopes that (locally) maximise the back-substituted bound (JAX)."""
-    from nncs._jax import jax, jnp
-
-    B, R = lb.shape[0], C.shape[0]
-    size = max(1024, 1 << int(np.ceil(np.log2(max(B, 1)))))  # one compilation for every batch up to 1024
-    pad = size - B
-    key = (tuple((type(lay).__name__, getattr(lay, "W", np.zeros(0)).shape) for lay in layers), size, R, steps)
-    Ws = [(lay.W, lay.b) for lay in layers if isinstance(lay, Linear)]
-    rx = [tuple(np.concatenate([v, np.repeat(v[:1], pad, axis=0)]) for v in r) for r in relax if r is not None]
-    plb = np.concatenate([lb, np.repeat(lb[:1], pad, axis=0)])
-    pub = np.concatenate([ub, np.repeat(ub[:1], pad, axis=0)])
-    if key not in _ALPHA_CACHE:
-        kinds = ["lin" if isinstance(lay, Linear) else "relu" for lay in layers]
-
-        def bound(alphas, Ws, rx, C, e, lb, ub):
-            Lam = jnp.broadcast_to(C, (lb.shape[0],) + C.shape)
-            const = jnp.broadcast_to(-e, (lb.shape[0], C.shape[0]))
-            wi, ri = len(Ws) - 1, len(rx) - 1
-            for kind in reversed(kinds):
-                if kind == "lin":
-                    W, b = Ws[wi]
-                    const = const + Lam @ b
-                    Lam = Lam @ W
-                    wi -= 1
-                else:
-                    ls, lt, us, ut = rx[ri]
-                    cross = (ls != us)[:, None, :]
-                    a = jnp.where(cross, alphas[ri], ls[:, None, :])
-                    pos, neg = jnp.maximum(Lam, 0.0), jnp.minimum(Lam, 0.0)
-                    const = const + jnp.einsum("brn,bn->br", neg, ut) + jnp.einsum("brn,bn->br", pos, lt)
-                    Lam = pos * a + neg * us[:, None, :]
-                    ri -= 1
-            pos, neg = jnp.maximum(Lam, 0.0), jnp.minimum(Lam, 0.0)
-            return const + jnp.einsum("brk,bk->br", pos, lb) + jnp.einsum("brk,bk->br", neg, ub)
-
-        def optimise(alphas, Ws, rx, C, e, lb, ub):
-            g = jax.grad(lambda al: jnp.sum(bound(al, Ws, rx, C, e, lb, ub)))
-
-            def body(t, als):
-                grads = g(als)
-                return [jnp.clip(a + (0.5 * 0.8**t) * jnp.sign(d), 0.0, 1.0) for a, d in zip(als, grads)]
-
-            return jax.lax.fori_loop(0, steps, body, alphas)
-
-        _ALPHA_CACHE[key] = jax.jit(optimise)
-    init = [np.repeat(r[0][:, None, :], R, axis=1) for r in rx]  # start from the DeepPoly choice
-    out = _ALPHA_CACHE[key](init, Ws, rx, C, e, plb, pub)
-    return [np.asarray(a)[:B].reshape(B * R, -1) for a in out]
 
 
 # ---------------------------------------------------------------------------------------------- attack
@@ -487,6 +209,19 @@ class _Attacker:
         return None
 
 
+def _attacker_or_none(net: Network, stats: dict):
+    """The gradient attacker of `net`, or None when JAX cannot be imported (recorded in `stats["attack_error"]`).
+
+    Only a missing JAX is expected (the attack is optional: proving and sampling still work); any other error
+    propagates.
+    """
+    try:
+        return _Attacker(net)
+    except ImportError as err:
+        stats["attack_error"] = f"gradient attack unavailable: {err!r}"
+        return None
+
+
 def _first_unsafe(net: Network, case: VnnlibCase, x: np.ndarray):
     """The first input of x (clipped into the case box) whose plain forward pass is unsafe, as (x, y); else None.
 
@@ -515,17 +250,6 @@ def attack(net: Network, prop: VnnlibProperty, options: VerifyOptions | None = N
 
 
 # ---------------------------------------------------------------------------------------------- main loop
-def bisect_boxes(lb: np.ndarray, ub: np.ndarray, dim: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Halve each box (B, n) along its coordinate `dim[i]`: (lower halves, then upper halves), (2B, n) (exact:
-    the halves' union is the box)."""
-    rows = np.arange(lb.shape[0])
-    mid = (lb[rows, dim] + ub[rows, dim]) / 2
-    ub_left, lb_right = ub.copy(), lb.copy()
-    ub_left[rows, dim] = mid
-    lb_right[rows, dim] = mid
-    return np.vstack([lb, lb_right]), np.vstack([ub_left, ub])
-
-
 def verify_property(net: Network, prop: VnnlibProperty, options: VerifyOptions | None = None) -> VerifyResult:
     """Decide whether `net` satisfies `prop` (no input of a case box maps into that case's unsafe region).
 
@@ -551,11 +275,7 @@ def verify_property(net: Network, prop: VnnlibProperty, options: VerifyOptions |
         counter = None if cex is None else {"x": cex[0].tolist(), "y": cex[1].tolist()}
         return VerifyResult(result, time.perf_counter() - t0, counter, stats=stats)
 
-    attacker = None
-    try:
-        attacker = _Attacker(net)
-    except Exception:  # noqa: BLE001 - the attack is optional; proving still works
-        attacker = None
+    attacker = _attacker_or_none(net, stats)
     ta = time.perf_counter()
     deadline = t0 + opts.timeout
     for case in prop.cases:
@@ -589,10 +309,7 @@ def verify_property(net: Network, prop: VnnlibProperty, options: VerifyOptions |
 
 def _prove_case(net: Network, case: VnnlibCase, opts: VerifyOptions, t0: float, stats: dict, rng=None):
     rng = rng if rng is not None else np.random.default_rng(opts.seed)
-    try:
-        attacker = _Attacker(net) if opts.box_attack else None
-    except Exception:  # noqa: BLE001 - the attack only finds counterexamples; proofs do not need it
-        attacker = None
+    attacker = _attacker_or_none(net, stats) if opts.box_attack else None
     conj = [(A, b) for A, b in case.unsafe]
     if any(A.shape[0] == 0 for A, _ in conj):  # an unconditional unsafe region: any input violates
         x = (case.lb + case.ub) / 2

@@ -10,9 +10,9 @@ from typing import Callable
 
 import numpy as np
 
-from nncs.nn.network import IDENTITY, PIECEWISE_LINEAR, S_SHAPED, Activation, Linear, Network
+from nncs.nn.bounds import bisect_boxes, bound_objectives
 from nncs.nn.methods.relax import MARGIN, pieces
-from nncs.nn.verify import bisect_boxes, bound_objectives
+from nncs.nn.network import IDENTITY, PIECEWISE_LINEAR, S_SHAPED, Activation, Linear, Network
 from nncs.sets import Box, Star, Zonotope
 
 __all__ = ["AffineFit", "fit_affine", "bound_residual", "fit_reach", "fit_supports"]
@@ -20,7 +20,7 @@ __all__ = ["AffineFit", "fit_affine", "bound_residual", "fit_reach", "fit_suppor
 
 def fit_supports(layer) -> bool:
     """True for the layers `fit` can bound: Linear layers and monotone activations of a known shape
-    (identity, piecewise-linear, S-shaped), which `nncs.nn.verify.bound_objectives` relaxes."""
+    (identity, piecewise-linear, S-shaped), which `nncs.nn.bounds.bound_objectives` relaxes."""
     if isinstance(layer, Linear):
         return True
     return isinstance(layer, Activation) and layer.monotone and layer.shape in (IDENTITY, PIECEWISE_LINEAR, S_SHAPED)
@@ -162,7 +162,7 @@ def bound_residual(net: Network, A: np.ndarray, b: np.ndarray, lo, hi, tol: floa
                    check_time: Callable[[], None] | None = None) -> AffineFit:
     """Sound bounds of `net(z) - A z - b` over the box [lo, hi] by input-splitting branch and bound.
 
-    Sub-boxes are bounded with `nncs.nn.verify.bound_objectives` (DeepPoly with back-substitution) and split
+    Sub-boxes are bounded with `nncs.nn.bounds.bound_objectives` (DeepPoly with back-substitution) and split
     (never along zero-width coordinates) until each output's bound is within `tol` times its sampled residual
     range of that range, or `max_boxes` sub-boxes have been bounded.
 

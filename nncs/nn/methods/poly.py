@@ -9,18 +9,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from nncs.nn.bounds import LinearBounds, backsubstitute, relaxed_magnitude
 from nncs.nn.network import Activation
 from nncs.nn.methods.relax import MARGIN, affine_pieces, lines
 from nncs.sets import Star
 
-__all__ = ["PolyState", "poly_linear", "poly_activation", "backsubstitute"]
+__all__ = ["PolyState", "poly_linear", "poly_activation"]
 
 
 @dataclass(frozen=True)
 class PolyState:
     """DeepPoly abstract element: the input star and the steps (affine maps, per-neuron linear bounds) so far.
 
-    A step is ("affine", W, b) or ("act", ls, lt, us, ut) meaning `ls x + lt <= y <= us x + ut` element-wise.
+    A step is ("affine", W, b) or ("act", ls, lt, us, ut, l, u) meaning `ls x + lt <= y <= us x + ut`
+    element-wise for pre-activations x in [l, u].
     `concretize` is "box" (the predicate box) or "lp" (the input star's predicate polytope by LP).
     """
 
@@ -29,20 +31,69 @@ class PolyState:
     dim: int = 0
     concretize: str = "box"
 
+    predicate: Star | None = field(default=None, compare=False, repr=False)
+    """The input's predicate polytope `{a}` as a star (LP concretisation); set from `input` when None, and
+    passed on to the next states so that they share one LP model."""
+
+    def __post_init__(self):
+        if self.concretize not in ("box", "lp"):
+            raise ValueError(f"options.concretize must be 'box' or 'lp', got {self.concretize!r}")
+        if self.predicate is None:
+            S = self.input
+            object.__setattr__(self, "predicate", S.with_basis(np.zeros(S.nvars), np.eye(S.nvars)))
+
+    def linear_bounds(self) -> LinearBounds:
+        """Linear bounds of the current neurons over the input predicate by back-substitution (outer approx.).
+
+        One group of `dim` rows: coefficients (1, dim, m) on the predicate variables a, constants and
+        concretised bounds (1, dim); sound, rounding slack included.
+        """
+        S = self.input
+        pmag = np.maximum(np.abs(S.lb), np.abs(S.ub))[None, :]
+        table = [("affine", S.V, S.c)]  # the input map x = c + V a, then the network's steps
+        mags = [pmag]
+        zmag = np.abs(S.c)[None, :] + pmag @ np.abs(S.V).T  # bounds on |x|
+        for st in self.steps:
+            if st[0] == "affine":
+                table.append(st)
+                mags.append(zmag)
+                zmag = zmag @ np.abs(st[1]).T + np.abs(st[2])
+            else:
+                l, u = st[5], st[6]
+                table.append(("act",) + tuple(v[None, :] for v in st[1:5]))
+                mags.append(np.minimum(zmag, np.maximum(np.abs(l), np.abs(u))[None, :]))
+                zmag = np.minimum(zmag, relaxed_magnitude(st, l, u)[None, :])
+        concretize = None
+        if self.concretize == "lp" and S.nconstraints:
+            pred = self.predicate
+
+            def concretize(A, lower):
+                rows = A.reshape(-1, A.shape[-1])
+                v = -pred.support_function(-rows) if lower else pred.support_function(rows)
+                return v.reshape(A.shape[:-1])
+
+        lb, ub = S.lb[None, :], S.ub[None, :]
+        Lam = np.eye(self.dim)[None]
+        return backsubstitute(table, Lam, np.zeros((1, self.dim)), lb, ub, mags=mags, concretize=concretize)
+
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Sound (lower, upper) of the current neurons by back-substitution (outer approximation)."""
-        eye = np.eye(self.dim)
-        AL, aL = backsubstitute(self, eye, lower=True)
-        AU, aU = backsubstitute(self, eye, lower=False)
-        return _concretize(self, AL, aL, lower=True), _concretize(self, AU, aU, lower=False)
+        lo, hi = self._concrete(self.linear_bounds())
+        return lo, hi
+
+    def _concrete(self, lin: LinearBounds) -> tuple[np.ndarray, np.ndarray]:
+        lo, hi = lin.lower[0], lin.upper[0]
+        if self.concretize == "lp" and self.input.nconstraints:
+            return lo, hi
+        return lo - MARGIN * (1 + np.abs(lo)), hi + MARGIN * (1 + np.abs(hi))
 
     def to_star(self) -> Star:
         """Return the Star over [input predicate a; outputs y] with `L a + l <= y <= U a + u` (outer approx.)."""
         S = self.input
         eye = np.eye(self.dim)
-        AL, aL = backsubstitute(self, eye, lower=True)
-        AU, aU = backsubstitute(self, eye, lower=False)
-        lo, hi = _concretize(self, AL, aL, True), _concretize(self, AU, aU, False)
+        lin = self.linear_bounds()
+        AL, aL, AU, aU = lin.lower_A[0], lin.lower_b[0], lin.upper_A[0], lin.upper_b[0]
+        lo, hi = self._concrete(lin)
         m, n = S.nvars, self.dim
         C = np.vstack([
             np.hstack([S.C, np.zeros((S.nconstraints, n))]),
@@ -54,57 +105,9 @@ class PolyState:
         return Star(np.zeros(n), V, C, d, np.concatenate([S.lb, lo]), np.concatenate([S.ub, hi]))
 
 
-def backsubstitute(state: PolyState, Lam: np.ndarray, lower: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Return (A, a0) with `Lam z >= A a + a0` (lower) or `<=` (upper) for every input predicate point a.
-
-    `z` is the current layer; the bound is sound for all inputs (outer approximation).
-    """
-    Lam = np.array(Lam, dtype=float)
-    off = np.zeros(Lam.shape[0])
-    err = np.zeros(Lam.shape[0])
-    for step in reversed(state.steps):
-        if step[0] == "affine":
-            _, W, b = step
-            off += Lam @ b
-            err += np.abs(Lam) @ np.abs(b)
-            Lam = Lam @ W
-        else:
-            _, ls, lt, us, ut = step
-            pos, neg = np.maximum(Lam, 0.0), np.minimum(Lam, 0.0)
-            if lower:
-                off += pos @ lt + neg @ ut
-                Lam = pos * ls + neg * us
-            else:
-                off += pos @ ut + neg @ lt
-                Lam = pos * us + neg * ls
-            err += np.abs(pos) @ np.abs(lt) + np.abs(neg) @ np.abs(ut)
-    S = state.input
-    off += Lam @ S.c
-    err += np.abs(Lam) @ np.abs(S.c)
-    A = Lam @ S.V
-    slack = 16 * np.finfo(float).eps * (err + np.abs(A).sum(axis=1) * (1 + np.abs(S.lb).max(initial=0) + np.abs(S.ub).max(initial=0)))
-    return A, (off - slack if lower else off + slack)
-
-
-def _concretize(state: PolyState, A: np.ndarray, a0: np.ndarray, lower: bool) -> np.ndarray:
-    S = state.input
-    if state.concretize == "lp" and S.nconstraints:
-        prog = S.lp_program
-        vals = np.array([prog.minimize(r) if lower else prog.maximize(r) for r in A])
-        return a0 + vals
-    if state.concretize not in ("box", "lp"):
-        raise ValueError(f"options.concretize must be 'box' or 'lp', got {state.concretize!r}")
-    pos, neg = np.maximum(A, 0.0), np.minimum(A, 0.0)
-    if lower:
-        v = a0 + pos @ S.lb + neg @ S.ub
-        return v - MARGIN * (1 + np.abs(v))
-    v = a0 + pos @ S.ub + neg @ S.lb
-    return v + MARGIN * (1 + np.abs(v))
-
-
 def poly_linear(P: PolyState, layer, opts) -> list[PolyState]:
     """Affine layer: recorded exactly."""
-    return [PolyState(P.input, P.steps + (("affine", layer.W, layer.b),), layer.out_dim, P.concretize)]
+    return [PolyState(P.input, P.steps + (("affine", layer.W, layer.b),), layer.out_dim, P.concretize, P.predicate)]
 
 
 def poly_activation(P: PolyState, act: Activation, opts) -> list[PolyState]:
@@ -116,4 +119,4 @@ def poly_activation(P: PolyState, act: Activation, opts) -> list[PolyState]:
     if R.size:
         a, b, c, d = lines(act, l[R], u[R]).best(l[R], u[R])
         ls[R], lt[R], us[R], ut[R] = a, b, c, d
-    return [PolyState(P.input, P.steps + (("act", ls, lt, us, ut),), P.dim, P.concretize)]
+    return [PolyState(P.input, P.steps + (("act", ls, lt, us, ut, l, u),), P.dim, P.concretize, P.predicate)]
