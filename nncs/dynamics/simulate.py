@@ -14,7 +14,7 @@ from scipy.integrate import solve_ivp
 
 from nncs.dynamics.symbolic import SymbolicPlant
 
-__all__ = ["as_batch", "broadcast_batch", "rk4_step", "period_states_fn", "rk4_period", "simulate",
+__all__ = ["as_batch", "broadcast_batch", "rk4_step", "period_states_fn", "rk4_period", "period_times", "simulate",
            "reference_trajectory", "reference_period"]
 
 
@@ -119,6 +119,19 @@ def rk4_period(plant: SymbolicPlant, x0, u=None, w=None, period: float = 1.0, su
     return np.linspace(0.0, float(period), steps + 1), states
 
 
+def period_times(period: float, steps: int, substeps: int) -> np.ndarray:
+    """The sample times of a trajectory over `steps` periods: 0, then `substeps` equally spaced times per period.
+
+    Args:
+        period: the control period T; steps: the number of periods; substeps: samples per period (S >= 1).
+    Returns:
+        times (steps*S+1,): t = k*T + j*T/S for k < steps, 0 < j <= S (where `simulate` and the closed-loop
+        simulators of `nncs.loop.simulate` place their samples).
+    """
+    local = np.linspace(0.0, float(period), int(substeps) + 1)
+    return np.concatenate([np.zeros(1)] + [k * period + local[1:] for k in range(int(steps))])
+
+
 def simulate(plant: SymbolicPlant, x0, period: float, steps: int, controls=None,
              controller: Callable | None = None, w=None, substeps: int = 10,
              check_time: Callable[[], None] | None = None):
@@ -153,7 +166,7 @@ def simulate(plant: SymbolicPlant, x0, period: float, steps: int, controls=None,
             c = np.broadcast_to(c[None], (batch,) + c.shape)
         if c.shape != (batch, steps, plant.n_inputs):
             raise ValueError(f"controls: expected shape ({batch}, {steps}, {plant.n_inputs}), got {c.shape}")
-    pieces, times = [x[:, None, :]], [np.zeros(1)]
+    pieces = [x[:, None, :]]
     for k in range(steps):
         if check_time is not None:
             check_time()
@@ -163,11 +176,10 @@ def simulate(plant: SymbolicPlant, x0, period: float, steps: int, controls=None,
             u = as_batch(np.asarray(controller(x)), plant.n_inputs, "controller output", batch)
         else:
             u = np.zeros((batch, 0))
-        t, xs = rk4_period(plant, x, u, w, period, substeps)
+        _, xs = rk4_period(plant, x, u, w, period, substeps)
         pieces.append(xs[:, 1:, :])
-        times.append(k * period + t[1:])
         x = xs[:, -1, :]
-    return np.concatenate(times), np.concatenate(pieces, axis=1)
+    return period_times(period, steps, substeps if plant.is_continuous else 1), np.concatenate(pieces, axis=1)
 
 
 def reference_trajectory(plant: SymbolicPlant, x0, u=(), w=(), t_eval=None, period: float | None = None,

@@ -13,7 +13,8 @@ from typing import Sequence
 import numpy as np
 
 from nncs.loop.options import FALSIFY_SUBSTEPS, Options, check_run_limits, time_check
-from nncs.loop.simulate import closed_loop_times, reference_closed_loop, rollout, simulate_closed_loop
+from nncs.dynamics.simulate import period_times
+from nncs.loop.simulate import reference_closed_loop, rollout, simulate_closed_loop
 from nncs.loop.system import ClosedLoop
 from nncs.sets import Box
 
@@ -179,7 +180,7 @@ def falsify(
     plant = system.plant
     horizon = steps * system.period
     S = substeps if plant.is_continuous else 1
-    times = closed_loop_times(system.period, steps, S)
+    times = period_times(system.period, steps, S)
     w_box = Box(*plant.disturbance_bounds) if plant.n_disturbances else None
     x0 = _candidates(initial_set, opts.falsify_samples, rng)
     w = w_box.sample(x0.shape[0], rng) if w_box else np.zeros((x0.shape[0], 0))

@@ -10,7 +10,7 @@ The one home of closed-loop trajectories, with two integrators:
 - `reference_closed_loop`: the tight reference, scipy DOP853 per period (`reference_trajectory`) with the input
   fixed at the period start; discrete plants are stepped exactly. It confirms counterexamples.
 
-Both sample a trajectory at the same times (`closed_loop_times`): t_0 = 0 and S equally spaced times per period.
+Both sample a trajectory at the same times (`period_times`): t_0 = 0 and S equally spaced times per period.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from typing import Callable
 
 import numpy as np
 
-from nncs.dynamics.simulate import as_batch, broadcast_batch, period_states_fn, reference_trajectory
+from nncs.dynamics.simulate import as_batch, broadcast_batch, period_states_fn, period_times, reference_trajectory
 from nncs.dynamics.symbolic import SymbolicPlant
 from nncs.loop.options import FALSIFY_SUBSTEPS, MAX_STEPS, MAX_SUBSTEPS
 from nncs.loop.system import ClosedLoop
 
-__all__ = ["closed_loop_times", "rollout", "simulate_closed_loop", "reference_closed_loop"]
+__all__ = ["rollout", "simulate_closed_loop", "reference_closed_loop"]
 
 
 def _count(value, what: str, upper: int) -> int:
@@ -40,20 +40,8 @@ def _substeps(plant: SymbolicPlant, substeps) -> int:
     return s if plant.is_continuous else 1
 
 
-def closed_loop_times(period: float, steps: int, substeps: int) -> np.ndarray:
-    """The sample times of a closed-loop trajectory: 0, then `substeps` equally spaced times in each period.
-
-    Args:
-        period: the control period T; steps: the number of periods; substeps: samples per period (S >= 1).
-    Returns:
-        times (steps*S+1,): t = k*T + j*T/S for k < steps, 0 < j <= S (exactly as the simulators place them).
-    """
-    local = np.linspace(0.0, float(period), int(substeps) + 1)
-    return np.concatenate([np.zeros(1)] + [k * period + local[1:] for k in range(int(steps))])
-
-
 def rollout(system: ClosedLoop, steps: int, substeps: int = FALSIFY_SUBSTEPS) -> Callable:
-    """The jitted JAX map (x0 (N, n), w (N, q)) -> states (N, steps*S+1, n) of the closed loop at `closed_loop_times`.
+    """The jitted JAX map (x0 (N, n), w (N, q)) -> states (N, steps*S+1, n) of the closed loop at `period_times`.
 
     Every period: u = control(x) (the network's JAX forward pass), then S RK4 sub-steps of the plant with u and w
     held (S = substeps; a discrete plant takes its one exact step, S = 1). Differentiable (falsify's gradients).
@@ -101,7 +89,7 @@ def simulate_closed_loop(system: ClosedLoop, x0, steps: int, w=None, substeps: i
         w: constant disturbances (N, q) or (q,); None only for a plant without disturbances.
         check_time: called before every period; it raises to stop (e.g. at a time limit).
     Returns:
-        (times, states): `closed_loop_times` (K,) and states (N, K, n) at those times. Approximate (RK4).
+        (times, states): `period_times` (K,) and states (N, K, n) at those times. Approximate (RK4).
     Raises:
         ValueError for bad shapes, NaN entries, steps or substeps.
     """
@@ -118,7 +106,7 @@ def simulate_closed_loop(system: ClosedLoop, x0, steps: int, w=None, substeps: i
         xs = np.asarray(one(x, w))
         pieces.append(xs[:, 1:, :])
         x = xs[:, -1, :]
-    return closed_loop_times(system.period, steps, S), np.concatenate(pieces, axis=1)
+    return period_times(system.period, steps, S), np.concatenate(pieces, axis=1)
 
 
 def reference_closed_loop(plant: SymbolicPlant, controller: Callable, x0, period: float, steps: int, w=(),
@@ -136,7 +124,7 @@ def reference_closed_loop(plant: SymbolicPlant, controller: Callable, x0, period
             (2 for a discrete plant).
         check_time: called before every period; it raises to stop (e.g. at a time limit).
     Returns:
-        (times, states, inputs): times = `closed_loop_times(period, steps, samples_per_period - 1)` (1 sample
+        (times, states, inputs): times = `period_times(period, steps, samples_per_period - 1)` (1 sample
         per period for a discrete plant), states (K, n) at those times, inputs (steps, p). Accurate to about the
         tolerances: what confirms counterexamples.
     """
@@ -152,5 +140,5 @@ def reference_closed_loop(plant: SymbolicPlant, controller: Callable, x0, period
         states.append(xs[1:])
         inputs.append(u)
         x = xs[-1]
-    return (closed_loop_times(period, steps, S), np.concatenate(states),
+    return (period_times(period, steps, S), np.concatenate(states),
             np.array(inputs).reshape(steps, plant.n_inputs))

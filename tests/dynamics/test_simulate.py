@@ -85,3 +85,8 @@ def test_bad_shapes_raise():
     q = SymbolicPlant(["x"], [], ["-x"])
     _, xs = S.simulate(q, [1.0], 0.5, 2, substeps=50)
     np.testing.assert_allclose(xs[0, -1, 0], np.exp(-1.0), rtol=1e-9)
+
+
+def test_period_times():
+    t = S.period_times(0.5, 3, 2)
+    np.testing.assert_allclose(t, [0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5], rtol=0, atol=1e-15)

@@ -10,7 +10,8 @@ from scipy.integrate import solve_ivp
 import nncs
 from nncs import plants
 from nncs.loop import ClosedLoop
-from nncs.loop.simulate import closed_loop_times, reference_closed_loop, rollout, simulate_closed_loop
+from nncs.dynamics.simulate import period_times
+from nncs.loop.simulate import reference_closed_loop, rollout, simulate_closed_loop
 from nncs.nn.network import Linear, network_from_pairs
 from nncs.problem import load_problem
 
@@ -98,7 +99,7 @@ def test_rollout_agrees_with_reference_over_the_horizon(name, shared_benchmarks)
         for i in range(len(x0)):
             t, ref, us = reference_closed_loop(system.plant, system.control, x0[i], system.period, steps,
                                                samples_per_period=S + 1)
-            np.testing.assert_array_equal(t, closed_loop_times(system.period, steps, S))
+            np.testing.assert_array_equal(t, period_times(system.period, steps, S))
             assert us.shape == (steps, system.plant.n_inputs)
             errors[S] = max(errors[S], np.abs(xs[i] - ref).max())
     assert errors[10] <= BOUNDS[name]
@@ -137,7 +138,7 @@ def test_batch_rows_equal_single_runs(shared_benchmarks):
         single = np.asarray(rollout(system, 6, 4)(x0[i:i + 1], w[i:i + 1]))[0]
         np.testing.assert_allclose(batch[i], single, rtol=1e-14, atol=1e-14)
     t, eager = simulate_closed_loop(system, x0, 6, substeps=4)
-    np.testing.assert_array_equal(t, closed_loop_times(system.period, 6, 4))
+    np.testing.assert_array_equal(t, period_times(system.period, 6, 4))
     np.testing.assert_allclose(eager, batch, rtol=1e-14, atol=1e-14)
 
 
@@ -218,7 +219,3 @@ def test_bad_arguments_raise():
     with pytest.raises(ValueError, match="x0: contains NaN"):
         simulate_closed_loop(system, [np.nan, 0.0], 3)
 
-
-def test_closed_loop_times():
-    t = closed_loop_times(0.5, 3, 2)
-    np.testing.assert_allclose(t, [0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5], rtol=0, atol=1e-15)
