@@ -113,7 +113,8 @@ def closed_loop_check(controller: Callable[[np.ndarray], np.ndarray], n_random: 
         Evidence from simulation, not a proof.
     """
     from nncs import plants
-    from nncs.dynamics.simulate import reference_closed_loop, simulate
+    from nncs.dynamics.simulate import simulate
+    from nncs.loop.simulate import reference_closed_loop
 
     plant = plants.get("acc")
     x0 = initial_states(n_random, seed)

@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 import nncs  # noqa: E402
 from nncs import plot  # noqa: E402
-from nncs.dynamics.simulate import simulate  # noqa: E402
+from nncs.loop.simulate import simulate_closed_loop  # noqa: E402
 
 
 def acc_figure(out: Path) -> str:
@@ -28,7 +28,7 @@ def acc_figure(out: Path) -> str:
     verdict = nncs.verify(problem, nncs.Options(progress=False))
     results = [verdict.result] if verdict.result is not None else [r for _, _, r in verdict.parts if r is not None]
     x0 = problem.initial.sample(25, np.random.default_rng(0))
-    traces = simulate(problem.system.plant, x0, problem.system.period, problem.steps, controller=problem.system.control)
+    traces = simulate_closed_loop(problem.system, x0, problem.steps)
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw={"width_ratios": [1.1, 1]})
     plot.plot_over_time(results, ["x_lead - x_ego"], ax=left, traces=traces, constraints=[problem.specs[0].text[0]],
                         labels=["gap x_lead - x_ego"])

@@ -180,7 +180,7 @@ def save_verdict_plot(problem, verdict, path, traces: int = 12) -> None:
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    from nncs.dynamics.simulate import simulate
+    from nncs.loop.simulate import simulate_closed_loop
 
     results = verdict.results
     spec = problem.specs[0]
@@ -189,8 +189,7 @@ def save_verdict_plot(problem, verdict, path, traces: int = 12) -> None:
     fig, ax = plt.subplots(figsize=(7, 4))
     rng = np.random.default_rng(0)
     x0 = problem.initial.sample(traces, rng)
-    times, states = simulate(problem.system.plant, x0, problem.system.period, problem.steps,
-                             controller=problem.system.control, w=_nominal_w(problem.system.plant))
+    times, states = simulate_closed_loop(problem.system, x0, problem.steps, w=_nominal_w(problem.system.plant))
     if results:
         plot_over_time(results, sides, ax=ax, traces=(times, states), constraints=[spec.text[0]])
     if not results:
@@ -357,7 +356,7 @@ def plot_reach(
         segments, sampled, initial: which reach layers to draw.
         unsafe, goal: a region or list of regions: sets (projected), HPolytopes in the plotted states
             (clipped to the view), or specs (nncs.spec Always: its violating half-planes; Avoid; Goal).
-        traces: simulated trajectories, (times, states (N, K, n)) as `nncs.dynamics.simulate.simulate`
+        traces: simulated trajectories, (times, states (N, K, n)) as `nncs.loop.simulate.simulate_closed_loop`
             returns, or the states array.
         counterexample: a nncs Counterexample or the report's counterexample dict.
         colorbar: add a time colour bar.

@@ -8,7 +8,8 @@ import pytest
 
 from nncs import case_studies
 import nncs
-from nncs.dynamics.simulate import reference_closed_loop, simulate
+from nncs.dynamics.simulate import simulate
+from nncs.loop.simulate import reference_closed_loop
 from nncs.loop.falsify import trace_violation
 from nncs.problem import parse_problem
 

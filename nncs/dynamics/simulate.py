@@ -1,6 +1,8 @@
-"""Simulation of symbolic plants: batched fixed-step RK4 in JAX, and a tight adaptive scipy reference integrator.
+"""Open-loop simulation of symbolic plants: batched fixed-step RK4 in JAX, and a tight adaptive scipy reference.
 
 Inputs are held constant over each control period (zero-order hold); disturbances are constant per trajectory.
+These are the plant-level pieces; the closed loop (a network choosing the input every period) is simulated by
+`nncs.loop.simulate`, which builds on `period_states_fn` and `reference_trajectory`.
 """
 
 from __future__ import annotations
@@ -12,10 +14,16 @@ from scipy.integrate import solve_ivp
 
 from nncs.dynamics.symbolic import SymbolicPlant
 
-__all__ = ["rk4_period", "simulate", "reference_trajectory", "reference_period", "reference_closed_loop"]
+__all__ = ["as_batch", "broadcast_batch", "rk4_step", "period_states_fn", "rk4_period", "period_times", "simulate",
+           "reference_trajectory", "reference_period"]
 
 
-def _as_batch(a, n: int, what: str, batch: int | None = None) -> np.ndarray:
+def as_batch(a, n: int, what: str, batch: int | None = None) -> np.ndarray:
+    """`a` as a finite float64 batch (N, n): a row (n,) becomes (1, n); None becomes (batch or 1, 0).
+
+    Raises:
+        ValueError naming `what` for a wrong shape or a NaN / infinite entry.
+    """
     arr = np.asarray(a if a is not None else np.zeros((batch or 1, 0)), dtype=np.float64)
     if arr.ndim == 1:
         arr = arr[None, :]
@@ -26,7 +34,12 @@ def _as_batch(a, n: int, what: str, batch: int | None = None) -> np.ndarray:
     return arr
 
 
-def _broadcast(batch: int, *arrays: np.ndarray) -> list[np.ndarray]:
+def broadcast_batch(batch: int, *arrays: np.ndarray) -> list[np.ndarray]:
+    """The arrays with their first axis repeated to `batch` rows (each has `batch` rows or one).
+
+    Raises:
+        ValueError when a first axis is neither `batch` nor 1.
+    """
     out = []
     for a in arrays:
         if a.shape[0] == batch:
@@ -47,12 +60,13 @@ def rk4_step(f: Callable, x, u, w, h: float):
     return x + (h / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
 
 
-def _period_fn(plant: SymbolicPlant, substeps: int) -> Callable:
-    """The jitted, vmapped map (x, u, w, period) -> states at the substeps+1 equally spaced times (cached)."""
-    return plant.memo(("rk4_period", substeps), lambda: _build_period_fn(plant, substeps))
+def period_states_fn(plant: SymbolicPlant, substeps: int) -> Callable:
+    """The traceable JAX map (x (n,), u (p,), w (q,), period) -> states (S+1, n) over one period of one trajectory.
 
-
-def _build_period_fn(plant: SymbolicPlant, substeps: int) -> Callable:
+    Continuous plants: `substeps` fixed RK4 steps of `period / substeps` (S = substeps; approximate, O(h^4)).
+    Discrete plants: [x, f(x, u, w)] (S = 1; exact). Not jitted: `rk4_period` and the closed-loop rollout
+    (`nncs.loop.simulate.rollout`) vmap and jit it.
+    """
     from nncs._jax import jax, jnp
 
     f = plant.f
@@ -71,7 +85,15 @@ def _build_period_fn(plant: SymbolicPlant, substeps: int) -> Callable:
         def one(x, u, w, period):
             return jnp.stack([x, f(x, u, w)])
 
-    return jax.jit(jax.vmap(one, in_axes=(0, 0, 0, None)))
+    return one
+
+
+def _period_fn(plant: SymbolicPlant, substeps: int) -> Callable:
+    """The jitted, vmapped `period_states_fn` (x, u, w batches, period) -> states (N, S+1, n) (cached)."""
+    from nncs._jax import jax
+
+    return plant.memo(("rk4_period", substeps),
+                      lambda: jax.jit(jax.vmap(period_states_fn(plant, substeps), in_axes=(0, 0, 0, None))))
 
 
 def rk4_period(plant: SymbolicPlant, x0, u=None, w=None, period: float = 1.0, substeps: int = 10):
@@ -87,20 +109,37 @@ def rk4_period(plant: SymbolicPlant, x0, u=None, w=None, period: float = 1.0, su
         (times, states): times (S+1,) from 0 to T, states (N, S+1, n); S = substeps (1 for discrete plants).
         Approximate (RK4 truncation error O(h^4)); use `reference_period` where accuracy matters.
     """
-    x0 = _as_batch(x0, plant.n_states, "x0")
-    u = _as_batch(u, plant.n_inputs, "u", x0.shape[0])
-    w = _as_batch(w, plant.n_disturbances, "w", x0.shape[0])
+    x0 = as_batch(x0, plant.n_states, "x0")
+    u = as_batch(u, plant.n_inputs, "u", x0.shape[0])
+    w = as_batch(w, plant.n_disturbances, "w", x0.shape[0])
     batch = max(x0.shape[0], u.shape[0], w.shape[0])
-    x0, u, w = _broadcast(batch, x0, u, w)
+    x0, u, w = broadcast_batch(batch, x0, u, w)
     steps = substeps if plant.is_continuous else 1
     states = np.asarray(_period_fn(plant, steps)(x0, u, w, float(period)))
     return np.linspace(0.0, float(period), steps + 1), states
+
+
+def period_times(period: float, steps: int, substeps: int) -> np.ndarray:
+    """The sample times of a trajectory over `steps` periods: 0, then `substeps` equally spaced times per period.
+
+    Args:
+        period: the control period T; steps: the number of periods; substeps: samples per period (S >= 1).
+    Returns:
+        times (steps*S+1,): t = k*T + j*T/S for k < steps, 0 < j <= S (where `simulate` and the closed-loop
+        simulators of `nncs.loop.simulate` place their samples).
+    """
+    local = np.linspace(0.0, float(period), int(substeps) + 1)
+    return np.concatenate([np.zeros(1)] + [k * period + local[1:] for k in range(int(steps))])
 
 
 def simulate(plant: SymbolicPlant, x0, period: float, steps: int, controls=None,
              controller: Callable | None = None, w=None, substeps: int = 10,
              check_time: Callable[[], None] | None = None):
     """Batched simulation over `steps` control periods with zero-order-hold inputs (RK4 in JAX).
+
+    The inputs come from a table (`controls`) or from any function of the states (`controller`, called with
+    numpy arrays). For a `ClosedLoop` use `nncs.loop.simulate.simulate_closed_loop`: the JAX network in the
+    loop, the same trajectories the falsifier searches over.
 
     Args:
         plant: the plant.
@@ -116,9 +155,9 @@ def simulate(plant: SymbolicPlant, x0, period: float, steps: int, controls=None,
     Returns:
         (times, states): times (steps*S+1,), states (N, steps*S+1, n) at those times. Approximate (RK4).
     """
-    x = _as_batch(x0, plant.n_states, "x0")
+    x = as_batch(x0, plant.n_states, "x0")
     batch = x.shape[0]
-    w = _broadcast(batch, _as_batch(w, plant.n_disturbances, "w", batch))[0]
+    w = broadcast_batch(batch, as_batch(w, plant.n_disturbances, "w", batch))[0]
     if (controls is None) == (controller is None) and plant.n_inputs > 0:
         raise ValueError("simulate: pass exactly one of controls or controller")
     if controls is not None:
@@ -127,21 +166,20 @@ def simulate(plant: SymbolicPlant, x0, period: float, steps: int, controls=None,
             c = np.broadcast_to(c[None], (batch,) + c.shape)
         if c.shape != (batch, steps, plant.n_inputs):
             raise ValueError(f"controls: expected shape ({batch}, {steps}, {plant.n_inputs}), got {c.shape}")
-    pieces, times = [x[:, None, :]], [np.zeros(1)]
+    pieces = [x[:, None, :]]
     for k in range(steps):
         if check_time is not None:
             check_time()
         if controls is not None:
             u = c[:, k, :]
         elif controller is not None:
-            u = _as_batch(np.asarray(controller(x)), plant.n_inputs, "controller output", batch)
+            u = as_batch(np.asarray(controller(x)), plant.n_inputs, "controller output", batch)
         else:
             u = np.zeros((batch, 0))
-        t, xs = rk4_period(plant, x, u, w, period, substeps)
+        _, xs = rk4_period(plant, x, u, w, period, substeps)
         pieces.append(xs[:, 1:, :])
-        times.append(k * period + t[1:])
         x = xs[:, -1, :]
-    return np.concatenate(times), np.concatenate(pieces, axis=1)
+    return period_times(period, steps, substeps if plant.is_continuous else 1), np.concatenate(pieces, axis=1)
 
 
 def reference_trajectory(plant: SymbolicPlant, x0, u=(), w=(), t_eval=None, period: float | None = None,
@@ -180,40 +218,12 @@ def reference_period(plant: SymbolicPlant, x0, u=None, w=None, period: float = 1
     Returns:
         (times, states) with times (S,), states (N, S, n).
     """
-    x0 = _as_batch(x0, plant.n_states, "x0")
-    u = _as_batch(u, plant.n_inputs, "u", x0.shape[0])
-    w = _as_batch(w, plant.n_disturbances, "w", x0.shape[0])
+    x0 = as_batch(x0, plant.n_states, "x0")
+    u = as_batch(u, plant.n_inputs, "u", x0.shape[0])
+    w = as_batch(w, plant.n_disturbances, "w", x0.shape[0])
     batch = max(x0.shape[0], u.shape[0], w.shape[0])
-    x0, u, w = _broadcast(batch, x0, u, w)
+    x0, u, w = broadcast_batch(batch, x0, u, w)
     times = np.linspace(0.0, period, samples if plant.is_continuous else 2)
     out = np.stack([reference_trajectory(plant, x0[i], u[i], w[i], times, rtol=rtol, atol=atol)
                     for i in range(batch)])
     return times, out
-
-
-def reference_closed_loop(plant: SymbolicPlant, controller: Callable, x0, period: float, steps: int, w=(),
-                          samples_per_period: int = 11, rtol: float = 1e-12, atol: float = 1e-12,
-                          check_time: Callable[[], None] | None = None):
-    """A closed-loop trajectory: u = controller(x(kT)) held over [kT, (k+1)T], integrated with the reference.
-
-    Args:
-        controller: numpy function of one state (n,) -> input (p,).
-        check_time: called before every period; it raises to stop (e.g. at a time limit).
-
-    Returns:
-        (times, states, inputs): times (steps*(S-1)+1,), states at those times, inputs (steps, p).
-        Used to confirm counterexamples: accurate to about the tolerances.
-    """
-    x = np.asarray(x0, dtype=np.float64).reshape(plant.n_states)
-    times, states, inputs = [np.zeros(1)], [x[None]], []
-    local = np.linspace(0.0, period, samples_per_period if plant.is_continuous else 2)
-    for k in range(steps):
-        if check_time is not None:
-            check_time()
-        u = np.asarray(controller(x), dtype=np.float64).reshape(plant.n_inputs)
-        xs = reference_trajectory(plant, x, u, w, local, rtol=rtol, atol=atol)
-        times.append(k * period + local[1:])
-        states.append(xs[1:])
-        inputs.append(u)
-        x = xs[-1]
-    return np.concatenate(times), np.concatenate(states), np.array(inputs).reshape(steps, plant.n_inputs)

@@ -1,6 +1,7 @@
 """Falsification of closed loops: batched simulation of sampled initial states, then gradient ascent in JAX.
 
-A counterexample is returned only after the reference integrator (scipy, tight tolerances) confirms it.
+Both stages run the closed-loop rollout of `nncs.loop.simulate`; a counterexample is returned only after its
+reference integrator (`reference_closed_loop`: scipy, tight tolerances) confirms it.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from typing import Sequence
 
 import numpy as np
 
-from nncs.dynamics.simulate import reference_closed_loop, rk4_step, simulate
 from nncs.loop.options import FALSIFY_SUBSTEPS, Options, check_run_limits, time_check
+from nncs.dynamics.simulate import period_times
+from nncs.loop.simulate import reference_closed_loop, rollout, simulate_closed_loop
 from nncs.loop.system import ClosedLoop
 from nncs.sets import Box
 
@@ -98,48 +100,6 @@ def _candidates(box: Box, count: int, rng: np.random.Generator) -> np.ndarray:
     return np.vstack(pts)
 
 
-def _rollout_fn(system: ClosedLoop, steps: int, substeps: int):
-    """A jitted JAX map (x0 batch, w batch) -> states (N, steps*substeps+1, n) with the network in the loop.
-
-    Cached on the system, so repeated falsification (e.g. of split parts) compiles once per batch shape.
-    """
-    return system.memo(("rollout", steps, substeps), lambda: _build_rollout(system, steps, substeps))
-
-
-def _build_rollout(system: ClosedLoop, steps: int, substeps: int):
-    from nncs._jax import jax, jnp
-
-    plant = system.plant
-    f = jax.vmap(plant.f)
-    control = system.control_jax()
-    T = system.period
-    h = T / substeps
-
-    def period(x, w):
-        u = control(x)
-        if not plant.is_continuous:
-            xn = f(x, u, w)
-            return xn, jnp.repeat(xn[:, None, :], substeps, axis=1)
-
-        def rk4(x, _):
-            xn = rk4_step(f, x, u, w, h)
-            return xn, xn
-
-        xn, xs = jax.lax.scan(rk4, x, None, length=substeps)
-        return xn, jnp.swapaxes(xs, 0, 1)
-
-    def rollout(x0, w):
-        def body(x, _):
-            xn, xs = period(x, w)
-            return xn, xs
-
-        _, chunks = jax.lax.scan(body, x0, None, length=steps)  # (steps, N, substeps, n)
-        chunks = jnp.transpose(chunks, (1, 0, 2, 3)).reshape(x0.shape[0], steps * substeps, -1)
-        return jnp.concatenate([x0[:, None, :], chunks], axis=1)
-
-    return jax.jit(rollout)
-
-
 def _objective_fn(specs, times: np.ndarray, horizon: float):
     """A JAX function states (N, K, n) -> (N,) of the largest violation over specs and masked times."""
     from nncs._jax import jnp
@@ -156,7 +116,7 @@ def _objective_fn(specs, times: np.ndarray, horizon: float):
     return objective
 
 
-def _gradient_fn(system: ClosedLoop, rollout, specs, times: np.ndarray, horizon: float):
+def _gradient_fn(system: ClosedLoop, run, specs, times: np.ndarray, horizon: float):
     """(objective, jitted gradient of the summed objective w.r.t. the initial states, taking (x0, w)).
 
     Cached on the system by the specs' contents and the time grid, so repeated falsification compiles once.
@@ -168,7 +128,7 @@ def _gradient_fn(system: ClosedLoop, rollout, specs, times: np.ndarray, horizon:
 
     def build():
         objective = _objective_fn(specs, times, horizon)
-        return objective, jax.jit(jax.grad(lambda xb, ws: jnp.sum(objective(rollout(xb, ws)))))
+        return objective, jax.jit(jax.grad(lambda xb, ws: jnp.sum(objective(run(xb, ws)))))
 
     return system.memo(key, build)
 
@@ -186,7 +146,8 @@ def falsify(
 ) -> Counterexample | None:
     """Search for a trajectory from `initial_set` that violates a spec; return it only if re-simulation confirms.
 
-    Samples (corners, centre, uniform) are simulated in one batch (RK4 in JAX with the network in the loop);
+    Samples (corners, centre, uniform) are simulated in one batch (`simulate_closed_loop`: RK4 in JAX with the
+    network in the loop);
     then (when `gradient`) the most promising ones are pushed by projected gradient ascent on the violation
     (`options.falsify_steps` iterations). Candidates are
     re-simulated with the reference integrator; only a confirmed violation is returned (else None).
@@ -219,14 +180,13 @@ def falsify(
     plant = system.plant
     horizon = steps * system.period
     S = substeps if plant.is_continuous else 1
-    times = np.concatenate([[0.0], (np.arange(steps * S) + 1) * (system.period / S)])
+    times = period_times(system.period, steps, S)
     w_box = Box(*plant.disturbance_bounds) if plant.n_disturbances else None
     x0 = _candidates(initial_set, opts.falsify_samples, rng)
     w = w_box.sample(x0.shape[0], rng) if w_box else np.zeros((x0.shape[0], 0))
-    # the sampling stage simulates with the numpy controller (no whole-horizon JAX compilation: cheap)
-    sim_times, states = simulate(plant, x0, system.period, steps, controller=system.control,
-                                 w=w if plant.n_disturbances else None, substeps=S, check_time=check)
-    values = _violations(specs, sim_times, states, horizon)
+    # the sampling stage steps the one-period rollout (the clock is checked every period)
+    _, states = simulate_closed_loop(system, x0, steps, w=w, substeps=S, check_time=check)
+    values = _violations(specs, times, states, horizon)
     order = np.argsort(-values)
     tried = set()
 
@@ -247,8 +207,8 @@ def falsify(
             return cex
     if not gradient or opts.falsify_steps == 0:
         return None
-    rollout = _rollout_fn(system, steps, S)
-    objective, grad = _gradient_fn(system, rollout, specs, times, horizon)
+    run = rollout(system, steps, S)
+    objective, grad = _gradient_fn(system, run, specs, times, horizon)
     starts = order[: min(8, len(order))]
     x = jnp.asarray(x0[starts])
     ws = jnp.asarray(w[starts])
@@ -262,7 +222,7 @@ def falsify(
         g = np.nan_to_num(g)
         norm = np.maximum(np.abs(g * np.asarray(scale)).max(axis=1, keepdims=True), 1e-300)
         x = jnp.clip(x + step * scale * (g * np.asarray(scale)) / norm, lo, hi)  # a step in box-normalised units
-    values = np.asarray(objective(rollout(x, ws)))
+    values = np.asarray(objective(run(x, ws)))
     for i in np.argsort(-values)[:3]:
         if values[i] > 0 and (cex := confirm(np.asarray(x[i]), np.asarray(ws[i]))) is not None:
             return cex

@@ -12,7 +12,8 @@ import pytest
 
 import nncs
 import nncs.nn
-from nncs.dynamics.simulate import reference_closed_loop, simulate
+from nncs.dynamics.simulate import simulate
+from nncs.loop.simulate import reference_closed_loop
 from nncs.nn import Linear, ReLU
 
 from nncs import controllers

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 import nncs  # noqa: F401
 from nncs.dynamics import simulate as S
+from nncs.loop.simulate import reference_closed_loop
 from nncs.dynamics.flowpipe import FlowpipeOptions, flowpipe
 from nncs.dynamics.symbolic import SymbolicPlant
 from nncs.sets import Box
@@ -46,7 +47,7 @@ def _check_chain(plant, X0, K, k0, period, steps, finals, pipes, n_traj, seed):
     rng = np.random.default_rng(seed)
     x0 = np.vstack([rng.uniform(X0.lb, X0.ub, size=(n_traj, X0.dim)), X0.lb, X0.ub])
     for x in x0:
-        t, xs, _ = S.reference_closed_loop(plant, lambda s: K @ s + k0, x, period, steps, samples_per_period=5)
+        t, xs, _ = reference_closed_loop(plant, lambda s: K @ s + k0, x, period, steps, samples_per_period=5)
         for k in range(steps + 1):
             assert _contains(finals[k], xs[4 * k][None]).all(), f"period end {k} misses {x}"
         for k, fp in enumerate(pipes):

@@ -6,6 +6,7 @@ from scipy.linalg import expm
 
 import nncs  # noqa: F401
 from nncs.dynamics import simulate as S
+from nncs.loop.simulate import reference_closed_loop
 from nncs.dynamics.symbolic import SymbolicPlant
 
 from nncs import plants
@@ -67,7 +68,7 @@ def test_closed_loop_simulation_matches_reference():
     times, xs = S.simulate(p, np.array([[1.0, 0.0], [0.5, 0.2]]), period=0.1, steps=20,
                            controller=lambda x: x @ K.T, substeps=20)
     for i, x0 in enumerate([[1.0, 0.0], [0.5, 0.2]]):
-        rt, rx, ru = S.reference_closed_loop(p, lambda x: K @ x, x0, 0.1, 20, samples_per_period=21)
+        rt, rx, ru = reference_closed_loop(p, lambda x: K @ x, x0, 0.1, 20, samples_per_period=21)
         np.testing.assert_allclose(rt, times)
         np.testing.assert_allclose(xs[i], rx, atol=1e-9)
         assert ru.shape == (20, 1)
@@ -84,3 +85,8 @@ def test_bad_shapes_raise():
     q = SymbolicPlant(["x"], [], ["-x"])
     _, xs = S.simulate(q, [1.0], 0.5, 2, substeps=50)
     np.testing.assert_allclose(xs[0, -1, 0], np.exp(-1.0), rtol=1e-9)
+
+
+def test_period_times():
+    t = S.period_times(0.5, 3, 2)
+    np.testing.assert_allclose(t, [0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5], rtol=0, atol=1e-15)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nncs.dynamics.simulate import reference_closed_loop
+from nncs.loop.simulate import reference_closed_loop
 from nncs.loop import ReachResult
 
 

@@ -6,7 +6,7 @@ import pytest
 
 import nncs
 from nncs import plants
-from nncs.dynamics.simulate import reference_closed_loop
+from nncs.loop.simulate import reference_closed_loop
 from nncs.loop import ClosedLoop, Options
 from nncs.loop.falsify import falsify, trace_violation
 from nncs.nn.network import network_from_pairs
