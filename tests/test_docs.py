@@ -2,6 +2,7 @@
 
 import doctest
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,26 @@ def test_readme_error_example_is_real(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "missing key 'steps'" in err and "horizon" in err
     print(err)
+
+
+ARCHITECTURE = ROOT / "docs" / "architecture.md"
+
+
+def test_architecture_page_names_only_paths_that_exist():
+    text = ARCHITECTURE.read_text()
+    root = ARCHITECTURE.parents[1]
+    named = set(re.findall(r"`((?:nncs|plants|controllers|case_studies|tests|docs)/[\w/.]*?)`", text))
+    named |= set(re.findall(r"\b((?:nncs|tests)/[\w/]+\.py)\b", text))
+    concrete = {p for p in named if "<" not in p}
+    assert len(concrete) > 20
+    missing = sorted(p for p in concrete if not (root / p).exists())
+    assert not missing, f"docs/architecture.md names paths that do not exist: {missing}"
+
+
+def test_architecture_page_names_every_module():
+    text = ARCHITECTURE.read_text()
+    root = ARCHITECTURE.parents[1]
+    modules = sorted(str(p.relative_to(root)) for p in (root / "nncs").rglob("*.py")
+                     if p.name not in ("__init__.py", "__main__.py", "_version.py"))
+    unnamed = [m for m in modules if m not in text]
+    assert not unnamed, f"docs/architecture.md does not name these modules: {unnamed}"
