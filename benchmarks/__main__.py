@@ -12,7 +12,9 @@ import benchmarks
 
 
 def main(argv: list[str]) -> int:
-    available = sorted(m.name for m in pkgutil.iter_modules(benchmarks.__path__) if not m.name.startswith("_"))
+    available = sorted(
+        m.name for m in pkgutil.iter_modules(benchmarks.__path__) if not m.name.startswith("_")
+    )
     if argv and argv[0] not in available:
         print(f"unknown benchmark {argv[0]!r}; available: {', '.join(available)}", file=sys.stderr)
         return 2

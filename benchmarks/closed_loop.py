@@ -22,8 +22,21 @@ NNV_SECONDS = {  # shared/benchmarks/closed_loop/README.md (other hardware)
     **{f"acc_cav2020_v{v}": "~500-550 s (CAV 2020)" for v in range(24, 30)},
 }
 
-DEFAULT = ["acc", "acc_arch", "acc_linear", "tora", "tora_relu_tanh", "tora_sigmoid", "pendulum", "pendulum_wide",
-           "unicycle", "acc_arch_3_20", "acc_arch_7_20", "acc_arch_10_20", "acc_arch_tanh"] + [f"acc_cav2020_v{v}" for v in range(24, 30)]
+DEFAULT = [
+    "acc",
+    "acc_arch",
+    "acc_linear",
+    "tora",
+    "tora_relu_tanh",
+    "tora_sigmoid",
+    "pendulum",
+    "pendulum_wide",
+    "unicycle",
+    "acc_arch_3_20",
+    "acc_arch_7_20",
+    "acc_arch_10_20",
+    "acc_arch_tanh",
+] + [f"acc_cav2020_v{v}" for v in range(24, 30)]
 
 _CHILD = """
 import json, sys, time
@@ -40,8 +53,12 @@ print(json.dumps(out))
 def run_case(name: str) -> dict:
     """Verify one case 4 times in a fresh process: verdict, cold seconds (first run), warm seconds (median of
     the other 3), parts."""
-    proc = subprocess.run([sys.executable, "-c", _CHILD, str(case_studies.path(name))], capture_output=True,
-                          text=True, timeout=3600)
+    proc = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(case_studies.path(name))],
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
     if proc.returncode != 0:
         return {"name": name, "error": proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed"}
     runs = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -57,8 +74,10 @@ def main(names: list[str] | None = None) -> None:
         if "error" in r:
             print(f"{name:20s} error: {r['error']}")
             continue
-        print(f"{name:20s} {r['verdict']:8s} {r['cold_s']:8.2f} {r['warm_s']:8.2f} {r['parts']:5d}   "
-              f"{NNV_SECONDS.get(name, '-')}")
+        print(
+            f"{name:20s} {r['verdict']:8s} {r['cold_s']:8.2f} {r['warm_s']:8.2f} {r['parts']:5d}   "
+            f"{NNV_SECONDS.get(name, '-')}"
+        )
 
 
 if __name__ == "__main__":

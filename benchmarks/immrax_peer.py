@@ -27,8 +27,13 @@ PROBLEMS = {
         "steps": 50,
         "dt": 0.01,
         # [v_set = 30, t_gap = 1.4, v_ego, x_lead - x_ego, v_lead - v_ego]
-        "ctrl_A": [[0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 1, 0], [1, 0, 0, -1, 0, 0],
-                   [0, 1, 0, 0, -1, 0]],
+        "ctrl_A": [
+            [0, 0, 0, 0, 0, 0],
+            [0, 0, 0, 0, 0, 0],
+            [0, 0, 0, 0, 1, 0],
+            [1, 0, 0, -1, 0, 0],
+            [0, 1, 0, 0, -1, 0],
+        ],
         "ctrl_c": [30.0, 1.4, 0.0, 0.0, 0.0],
         "out_scale": 1.0,
         "out_shift": 0.0,
@@ -58,8 +63,16 @@ PROBLEMS = {
 def _acc_rhs(jnp, x, u):
     """ARCH-COMP ACC: a_lead = -2, mu = 1e-4; u = a_ego."""
     mu, a_lead = 1e-4, -2.0
-    return jnp.array([x[1], x[2], -2 * x[2] + 2 * a_lead - mu * x[1] ** 2,
-                      x[4], x[5], -2 * x[5] + 2 * u[0] - mu * x[4] ** 2])
+    return jnp.array(
+        [
+            x[1],
+            x[2],
+            -2 * x[2] + 2 * a_lead - mu * x[1] ** 2,
+            x[4],
+            x[5],
+            -2 * x[5] + 2 * u[0] - mu * x[4] ** 2,
+        ]
+    )
 
 
 def _tora_rhs(jnp, x, u):
@@ -84,13 +97,19 @@ def _load_network(irx, eqx, jnp, name: str, workdir: Path):
     net = irx.NeuralNetwork(folder, load=False)
     linear = [i for i, m in enumerate(net.seq.layers) if hasattr(m, "weight")]
     for i, layer in zip(linear, layers):
-        net = eqx.tree_at(lambda n, i=i: n.seq.layers[i].weight, net, jnp.asarray(layer["W"], dtype=jnp.float64))
-        net = eqx.tree_at(lambda n, i=i: n.seq.layers[i].bias, net, jnp.asarray(layer["b"], dtype=jnp.float64))
+        net = eqx.tree_at(
+            lambda n, i=i: n.seq.layers[i].weight, net, jnp.asarray(layer["W"], dtype=jnp.float64)
+        )
+        net = eqx.tree_at(
+            lambda n, i=i: n.seq.layers[i].bias, net, jnp.asarray(layer["b"], dtype=jnp.float64)
+        )
     check = json.loads((NETWORKS / name).read_text()).get("check")
     if check:
         got = np.asarray(net(jnp.asarray(check["input"], dtype=jnp.float64)))
         if not np.allclose(got, np.asarray(check["output"]), atol=1e-9):
-            raise ValueError(f"{name}: immrax network disagrees with the file's check ({got} vs {check['output']})")
+            raise ValueError(
+                f"{name}: immrax network disagrees with the file's check ({got} vs {check['output']})"
+            )
     return net
 
 
@@ -136,10 +155,10 @@ def build(irx, eqx, jax, jnp, name: str, workdir: Path):
         ok = jnp.isfinite(ts)
         last = jnp.sum(ok) - 1
         zf = ys[last]
-        flo, fhi = zf[:n], zf[n + 1:2 * n + 1]
+        flo, fhi = zf[:n], zf[n + 1 : 2 * n + 1]
         # every saved solver step of the period (padding rows repeated from the last one)
         pipe = jnp.where(ok[:, None], ys, zf[None, :])
-        return (flo, fhi), (flo, fhi, pipe[:, :n], pipe[:, n + 1:2 * n + 1], iu.lower, iu.upper)
+        return (flo, fhi), (flo, fhi, pipe[:, :n], pipe[:, n + 1 : 2 * n + 1], iu.lower, iu.upper)
 
     @jax.jit
     def reach(lo, hi):
@@ -152,14 +171,16 @@ def build(irx, eqx, jax, jnp, name: str, workdir: Path):
         def one(x0):
             def step(x, _):
                 u = controller(x)
-                sol = diffrax.diffeqsolve(diffrax.ODETerm(lambda t, y, a: rhs(jnp, y, u)), diffrax.Tsit5(), 0.0, T,
-                                          dt / 10, x)
+                sol = diffrax.diffeqsolve(
+                    diffrax.ODETerm(lambda t, y, a: rhs(jnp, y, u)), diffrax.Tsit5(), 0.0, T, dt / 10, x
+                )
                 return sol.ys[-1], sol.ys[-1]
+
             return jax.lax.scan(step, x0, None, length=steps)[1]
+
         return jax.jit(jax.vmap(one))(x0s)
 
     return reach, simulate
-
 
 
 def build_continuous(irx, eqx, jax, jnp, name: str, workdir: Path):
@@ -205,8 +226,9 @@ def build_continuous(irx, eqx, jax, jnp, name: str, workdir: Path):
 
     @jax.jit
     def reach(lo, hi):
-        traj = embsys.compute_trajectory(0.0, tf, irx.i2ut(irx.interval(lo, hi)), (w_map,), dt, solver="euler",
-                                         f_kwargs=kwargs)
+        traj = embsys.compute_trajectory(
+            0.0, tf, irx.i2ut(irx.interval(lo, hi)), (w_map,), dt, solver="euler", f_kwargs=kwargs
+        )
         ok = jnp.isfinite(traj.ts)
         last = jnp.sum(ok) - 1
         ys = jnp.where(ok[:, None], traj.ys, traj.ys[last][None, :])
@@ -266,15 +288,28 @@ def run(irx, eqx, jax, jnp, name: str, mode: str, splits, workdir: Path) -> dict
         flo, fhi = plo[:, -1], phi[:, -1]
         m = spec_margin(p, plo, phi).min(-1)  # (parts, saved)
         T = p["period"]
-        per_part = np.stack([np.where((ts >= k * T - 1e-12) & (ts <= (k + 1) * T + 1e-12), m, np.inf).min(1)
-                             for k in range(p["steps"])], 1)
+        per_part = np.stack(
+            [
+                np.where((ts >= k * T - 1e-12) & (ts <= (k + 1) * T + 1e-12), m, np.inf).min(1)
+                for k in range(p["steps"])
+            ],
+            1,
+        )
     proven = per_part.min(1) >= 0
     bad = np.nonzero(per_part.min(0) < 0)[0]
     with np.errstate(invalid="ignore"):
         widths = np.max(fhi, 0) - np.min(flo, 0)
-    r = {"name": name, "mode": mode, "parts": len(lo0), "proven_parts": int(proven.sum()),
-         "verdict": "safe" if proven.all() else "unknown", "cold_s": cold, "warm_s": warm,
-         "first_unproven_step": int(bad[0]) + 1 if len(bad) else None, "widths": widths.tolist()}
+    r = {
+        "name": name,
+        "mode": mode,
+        "parts": len(lo0),
+        "proven_parts": int(proven.sum()),
+        "verdict": "safe" if proven.all() else "unknown",
+        "cold_s": cold,
+        "warm_s": warm,
+        "first_unproven_step": int(bad[0]) + 1 if len(bad) else None,
+        "widths": widths.tolist(),
+    }
     if simulate is not None and len(lo0) == 1:
         # sanity: simulated ZOH trajectories lie in the sampling-instant boxes
         x0s = np.random.default_rng(0).uniform(p["lower"], p["upper"], size=(64, len(p["lower"])))
@@ -303,22 +338,28 @@ def main(names: list[str] | None = None) -> None:
     try:
         import immrax as irx
     except ImportError:
-        print("immrax_peer: skipped (immrax is not installed in this interpreter; run it with one that has it, "
-              "e.g. /tmp/immrax-venv/bin/python -m benchmarks immrax_peer)")
+        print(
+            "immrax_peer: skipped (immrax is not installed in this interpreter; run it with one that has it, "
+            "e.g. /tmp/immrax-venv/bin/python -m benchmarks immrax_peer)"
+        )
         return
     import equinox as eqx
     import jax
 
     jax.config.update("jax_enable_x64", True)
-    import jax.numpy as jnp
-
     from importlib.metadata import version
 
+    import jax.numpy as jnp
+
     print(f"immrax {version('immrax')}, jax {jax.__version__}, {jax.devices()[0].platform}, float64")
-    print("zoh: per period CROWN u-box over the state box, plant with u held embedded with immrax.mjacemb, "
-          "tsit5 at dt on the embedding ODE; continuous: immrax.NNCEmbeddingSystem (u = N(x(t))), euler at dt")
-    print(f"{'case':9s} {'mode':10s} {'parts':>5s} {'proven':>6s} {'verdict':8s} {'cold s':>7s} {'warm s':>7s} "
-          f"{'1st bad step':>12s}  final widths")
+    print(
+        "zoh: per period CROWN u-box over the state box, plant with u held embedded with immrax.mjacemb, "
+        "tsit5 at dt on the embedding ODE; continuous: immrax.NNCEmbeddingSystem (u = N(x(t))), euler at dt"
+    )
+    print(
+        f"{'case':9s} {'mode':10s} {'parts':>5s} {'proven':>6s} {'verdict':8s} {'cold s':>7s} {'warm s':>7s} "
+        f"{'1st bad step':>12s}  final widths"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for name, mode, splits in CONFIGS:
             if names and name not in names:
@@ -326,11 +367,16 @@ def main(names: list[str] | None = None) -> None:
             r = run(irx, eqx, jax, jnp, name, mode, splits, Path(tmp))
             widths = ", ".join(f"{s}={w:.4g}" for s, w in zip(PROBLEMS[name]["states"], r["widths"]))
             bad = "-" if r["first_unproven_step"] is None else str(r["first_unproven_step"])
-            print(f"{name:9s} {mode:10s} {r['parts']:5d} {r['proven_parts']:6d} {r['verdict']:8s} "
-                  f"{r['cold_s']:7.2f} {r['warm_s']:7.2f} {bad:>12s}  {widths}")
+            print(
+                f"{name:9s} {mode:10s} {r['parts']:5d} {r['proven_parts']:6d} {r['verdict']:8s} "
+                f"{r['cold_s']:7.2f} {r['warm_s']:7.2f} {bad:>12s}  {widths}"
+            )
             if "sims_inside" in r:
-                print(f"{'':9s} 64 simulated ZOH runs inside the sampling boxes: {r['sims_inside']} (on the "
-                      f"{r['finite_steps']} steps with finite boxes); their final spread: " + ", ".join(f"{w:.3g}" for w in r["sim_final_widths"]))
+                print(
+                    f"{'':9s} 64 simulated ZOH runs inside the sampling boxes: {r['sims_inside']} (on the "
+                    f"{r['finite_steps']} steps with finite boxes); their final spread: "
+                    + ", ".join(f"{w:.3g}" for w in r["sim_final_widths"])
+                )
             if os.environ.get("IMMRAX_PEER_JSON"):
                 print(json.dumps(r))
 

@@ -43,11 +43,19 @@ def main() -> None:
     for n, repeats in ((50, 5), (200, 3)):
         stars = [random_star(n, rng) for _ in range(repeats)]
         it = iter(stars)
-        ours = median_time(lambda it=it: next(it).bounds(), repeats)  # a fresh star each time: no cached bounds
+        ours = median_time(
+            lambda it=it: next(it).bounds(), repeats
+        )  # a fresh star each time: no cached bounds
         rows = n if n <= 50 else 20
-        peer = median_time(lambda stars=stars, rows=rows: scipy_bounds(stars[0], rows), 1 if n > 50 else repeats) * n / rows
-        print(f"star bounds n={n:3d} (2n LPs, {2 * n} constraints): nncs {ours:8.3f} s   "
-              f"scipy linprog {peer:8.3f} s{' (extrapolated from 40 LPs)' if rows < n else ''}   ratio {peer / ours:5.2f}x")
+        peer = (
+            median_time(lambda stars=stars, rows=rows: scipy_bounds(stars[0], rows), 1 if n > 50 else repeats)
+            * n
+            / rows
+        )
+        print(
+            f"star bounds n={n:3d} (2n LPs, {2 * n} constraints): nncs {ours:8.3f} s   "
+            f"scipy linprog {peer:8.3f} s{' (extrapolated from 40 LPs)' if rows < n else ''}   ratio {peer / ours:5.2f}x"
+        )
     z = nncs.Zonotope(rng.normal(size=6), rng.normal(size=(6, 1000)))
     for order in (2, 10, 50):
         t = median_time(lambda order=order: z.reduce_order(order), 21)

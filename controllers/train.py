@@ -10,8 +10,8 @@ import argparse
 import functools
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -47,7 +47,9 @@ class TrainOptions:
         if int(self.n_validation) < 1:
             raise ValueError(f"TrainOptions.n_validation must be >= 1, got {self.n_validation}")
         if not (np.isfinite(self.learning_rate) and self.learning_rate > 0):
-            raise ValueError(f"TrainOptions.learning_rate must be positive and finite, got {self.learning_rate}")
+            raise ValueError(
+                f"TrainOptions.learning_rate must be positive and finite, got {self.learning_rate}"
+            )
         if not (0 < self.final_lr_ratio <= 1):
             raise ValueError(f"TrainOptions.final_lr_ratio must be in (0, 1], got {self.final_lr_ratio}")
         for name in ("beta1", "beta2"):
@@ -97,7 +99,9 @@ def sample_inputs(sampler, n: int, rng: np.random.Generator) -> np.ndarray:
     elif callable(sampler):
         x = sampler(n, rng)
     else:
-        raise ValueError(f"sampler: expected a set with .sample(n, rng) or a callable (n, rng), got {type(sampler).__name__}")
+        raise ValueError(
+            f"sampler: expected a set with .sample(n, rng) or a callable (n, rng), got {type(sampler).__name__}"
+        )
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2 or x.shape[0] != n or x.shape[1] < 1:
         raise ValueError(f"sampler: expected an array of shape ({n}, d), got {x.shape}")
@@ -111,7 +115,9 @@ def _expert_targets(expert: Callable, x: np.ndarray) -> np.ndarray:
     if y.ndim == 1:
         y = y[:, None]
     if y.ndim != 2 or y.shape[0] != x.shape[0]:
-        raise ValueError(f"expert: for inputs of shape {x.shape} expected outputs (n, m) or (n,), got {np.shape(y)}")
+        raise ValueError(
+            f"expert: for inputs of shape {x.shape} expected outputs (n, m) or (n,), got {np.shape(y)}"
+        )
     if not np.all(np.isfinite(y)):
         raise ValueError("expert: returned NaN or infinite outputs")
     return y
@@ -144,7 +150,9 @@ def _fold(params, in_center, in_inv_scale, out_mean, out_scale, act_name: str) -
 
 
 @functools.lru_cache(maxsize=16)
-def _runner(act_name: str, steps: int, lr0: float, ratio: float, b1: float, b2: float, eps: float) -> Callable:
+def _runner(
+    act_name: str, steps: int, lr0: float, ratio: float, b1: float, b2: float, eps: float
+) -> Callable:
     """The jitted training run `(params, x, y, out_scale^2) -> (params, raw losses)` (compiled once per shape)."""
     import jax
     import jax.numpy as jnp
@@ -173,7 +181,8 @@ def _runner(act_name: str, steps: int, lr0: float, ratio: float, b1: float, b2: 
             m = jax.tree_util.tree_map(lambda a, gg: b1 * a + (1 - b1) * gg, m, g)
             v = jax.tree_util.tree_map(lambda a, gg: b2 * a + (1 - b2) * gg * gg, v, g)
             p = jax.tree_util.tree_map(
-                lambda w, a, c: w - lr * (a / (1 - b1**t)) / (jnp.sqrt(c / (1 - b2**t)) + eps), p, m, v)
+                lambda w, a, c: w - lr * (a / (1 - b1**t)) / (jnp.sqrt(c / (1 - b2**t)) + eps), p, m, v
+            )
             return (p, m, v), raw
 
         zeros = jax.tree_util.tree_map(jnp.zeros_like, p)
@@ -183,8 +192,15 @@ def _runner(act_name: str, steps: int, lr0: float, ratio: float, b1: float, b2: 
     return run
 
 
-def imitate(expert: Callable, sampler, layers: Sequence[int], activation: str = "relu", seed: int = 0,
-            steps: int = 5000, options: TrainOptions | None = None) -> ImitationResult:
+def imitate(
+    expert: Callable,
+    sampler,
+    layers: Sequence[int],
+    activation: str = "relu",
+    seed: int = 0,
+    steps: int = 5000,
+    options: TrainOptions | None = None,
+) -> ImitationResult:
     """Fit a feed-forward network to `expert` on inputs drawn from `sampler` (full-batch Adam on the MSE).
 
     Inputs are scaled to [-1, 1] per coordinate over the training samples and outputs standardised while
@@ -247,8 +263,15 @@ def imitate(expert: Callable, sampler, layers: Sequence[int], activation: str = 
         limit = np.sqrt(6.0 / (fan_in + fan_out))
         W = jax.random.uniform(key, (fan_out, fan_in), dtype=jnp.float64, minval=-limit, maxval=limit)
         params.append((W, jnp.zeros(fan_out, dtype=jnp.float64)))
-    run = _runner(act_name, steps, float(options.learning_rate), float(options.final_lr_ratio),
-                  float(options.beta1), float(options.beta2), float(options.eps))
+    run = _runner(
+        act_name,
+        steps,
+        float(options.learning_rate),
+        float(options.final_lr_ratio),
+        float(options.beta1),
+        float(options.beta2),
+        float(options.eps),
+    )
     params, losses = run(params, xn, yn, jnp.asarray(out_scale**2))
     losses = np.asarray(losses)
     net = _fold(params, in_center, in_inv_scale, out_mean, out_scale, act_name)
@@ -258,13 +281,31 @@ def imitate(expert: Callable, sampler, layers: Sequence[int], activation: str = 
     xv = sample_inputs(sampler, int(options.n_validation), np.random.default_rng([seed, 1]))
     err = net(xv) - _expert_targets(expert, xv)
     return ImitationResult(
-        network=net, losses=losses, final_loss=final_loss, val_rmse=float(np.sqrt(np.mean(err**2))),
-        val_max_abs_error=float(np.max(np.abs(err))), input_lower=lo, input_upper=hi, time_s=elapsed,
-        seed=seed, steps=steps, layers=hidden, activation=act_name, options=options)
+        network=net,
+        losses=losses,
+        final_loss=final_loss,
+        val_rmse=float(np.sqrt(np.mean(err**2))),
+        val_max_abs_error=float(np.max(np.abs(err))),
+        input_lower=lo,
+        input_upper=hi,
+        time_s=elapsed,
+        seed=seed,
+        steps=steps,
+        layers=hidden,
+        activation=act_name,
+        options=options,
+    )
 
 
-def train_imitation(expert: Callable, sampler, layers: Sequence[int], activation: str = "relu", seed: int = 0,
-                    steps: int = 5000, options: TrainOptions | None = None) -> Network:
+def train_imitation(
+    expert: Callable,
+    sampler,
+    layers: Sequence[int],
+    activation: str = "relu",
+    seed: int = 0,
+    steps: int = 5000,
+    options: TrainOptions | None = None,
+) -> Network:
     """The trained network of `imitate(...)` (same arguments; see there). Deterministic for a given seed."""
     return imitate(expert, sampler, layers, activation, seed, steps, options).network
 
@@ -277,7 +318,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m nncs.controllers.train", description=main.__doc__)
     parser.add_argument("name", choices=sorted(RECIPES), help="which controller to retrain")
-    parser.add_argument("--out", default=None, help="folder for the .onnx and .json files (default: controllers/)")
+    parser.add_argument(
+        "--out", default=None, help="folder for the .onnx and .json files (default: controllers/)"
+    )
     parser.add_argument("--steps", type=int, default=None, help="Adam steps (default: the recipe's)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: the recipe's)")
     args = parser.parse_args(argv)

@@ -77,12 +77,18 @@ class _Package(types.ModuleType):
     """
 
     def __setattr__(self, name: str, value) -> None:
-        if name == "verify" and isinstance(value, types.ModuleType) and value.__name__ == f"{__name__}.verify":
+        if (
+            name == "verify"
+            and isinstance(value, types.ModuleType)
+            and value.__name__ == f"{__name__}.verify"
+        ):
             value = value.verify
         super().__setattr__(name, value)
 
 
 sys.modules[__name__].__class__ = _Package
 
-if "jax" in sys.modules:  # jax is already loaded (cheap): switch it to float64 now, as `import nncs` always did
+if (
+    "jax" in sys.modules
+):  # jax is already loaded (cheap): switch it to float64 now, as `import nncs` always did
     importlib.import_module("nncs._jax")

@@ -17,9 +17,11 @@ from nncs._version import __version__
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
-NNET_NOTE = ("A .nnet network is loaded with its header normalisation applied (the network maps raw inputs to raw "
-             "outputs), so it can disagree with an ONNX export of the same network that works on normalised "
-             "inputs; --no-nnet-normalize loads the bare network on normalised inputs and outputs.")
+NNET_NOTE = (
+    "A .nnet network is loaded with its header normalisation applied (the network maps raw inputs to raw "
+    "outputs), so it can disagree with an ONNX export of the same network that works on normalised "
+    "inputs; --no-nnet-normalize loads the bare network on normalised inputs and outputs."
+)
 
 
 def positive_seconds(text: str) -> float:
@@ -52,9 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("problem", help="problem file (.toml)")
     _add_report_flags(ver)
     ver.set_defaults(handler=_cmd_verify)
-    run = sub.add_parser("run", help="verify a bundled case study by name (see `nncs list`)",
-                         description="Verify a bundled case study; writes NAME.png (the specs over time) unless "
-                         "--plot names another file or --no-plot is given.")
+    run = sub.add_parser(
+        "run",
+        help="verify a bundled case study by name (see `nncs list`)",
+        description="Verify a bundled case study; writes NAME.png (the specs over time) unless "
+        "--plot names another file or --no-plot is given.",
+    )
     run.add_argument("name", help="case-study name, e.g. acc")
     _add_report_flags(run)
     run.add_argument("--no-plot", action="store_true", help="do not write the default NAME.png")
@@ -72,18 +77,28 @@ def build_parser() -> argparse.ArgumentParser:
     vnn.add_argument("model", help="network file: .onnx, .nnet, .json or .mat")
     vnn.add_argument("property", help="VNN-LIB property file (.vnnlib)")
     vnn.add_argument("--timeout", type=positive_seconds, default=116.0, help="seconds (default 116)")
-    vnn.add_argument("--no-nnet-normalize", dest="nnet_normalize", action="store_false",
-                     help="load a .nnet network without its header normalisation (see below)")
+    vnn.add_argument(
+        "--no-nnet-normalize",
+        dest="nnet_normalize",
+        action="store_false",
+        help="load a .nnet network without its header normalisation (see below)",
+    )
     vnn.add_argument("--json", dest="json_path", default=None, help="write the JSON report to this path")
     vnn.add_argument("--quiet", action="store_true", help="print only the result")
     vnn.set_defaults(handler=_verify_nn)
-    plot = sub.add_parser("plot", help="draw a JSON report (from --json) as a PNG",
-                          description="Draw the per-step state bounds of a JSON report written by `nncs verify "
-                          "--json` or `nncs run --json` (and its counterexample, if any) as a PNG.")
+    plot = sub.add_parser(
+        "plot",
+        help="draw a JSON report (from --json) as a PNG",
+        description="Draw the per-step state bounds of a JSON report written by `nncs verify "
+        "--json` or `nncs run --json` (and its counterexample, if any) as a PNG.",
+    )
     plot.add_argument("report", help="JSON report file")
     plot.add_argument("--out", default=None, help="PNG to write (default: the report's name with .png)")
-    plot.add_argument("--states", default=None,
-                      help="comma-separated state indices or names to draw (default: the non-constant ones)")
+    plot.add_argument(
+        "--states",
+        default=None,
+        help="comma-separated state indices or names to draw (default: the non-constant ones)",
+    )
     plot.add_argument("--quiet", action="store_true", help="print nothing")
     plot.set_defaults(handler=_plot_report)
     return parser
@@ -94,9 +109,13 @@ def _add_report_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--plot", dest="plot_path", default=None, help="write a plot of the specs over time (PNG)")
     p.add_argument("--quiet", action="store_true", help="print only the verdict (no progress bars)")
     p.add_argument("--progress", action="store_true", help="show progress bars even when not on a terminal")
-    p.add_argument("--timeout", type=positive_seconds, default=None,
-                   help="wall-clock limit in seconds (overrides [options] timeout); at the limit the verdict is "
-                   "unknown and the report keeps the parts proven so far")
+    p.add_argument(
+        "--timeout",
+        type=positive_seconds,
+        default=None,
+        help="wall-clock limit in seconds (overrides [options] timeout); at the limit the verdict is "
+        "unknown and the report keeps the parts proven so far",
+    )
 
 
 def _error(command: str, message: str) -> int:
@@ -223,15 +242,19 @@ def _plot_report(args) -> int:
 def _verify_nn(args) -> int:
     from nncs.nn.verify import verify_nn_files
 
-    for value, what, suffixes in ((args.model, "network file", (".onnx", ".nnet", ".json", ".mat")),
-                                  (args.property, "property file", (".vnnlib",))):
+    for value, what, suffixes in (
+        (args.model, "network file", (".onnx", ".nnet", ".json", ".mat")),
+        (args.property, "property file", (".vnnlib",)),
+    ):
         if (msg := _check_file("verify-nn", value, what, suffixes)) is not None:
             return _error("verify-nn", msg)
     if (msg := _check_output(args.json_path, "--json")) is not None:
         return _error("verify-nn", msg)
     extra = {} if args.nnet_normalize else {"nnet_normalize": False}
     try:
-        report = verify_nn_files(args.model, args.property, timeout=args.timeout, json_path=args.json_path, **extra)
+        report = verify_nn_files(
+            args.model, args.property, timeout=args.timeout, json_path=args.json_path, **extra
+        )
     except ValueError as e:
         return _error("verify-nn", str(e))
     print(report.result)

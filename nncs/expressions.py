@@ -29,14 +29,26 @@ import ast
 import keyword
 import math
 import warnings
-from collections.abc import Mapping
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import sympy as sp
 
-__all__ = ["affine_map", "linear_constraint", "parse_expression", "check_name", "finite_float", "FUNCTIONS", "CONSTANTS",
-           "MAX_LENGTH", "MAX_NODES", "MAX_DEPTH", "MAX_EXPONENT", "MAX_CONSTANT_BITS"]
+__all__ = [
+    "affine_map",
+    "linear_constraint",
+    "parse_expression",
+    "check_name",
+    "finite_float",
+    "FUNCTIONS",
+    "CONSTANTS",
+    "MAX_LENGTH",
+    "MAX_NODES",
+    "MAX_DEPTH",
+    "MAX_EXPONENT",
+    "MAX_CONSTANT_BITS",
+]
 
 MAX_LENGTH = 10_000
 """Longest expression text accepted, in characters."""
@@ -74,9 +86,22 @@ _REFUSED_FUNCTIONS = {
 
 _RELATIONS = {ast.LtE: "<=", ast.GtE: ">=", ast.Lt: "<", ast.Gt: ">"}
 _OPERATOR_NAMES = {
-    ast.Mod: "%", ast.FloorDiv: "//", ast.MatMult: "@", ast.LShift: "<<", ast.RShift: ">>", ast.BitOr: "|",
-    ast.BitAnd: "&", ast.BitXor: "^", ast.Invert: "~", ast.Not: "not", ast.Eq: "==", ast.NotEq: "!=",
-    ast.Is: "is", ast.IsNot: "is not", ast.In: "in", ast.NotIn: "not in",
+    ast.Mod: "%",
+    ast.FloorDiv: "//",
+    ast.MatMult: "@",
+    ast.LShift: "<<",
+    ast.RShift: ">>",
+    ast.BitOr: "|",
+    ast.BitAnd: "&",
+    ast.BitXor: "^",
+    ast.Invert: "~",
+    ast.Not: "not",
+    ast.Eq: "==",
+    ast.NotEq: "!=",
+    ast.Is: "is",
+    ast.IsNot: "is not",
+    ast.In: "in",
+    ast.NotIn: "not in",
 }
 _CONSTRUCTS: dict[type, str] = {
     ast.Attribute: "attribute access",
@@ -103,8 +128,22 @@ _CONSTRUCTS: dict[type, str] = {
     ast.YieldFrom: "'yield'",
     ast.keyword: "a keyword argument",
 }
-_ALLOWED = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Constant, ast.Name, ast.Load, ast.Call,
-            ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.UAdd, ast.USub)
+_ALLOWED = (
+    ast.Expression,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.Constant,
+    ast.Name,
+    ast.Load,
+    ast.Call,
+    ast.Add,
+    ast.Sub,
+    ast.Mult,
+    ast.Div,
+    ast.Pow,
+    ast.UAdd,
+    ast.USub,
+)
 _SUM_OPS = (ast.Add, ast.Sub)
 _PRODUCT_OPS = (ast.Mult, ast.Div)
 
@@ -139,13 +178,16 @@ def check_name(name: Any, what: str) -> str:
         raise ValueError(f"{what}: a name must be a string, got {type(name).__name__} {_cut(name)}")
     bad = _non_ascii(name)
     if bad is not None:
-        raise ValueError(f"{what}: name {_cut(name)} has the non-ASCII character {bad}; names must be plain "
-                         f"ASCII identifiers (look-alike letters would silently mean another name)")
+        raise ValueError(
+            f"{what}: name {_cut(name)} has the non-ASCII character {bad}; names must be plain "
+            f"ASCII identifiers (look-alike letters would silently mean another name)"
+        )
     if not name.isidentifier() or keyword.iskeyword(name):
         raise ValueError(f"{what}: {_cut(name)} is not a valid name (use an ASCII identifier, not a keyword)")
     if name in FUNCTIONS or name in CONSTANTS or name in _REFUSED_FUNCTIONS:
-        raise ValueError(f"{what}: {name!r} is the name of a function or constant of expressions; choose another "
-                         f"name")
+        raise ValueError(
+            f"{what}: {name!r} is the name of a function or constant of expressions; choose another name"
+        )
     return name
 
 
@@ -160,8 +202,12 @@ class _Parser:
 
     def check_names(self, tree: ast.AST) -> None:
         """Refuse the names of `tree` that are not declared (all of them in one message)."""
-        unknown = sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - set(self.symbols)
-                         - set(CONSTANTS) - set(FUNCTIONS))
+        unknown = sorted(
+            {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+            - set(self.symbols)
+            - set(CONSTANTS)
+            - set(FUNCTIONS)
+        )
         if unknown:
             known = sorted(self.symbols)
             shown = known if len(known) <= 20 else known[:20] + ["..."]
@@ -185,8 +231,12 @@ class _Parser:
                 raise self.fail(f"the expression is nested too deeply (more than {MAX_DEPTH} levels)")
             self.check_node(node, allow)
             for child in reversed(list(ast.iter_child_nodes(node))):  # the leftmost construct is named first
-                flat = (isinstance(node, ast.BinOp) and child is node.left and isinstance(child, ast.BinOp)
-                        and _same_chain(node.op, child.op))
+                flat = (
+                    isinstance(node, ast.BinOp)
+                    and child is node.left
+                    and isinstance(child, ast.BinOp)
+                    and _same_chain(node.op, child.op)
+                )
                 stack.append((child, depth if flat else depth + 1))
 
     def check_node(self, node: ast.AST, allow: tuple[type, ...]) -> None:
@@ -203,8 +253,10 @@ class _Parser:
             if isinstance(node.func, ast.Attribute):
                 raise self.fail("attribute access (a method call) is not allowed in expressions")
             if not isinstance(node.func, ast.Name):
-                raise self.fail("only the functions " + ", ".join(FUNCTIONS) + " may be called (calling the "
-                                "result of an expression is not allowed)")
+                raise self.fail(
+                    "only the functions " + ", ".join(FUNCTIONS) + " may be called (calling the "
+                    "result of an expression is not allowed)"
+                )
             name = node.func.id
             if name in _REFUSED_FUNCTIONS:
                 raise self.fail(_REFUSED_FUNCTIONS[name])
@@ -274,7 +326,9 @@ class _Parser:
                 return self.product(node)
             if isinstance(node.op, ast.Pow):
                 return self.power(self.build(node.left), self.build(node.right))
-        raise self.fail(f"{type(node).__name__} is not allowed in expressions")  # the whitelist stops it before
+        raise self.fail(
+            f"{type(node).__name__} is not allowed in expressions"
+        )  # the whitelist stops it before
 
     def sum(self, node: ast.BinOp) -> sp.Expr:
         """A chain a +- b +- c ... built as one sympy Add (numbers folded left to right, as Python would)."""
@@ -321,14 +375,20 @@ class _Parser:
                     else:
                         bits = abs(math.log2(abs(float(base))))
                     if magnitude > MAX_CONSTANT_BITS or float(magnitude) * bits > MAX_CONSTANT_BITS:
-                        raise self.fail(f"the power {_cut(str(base), 30)}**{_cut(str(exponent), 30)} is too large "
-                                        f"to form (more than {MAX_CONSTANT_BITS} bits)")
+                        raise self.fail(
+                            f"the power {_cut(str(base), 30)}**{_cut(str(exponent), 30)} is too large "
+                            f"to form (more than {MAX_CONSTANT_BITS} bits)"
+                        )
             elif integral and magnitude > MAX_EXPONENT:
-                raise self.fail(f"the exponent {exponent} is too large (integer exponents of non-numbers are "
-                                f"limited to {MAX_EXPONENT} in magnitude)")
+                raise self.fail(
+                    f"the exponent {exponent} is too large (integer exponents of non-numbers are "
+                    f"limited to {MAX_EXPONENT} in magnitude)"
+                )
             elif not integral and magnitude > MAX_CONSTANT_BITS:
-                raise self.fail(f"the exponent {exponent} is too large (limit {MAX_CONSTANT_BITS} in magnitude)")
-        result = self.guard(base ** exponent)
+                raise self.fail(
+                    f"the exponent {exponent} is too large (limit {MAX_CONSTANT_BITS} in magnitude)"
+                )
+        result = self.guard(base**exponent)
         self.check_powers(result)
         return result
 
@@ -341,10 +401,16 @@ class _Parser:
             if not p.is_Pow:
                 continue
             b, e = p.args
-            if e.is_Number and not b.is_Number and (e.is_Integer or (e.is_Float and float(e).is_integer())) \
-                    and abs(e) > MAX_EXPONENT:
-                raise self.fail(f"the exponent {e} is too large (integer exponents of non-numbers are limited to "
-                                f"{MAX_EXPONENT} in magnitude)")
+            if (
+                e.is_Number
+                and not b.is_Number
+                and (e.is_Integer or (e.is_Float and float(e).is_integer()))
+                and abs(e) > MAX_EXPONENT
+            ):
+                raise self.fail(
+                    f"the exponent {e} is too large (integer exponents of non-numbers are limited to "
+                    f"{MAX_EXPONENT} in magnitude)"
+                )
 
     def guard(self, expr: sp.Expr) -> sp.Expr:
         """Refuse results that are not finite real numbers: division by zero, log(0), sqrt(-1), overflow."""
@@ -373,8 +439,9 @@ class _Parser:
 
 
 def _same_chain(op: ast.operator, child: ast.operator) -> bool:
-    return (isinstance(op, _SUM_OPS) and isinstance(child, _SUM_OPS)) or \
-        (isinstance(op, _PRODUCT_OPS) and isinstance(child, _PRODUCT_OPS))
+    return (isinstance(op, _SUM_OPS) and isinstance(child, _SUM_OPS)) or (
+        isinstance(op, _PRODUCT_OPS) and isinstance(child, _PRODUCT_OPS)
+    )
 
 
 def _symbol_table(names: Sequence[str] | Mapping[str, sp.Symbol], what: str) -> dict[str, sp.Symbol]:
@@ -382,7 +449,9 @@ def _symbol_table(names: Sequence[str] | Mapping[str, sp.Symbol], what: str) -> 
         table = dict(names)
     else:
         if isinstance(names, str):
-            raise ValueError(f"{what}: the declared names must be a list of names, not the string {_cut(names)}")
+            raise ValueError(
+                f"{what}: the declared names must be a list of names, not the string {_cut(names)}"
+            )
         table = {n: sp.Symbol(n) for n in names}
     for n in table:
         check_name(n, f"{what}: declared name")
@@ -392,29 +461,44 @@ def _symbol_table(names: Sequence[str] | Mapping[str, sp.Symbol], what: str) -> 
 def _parse_tree(text: str, what: str) -> ast.Expression:
     """The syntax tree of `text` (mode "eval"), after the length and ASCII checks; ValueError if it fails."""
     if len(text) > MAX_LENGTH:
-        raise ValueError(f"{what}: {_cut(text)}: the expression is too long (more than {MAX_LENGTH} characters)")
+        raise ValueError(
+            f"{what}: {_cut(text)}: the expression is too long (more than {MAX_LENGTH} characters)"
+        )
     bad = _non_ascii(text)
     if bad is not None:
-        raise ValueError(f"{what}: {_cut(text)}: the non-ASCII character {bad} is not allowed in expressions "
-                         f"(names must be plain ASCII identifiers)")
+        raise ValueError(
+            f"{what}: {_cut(text)}: the non-ASCII character {bad} is not allowed in expressions "
+            f"(names must be plain ASCII identifiers)"
+        )
     if "\x00" in text:
         raise ValueError(f"{what}: {_cut(text)}: a NUL character is not allowed in expressions")
     if "#" in text:
         raise ValueError(f"{what}: {_cut(text)}: a comment ('#') is not allowed in expressions")
-    source = text.replace("^", "**")  # `^` is a power (sympy's convert_xor); outside strings, which are refused
+    source = text.replace(
+        "^", "**"
+    )  # `^` is a power (sympy's convert_xor); outside strings, which are refused
     try:
-        with warnings.catch_warnings():  # e.g. "invalid decimal literal": the text is refused or parsed anyway
+        with (
+            warnings.catch_warnings()
+        ):  # e.g. "invalid decimal literal": the text is refused or parsed anyway
             warnings.simplefilter("ignore", SyntaxWarning)
             tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as exc:
         raise ValueError(f"{what}: cannot parse {_cut(text)}: {exc.msg}") from None
     except (RecursionError, MemoryError, ValueError, OverflowError) as exc:
-        raise ValueError(f"{what}: cannot parse {_cut(text)}: it is too complex ({type(exc).__name__})") from None
+        raise ValueError(
+            f"{what}: cannot parse {_cut(text)}: it is too complex ({type(exc).__name__})"
+        ) from None
     return tree
 
 
-def _parse(text: Any, names: Sequence[str] | Mapping[str, sp.Symbol], what: str,
-           relation: bool = False, hint: str = "") -> sp.Expr | tuple[sp.Expr, str, sp.Expr]:
+def _parse(
+    text: Any,
+    names: Sequence[str] | Mapping[str, sp.Symbol],
+    what: str,
+    relation: bool = False,
+    hint: str = "",
+) -> sp.Expr | tuple[sp.Expr, str, sp.Expr]:
     symbols = _symbol_table(names, what)
     if isinstance(text, bool) or not isinstance(text, (str, int, float)):
         raise ValueError(f"{what}: expected a string or number, got {type(text).__name__} {_cut(text)}")
@@ -437,7 +521,9 @@ def _parse(text: Any, names: Sequence[str] | Mapping[str, sp.Symbol], what: str,
     if op not in _RELATIONS:
         if op is ast.Eq:
             raise parser.fail("'==' is not supported; write two constraints ('<=' and '>=')")
-        raise parser.fail(f"the relation {_OPERATOR_NAMES.get(op, op.__name__)!r} is not supported; use <=, >=, <, >")
+        raise parser.fail(
+            f"the relation {_OPERATOR_NAMES.get(op, op.__name__)!r} is not supported; use <=, >=, <, >"
+        )
     parser.check_tree(ast.Expression(body.left))
     parser.check_tree(ast.Expression(body.comparators[0]))
     parser.check_names(body)
@@ -446,8 +532,9 @@ def _parse(text: Any, names: Sequence[str] | Mapping[str, sp.Symbol], what: str,
     return lhs, _RELATIONS[op], rhs
 
 
-def parse_expression(text: Any, names: Sequence[str] | Mapping[str, sp.Symbol], what: str,
-                     hint: str = "") -> sp.Expr:
+def parse_expression(
+    text: Any, names: Sequence[str] | Mapping[str, sp.Symbol], what: str, hint: str = ""
+) -> sp.Expr:
     """Parse `text` (a string or number) into a sympy expression over the declared `names`, evaluating nothing.
 
     Args:
@@ -519,8 +606,10 @@ def _affine_row(expr: sp.Expr, names: Sequence[str], what: str, text: Any) -> tu
     symbols = [sp.Symbol(n) for n in names]
     parts = _affine_parts(expr, symbols)
     if parts is None:
-        raise ValueError(f"{what}: {_cut(text)} is not affine in {list(names)}; only affine maps are supported "
-                         f"(products and powers of the names are not expanded)")
+        raise ValueError(
+            f"{what}: {_cut(text)} is not affine in {list(names)}; only affine maps are supported "
+            f"(products and powers of the names are not expanded)"
+        )
     coeffs, const = parts
     row = np.array([_to_float(coeffs.get(s, sp.S.Zero), what, text) for s in symbols], dtype=np.float64)
     return row, _to_float(const, what, text)

@@ -20,7 +20,9 @@ def projection_polygon(s: Set, dims=(0, 1), tol: float = 1e-3) -> np.ndarray:
     of the projection (the set's own `polygon_2d`).
     """
     if not isinstance(s, Set):
-        raise ValueError(f"plot: cannot project a {type(s).__name__}; expected Box, Zonotope, Star or HPolytope")
+        raise ValueError(
+            f"plot: cannot project a {type(s).__name__}; expected Box, Zonotope, Star or HPolytope"
+        )
     return s.polygon_2d(dims, tol=tol)
 
 
@@ -43,7 +45,13 @@ def plot_set(s: Set, dims=(0, 1), ax=None, **style: Any):
         _, ax = plt.subplots()
     style = {"facecolor": "tab:blue", "edgecolor": "black", "alpha": 0.5, "linewidth": 1.0} | style
     if len(vertices) < 3:  # a point or a segment: draw it as a line so it stays visible
-        ax.plot(vertices[:, 0], vertices[:, 1], color=style.get("edgecolor", "black"), marker="o", label=style.get("label"))
+        ax.plot(
+            vertices[:, 0],
+            vertices[:, 1],
+            color=style.get("edgecolor", "black"),
+            marker="o",
+            label=style.get("label"),
+        )
     else:
         ax.add_patch(Polygon(vertices, closed=True, **style))
     ax.update_datalim(vertices)
@@ -61,7 +69,9 @@ def _affine(expression, names):
     return W[0], b[0]
 
 
-def expression_band(result, expression: str, stars: str = "exact") -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def expression_band(
+    result, expression: str, stars: str = "exact"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Return (t_lo, t_hi, lower, upper) of an affine state expression over every flowpipe segment (sound).
 
     Args:
@@ -87,8 +97,19 @@ STAR_BAND_LIMIT = 200
 """plot_over_time(stars="auto") uses exact LP bands up to this many Star segments, outer-zonotope bands above."""
 
 
-def plot_over_time(results, expressions, ax=None, traces=None, colors=None, labels=None, *, constraints=None,
-                   window=None, counterexample=None, stars: str = "auto"):
+def plot_over_time(
+    results,
+    expressions,
+    ax=None,
+    traces=None,
+    colors=None,
+    labels=None,
+    *,
+    constraints=None,
+    window=None,
+    counterexample=None,
+    stars: str = "auto",
+):
     """Draw affine state expressions (e.g. "x_lead - x_ego") against time as interval bands, return the Axes.
 
     Args:
@@ -126,14 +147,28 @@ def plot_over_time(results, expressions, ax=None, traces=None, colors=None, labe
             if t0.size == 0:
                 continue
             t = np.column_stack([t0, t1]).ravel()
-            ax.fill_between(t, np.repeat(lo, 2), np.repeat(hi, 2), color=color, alpha=0.35, linewidth=0,
-                            label=f"{label} ({reach_label})" if r_index == 0 else None)
+            ax.fill_between(
+                t,
+                np.repeat(lo, 2),
+                np.repeat(hi, 2),
+                color=color,
+                alpha=0.35,
+                linewidth=0,
+                label=f"{label} ({reach_label})" if r_index == 0 else None,
+            )
         if traces is not None and results:
             times, states = traces
             w, b = _affine(expr, results[0].system.plant.state_names)
             values = states @ w + b
             for i, v in enumerate(values):
-                ax.plot(times, v, color=color, linewidth=0.6, alpha=0.8, label=f"{label} (simulated)" if i == 0 else None)
+                ax.plot(
+                    times,
+                    v,
+                    color=color,
+                    linewidth=0.6,
+                    alpha=0.8,
+                    label=f"{label} (simulated)" if i == 0 else None,
+                )
     if results and constraints:
         names = results[0].system.plant.state_names
         drawn = set(expressions)
@@ -147,17 +182,34 @@ def plot_over_time(results, expressions, ax=None, traces=None, colors=None, labe
                     for r_index, r in enumerate(results):
                         t0, t1, lo, hi = expression_band(r, side, mode)
                         t = np.column_stack([t0, t1]).ravel()
-                        ax.fill_between(t, np.repeat(lo, 2), np.repeat(hi, 2), color="red", alpha=0.3, linewidth=0,
-                                        gid="constraint", label=f"{side} (bound of {text})" if r_index == 0 else None)
+                        ax.fill_between(
+                            t,
+                            np.repeat(lo, 2),
+                            np.repeat(hi, 2),
+                            color="red",
+                            alpha=0.3,
+                            linewidth=0,
+                            gid="constraint",
+                            label=f"{side} (bound of {text})" if r_index == 0 else None,
+                        )
     if counterexample is not None and results:
         names = results[0].system.plant.state_names
         states = _counterexample_states(counterexample)
-        times = (np.asarray(counterexample["trajectory"]["t"]) if isinstance(counterexample, dict)
-                 else np.asarray(counterexample.times))
+        times = (
+            np.asarray(counterexample["trajectory"]["t"])
+            if isinstance(counterexample, dict)
+            else np.asarray(counterexample.times)
+        )
         for k, expr in enumerate(expressions):
             w, b = _affine(expr, names)
-            ax.plot(times, states @ w + b, color="red", linewidth=2.0, gid="counterexample",
-                    label="counterexample" if k == 0 else None)
+            ax.plot(
+                times,
+                states @ w + b,
+                color="red",
+                linewidth=2.0,
+                gid="counterexample",
+                label="counterexample" if k == 0 else None,
+            )
     if window is not None:
         ax.axvspan(*window, color="grey", alpha=0.1, label="spec window")
     ax.set_xlabel("time (s)")
@@ -189,7 +241,9 @@ def save_verdict_plot(problem, verdict, path, traces: int = 12) -> None:
     fig, ax = plt.subplots(figsize=(7, 4))
     rng = np.random.default_rng(0)
     x0 = problem.initial.sample(traces, rng)
-    times, states = simulate_closed_loop(problem.system, x0, problem.steps, w=_nominal_w(problem.system.plant))
+    times, states = simulate_closed_loop(
+        problem.system, x0, problem.steps, w=_nominal_w(problem.system.plant)
+    )
     if results:
         plot_over_time(results, sides, ax=ax, traces=(times, states), constraints=[spec.text[0]])
     if not results:
@@ -200,8 +254,13 @@ def save_verdict_plot(problem, verdict, path, traces: int = 12) -> None:
     if cex is not None:
         for k, side in enumerate(sides):
             w, b = _affine(side, problem.system.plant.state_names)
-            ax.plot(cex.times, cex.states @ w + b, color="red", linewidth=2.0,
-                    label="counterexample" if k == 0 else None)
+            ax.plot(
+                cex.times,
+                cex.states @ w + b,
+                color="red",
+                linewidth=2.0,
+                label="counterexample" if k == 0 else None,
+            )
     if spec.window is not None:
         ax.axvspan(*spec.window, color="grey", alpha=0.1, label="spec window")
     ax.set_title(f"{problem.name}: {verdict.status}  ({spec.kind}: {spec.text[0]})", fontsize="medium")
@@ -298,7 +357,9 @@ def _trace_states(traces) -> np.ndarray:
     if states.ndim == 2:
         states = states[None]
     if states.ndim != 3:
-        raise ValueError(f"plot: traces must have shape (N, K, n) (or be (times, states)), got {states.shape}")
+        raise ValueError(
+            f"plot: traces must have shape (N, K, n) (or be (times, states)), got {states.shape}"
+        )
     return states
 
 
@@ -397,30 +458,64 @@ def plot_reach(
                 polys.append(_reach_polygon(s, (i, j), outer))
                 times.append((t0 + t1) / 2)
         if polys:
-            coll = PolyCollection(polys, facecolors=colormap(norm(np.array(times))), edgecolors="none",
-                                  alpha=alpha, gid="flowpipe", label="flowpipe" + suffix)
+            coll = PolyCollection(
+                polys,
+                facecolors=colormap(norm(np.array(times))),
+                edgecolors="none",
+                alpha=alpha,
+                gid="flowpipe",
+                label="flowpipe" + suffix,
+            )
             ax.add_collection(coll)
             all_points.extend(polys)
     if sampled:
-        polys = [_reach_polygon(s, (i, j), outer) for r in results for p in r.periods
-                 for s in p.states[1 if p.index == 0 else 0:]]
+        polys = [
+            _reach_polygon(s, (i, j), outer)
+            for r in results
+            for p in r.periods
+            for s in p.states[1 if p.index == 0 else 0 :]
+        ]
         polys += [_reach_polygon(s, (i, j), outer) for r in results for s in r.final]
         polys = [p for p in polys if len(p) >= 2]
         if polys:
-            ax.add_collection(PolyCollection(polys, facecolors="none", edgecolors="black", linewidths=0.35,
-                                             gid="sampled", label="sets at sampling instants"))
+            ax.add_collection(
+                PolyCollection(
+                    polys,
+                    facecolors="none",
+                    edgecolors="black",
+                    linewidths=0.35,
+                    gid="sampled",
+                    label="sets at sampling instants",
+                )
+            )
             all_points.extend(polys)
     if initial:
         for k, r in enumerate(results):
             v = projection_polygon(r.initial_set, (i, j))
-            ax.add_patch(Polygon(v, closed=True, facecolor="none", edgecolor="tab:blue", linewidth=1.8,
-                                 label="initial set" if k == 0 else None, gid="initial"))
+            ax.add_patch(
+                Polygon(
+                    v,
+                    closed=True,
+                    facecolor="none",
+                    edgecolor="tab:blue",
+                    linewidth=1.8,
+                    label="initial set" if k == 0 else None,
+                    gid="initial",
+                )
+            )
             all_points.append(v)
     if traces is not None:
         states = _trace_states(traces)
         for k, s in enumerate(states):
-            ax.plot(s[:, i], s[:, j], color="0.3", linewidth=0.6, alpha=0.8, gid="trace",
-                    label="simulations" if k == 0 else None)
+            ax.plot(
+                s[:, i],
+                s[:, j],
+                color="0.3",
+                linewidth=0.6,
+                alpha=0.8,
+                gid="trace",
+                label="simulations" if k == 0 else None,
+            )
             all_points.append(s[:, [i, j]])
     if counterexample is not None:
         s = _counterexample_states(counterexample)
@@ -440,9 +535,20 @@ def plot_reach(
         first = True
         for region in regions:
             for poly, _ in _region_polygons(region, i, j, ax, names):
-                ax.add_patch(Polygon(poly, closed=True, facecolor=color, edgecolor=color, alpha=0.18,
-                                     hatch="//" if label == "unsafe" else None, linewidth=0.8, gid=label,
-                                     label=label if first else None, zorder=0.5))
+                ax.add_patch(
+                    Polygon(
+                        poly,
+                        closed=True,
+                        facecolor=color,
+                        edgecolor=color,
+                        alpha=0.18,
+                        hatch="//" if label == "unsafe" else None,
+                        linewidth=0.8,
+                        gid=label,
+                        label=label if first else None,
+                        zorder=0.5,
+                    )
+                )
                 first = False
         ax.set_xlim(xlim)
         ax.set_ylim(ylim)
@@ -455,8 +561,19 @@ def plot_reach(
     return ax
 
 
-def plot_nn_output(sets, dims=(0, 1), ax=None, *, network=None, input_set=None, samples: int = 500,
-                   rng=0, color: str = "tab:orange", label: str | None = None, points=None):
+def plot_nn_output(
+    sets,
+    dims=(0, 1),
+    ax=None,
+    *,
+    network=None,
+    input_set=None,
+    samples: int = 500,
+    rng=0,
+    color: str = "tab:orange",
+    label: str | None = None,
+    points=None,
+):
     """Draw the 2-D projection of a union of network output sets, with sampled outputs on top; return the Axes.
 
     Args:
@@ -481,14 +598,24 @@ def plot_nn_output(sets, dims=(0, 1), ax=None, *, network=None, input_set=None, 
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 4))
     for k, s in enumerate(sets):
-        plot_set(s, dims, ax=ax, facecolor=color, edgecolor=color, alpha=0.35, label=label if k == 0 else None)
+        plot_set(
+            s, dims, ax=ax, facecolor=color, edgecolor=color, alpha=0.35, label=label if k == 0 else None
+        )
     if points is None and network is not None and input_set is not None:
         points = np.asarray(network(input_set.sample(int(samples), as_rng(rng))))
     if points is not None:
         points = np.asarray(points, dtype=float)
         i, j = dims
-        ax.scatter(points[:, i], points[:, j], s=4, color="black", alpha=0.7, gid="samples",
-                   label="sampled outputs", zorder=3)
+        ax.scatter(
+            points[:, i],
+            points[:, j],
+            s=4,
+            color="black",
+            alpha=0.7,
+            gid="samples",
+            label="sampled outputs",
+            zorder=3,
+        )
         ax.update_datalim(points[:, [i, j]])
         ax.autoscale_view()
     i, j = dims
@@ -538,7 +665,9 @@ def plot_report(report, states=None, axes=None, names=None):
         if not 0 <= k < n:
             raise ValueError(f"plot_report: state {k} out of range (the report has {n} states)")
     if axes is None:
-        fig, axes = plt.subplots(len(states), 1, figsize=(7, 1.9 * len(states) + 0.6), sharex=True, squeeze=False)
+        fig, axes = plt.subplots(
+            len(states), 1, figsize=(7, 1.9 * len(states) + 0.6), sharex=True, squeeze=False
+        )
         axes = list(axes[:, 0])
     else:
         axes = list(np.atleast_1d(axes))
@@ -547,8 +676,15 @@ def plot_report(report, states=None, axes=None, names=None):
     for ax, k in zip(axes, states):
         if steps:
             ax.fill_between(t, lo[:, k], hi[:, k], color="tab:blue", alpha=0.2, linewidth=0)
-            ax.vlines(t, lo[:, k], hi[:, k], color="tab:blue", linewidth=1.2, gid="bounds",
-                      label="bounds at sampling instants")
+            ax.vlines(
+                t,
+                lo[:, k],
+                hi[:, k],
+                color="tab:blue",
+                linewidth=1.2,
+                gid="bounds",
+                label="bounds at sampling instants",
+            )
         if cex is not None:
             ct = np.asarray(cex["trajectory"]["t"], dtype=float)
             cx = np.asarray(cex["trajectory"]["x"], dtype=float)
@@ -579,7 +715,9 @@ MAX_REPORT_BYTES = 200 * 2**20
 
 
 def _finite_list(value, where: str, length: int | None = None) -> list:
-    if not isinstance(value, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+    if not isinstance(value, list) or not all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
+    ):
         raise ValueError(f"{where}: expected a list of numbers, got {_cut(value)}")
     if not all(_finite_number(v) for v in value):
         raise ValueError(f"{where}: numbers must be finite, got {_cut(value)}")
@@ -663,8 +801,14 @@ def load_report(report) -> dict:
         raise ValueError(f"{where}: report {name!r} has no per-step bounds and no counterexample to draw")
     if n == 0:
         raise ValueError(f"{where}: the report has no states")
-    return {"name": name, "verdict": report["verdict"], "states": states, "steps": steps, "counterexample": cex,
-            "n_states": n}
+    return {
+        "name": name,
+        "verdict": report["verdict"],
+        "states": states,
+        "steps": steps,
+        "counterexample": cex,
+        "n_states": n,
+    }
 
 
 def save_figure(fig, path) -> str:

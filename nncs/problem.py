@@ -12,9 +12,10 @@ import difflib
 import math
 import os
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -24,8 +25,16 @@ from nncs.loop.system import ClosedLoop
 from nncs.sets import Box
 from nncs.spec import SPEC_KINDS, make_spec
 
-__all__ = ["Problem", "ProblemError", "load_problem", "parse_problem", "benchmarks_dir", "check_keys",
-           "MAX_STEPS", "MAX_PROBLEM_BYTES"]
+__all__ = [
+    "Problem",
+    "ProblemError",
+    "load_problem",
+    "parse_problem",
+    "benchmarks_dir",
+    "check_keys",
+    "MAX_STEPS",
+    "MAX_PROBLEM_BYTES",
+]
 
 BENCHMARKS_PREFIX = "@benchmarks/"
 """Network paths starting with this are resolved in the shared benchmark folder (see `benchmarks_dir`)."""
@@ -95,8 +104,9 @@ def _short(value: Any, limit: int = 80) -> str:
 
 
 def _kind_name(value: Any) -> str:
-    return {dict: "table", list: "list", str: "string", bool: "boolean", int: "integer",
-            float: "float"}.get(type(value), type(value).__name__)
+    return {dict: "table", list: "list", str: "string", bool: "boolean", int: "integer", float: "float"}.get(
+        type(value), type(value).__name__
+    )
 
 
 def check_keys(table: dict, known: Iterable[str], where: str, note: str = "") -> None:
@@ -145,7 +155,9 @@ def _get(table: dict, key: str, where: str, kind, required: bool = True, default
     if kind is float:
         return _number(value, _join(where, key))
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        names = {dict: "a table", list: "a list", str: "a string", int: "an integer", bool: "true or false"}[kind]
+        names = {dict: "a table", list: "a list", str: "a string", int: "an integer", bool: "true or false"}[
+            kind
+        ]
         raise ProblemError(f"{_join(where, key)}: expected {names}, got {_kind_name(value)} {_short(value)}")
     return value
 
@@ -202,8 +214,11 @@ def _model_parameter_names(model: str) -> list[str] | None:
 
         module, factory, _ = plants._lookup(model)
         fn = getattr(importlib.import_module(module), factory)
-        return [p.name for p in inspect.signature(fn).parameters.values()
-                if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        return [
+            p.name
+            for p in inspect.signature(fn).parameters.values()
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        ]
     except Exception:  # noqa: BLE001 - only the suggestion is lost; plants.get still refuses unknown parameters
         return None
 
@@ -211,7 +226,12 @@ def _model_parameter_names(model: str) -> list[str] | None:
 def _model_plant(table: dict, where: str) -> SymbolicPlant:
     from nncs import plants
 
-    check_keys(table, MODEL_KEYS, where, note=" (with 'model', the plant is the library's: only 'parameters' may be given)")
+    check_keys(
+        table,
+        MODEL_KEYS,
+        where,
+        note=" (with 'model', the plant is the library's: only 'parameters' may be given)",
+    )
     model = _get(table, "model", where, str)
     known_models = plants.names()
     if model not in known_models:
@@ -235,8 +255,12 @@ def _plant(table: dict, file: str) -> SymbolicPlant:
     where = f"{file}: [plant]"
     if "model" in table:
         return _model_plant(table, where)
-    check_keys(table, PLANT_KEYS, where, note="" if set(table) - set(PLANT_KEYS) - set(MODEL_KEYS) else
-               " (or 'model' for a library plant)")
+    check_keys(
+        table,
+        PLANT_KEYS,
+        where,
+        note="" if set(table) - set(PLANT_KEYS) - set(MODEL_KEYS) else " (or 'model' for a library plant)",
+    )
     states = _string_list(table, "states", where)
     inputs = _string_list(table, "inputs", where, required=False) or []
     dynamics = _string_list(table, "dynamics", where)
@@ -254,8 +278,15 @@ def _plant(table: dict, file: str) -> SymbolicPlant:
     time_kind = _get(table, "time", where, str, required=False, default="continuous")
     name = _get(table, "name", where, str, required=False, default=Path(file).stem)
     try:
-        return SymbolicPlant(states, inputs, dynamics, parameters=parameters, disturbances=disturbances,
-                             time=time_kind, name=name)
+        return SymbolicPlant(
+            states,
+            inputs,
+            dynamics,
+            parameters=parameters,
+            disturbances=disturbances,
+            time=time_kind,
+            name=name,
+        )
     except (ValueError, TypeError, ArithmeticError, RecursionError) as exc:
         raise ProblemError(f"{where}: {exc}") from None
 
@@ -264,8 +295,10 @@ def _network_path(value: str, base: Path, where: str) -> Path:
     if value.startswith(BENCHMARKS_PREFIX):
         root = benchmarks_dir(base)
         if root is None:
-            raise ProblemError(f"{where}: {_short(value)} needs the shared benchmark folder; set NNCS_SHARED_BENCHMARKS")
-        path = root / value[len(BENCHMARKS_PREFIX):]
+            raise ProblemError(
+                f"{where}: {_short(value)} needs the shared benchmark folder; set NNCS_SHARED_BENCHMARKS"
+            )
+        path = root / value[len(BENCHMARKS_PREFIX) :]
     else:
         path = Path(value) if Path(value).is_absolute() else base / value
     try:
@@ -284,17 +317,22 @@ def _options(raw: dict, where: str) -> Options:
     if "preset" in raw:
         preset = raw["preset"]
         if not isinstance(preset, str):
-            raise ProblemError(f"{where}.preset: expected a string, one of {', '.join(sorted(PRESETS))}; "
-                               f"got {_kind_name(preset)} {_short(preset)}")
+            raise ProblemError(
+                f"{where}.preset: expected a string, one of {', '.join(sorted(PRESETS))}; "
+                f"got {_kind_name(preset)} {_short(preset)}"
+            )
         if preset not in PRESETS:
             close = difflib.get_close_matches(preset, sorted(PRESETS), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ProblemError(f"{where}.preset: unknown preset {_short(preset)}{hint} "
-                               f"(known: {', '.join(sorted(PRESETS))})")
+            raise ProblemError(
+                f"{where}.preset: unknown preset {_short(preset)}{hint} (known: {', '.join(sorted(PRESETS))})"
+            )
     for key, value in raw.items():
         if isinstance(value, (dict, list)):
-            raise ProblemError(f"{where}.{key}: expected a number, a string or true/false, "
-                               f"got {_kind_name(value)} {_short(value)}")
+            raise ProblemError(
+                f"{where}.{key}: expected a number, a string or true/false, "
+                f"got {_kind_name(value)} {_short(value)}"
+            )
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_OPTION_INT:
             raise ProblemError(f"{where}.{key}: {_short(value)} is too large (at most {MAX_OPTION_INT})")
     try:
@@ -353,8 +391,10 @@ def parse_problem(data: dict, file: str = "<problem>", base: Path | None = None)
     check_keys(init, INITIAL_KEYS, where)
     lower, upper = _number_list(init, "lower", where, n), _number_list(init, "upper", where, n)
     for i in np.flatnonzero(lower > upper):
-        raise ProblemError(f"{where}: lower[{i}] = {lower[i]:g} > upper[{i}] = {upper[i]:g} "
-                           f"(state {_short(plant.state_names[i])})")
+        raise ProblemError(
+            f"{where}: lower[{i}] = {lower[i]:g} > upper[{i}] = {upper[i]:g} "
+            f"(state {_short(plant.state_names[i])})"
+        )
     try:
         initial = Box(lower, upper)
     except ValueError as exc:
@@ -370,7 +410,9 @@ def parse_problem(data: dict, file: str = "<problem>", base: Path | None = None)
         raise ProblemError(f"{where}.steps: {_short(steps)} is more than the limit of {MAX_STEPS} steps")
 
     if isinstance(data.get("spec"), dict):
-        raise ProblemError(f"{file}: 'spec' must be an array of tables ([[spec]] entries), got a single [spec] table")
+        raise ProblemError(
+            f"{file}: 'spec' must be an array of tables ([[spec]] entries), got a single [spec] table"
+        )
     raw_specs = _get(data, "spec", top, list)
     if not raw_specs:
         raise ProblemError(f"{file}: [[spec]] needs at least one entry")
@@ -378,28 +420,38 @@ def parse_problem(data: dict, file: str = "<problem>", base: Path | None = None)
     for i, entry in enumerate(raw_specs):
         where = f"{file}: spec[{i}]"
         if not isinstance(entry, dict):
-            raise ProblemError(f"{where}: expected a [[spec]] table with always/goal/avoid, "
-                               f"got {_kind_name(entry)} {_short(entry)}")
+            raise ProblemError(
+                f"{where}: expected a [[spec]] table with always/goal/avoid, "
+                f"got {_kind_name(entry)} {_short(entry)}"
+            )
         check_keys(entry, SPEC_KEYS, where)
         kinds = [k for k in SPEC_KINDS if k in entry]
         if len(kinds) != 1:
-            raise ProblemError(f"{where}: give exactly one of {', '.join(repr(k) for k in SPEC_KINDS)} "
-                               f"(got {kinds or 'none'})")
+            raise ProblemError(
+                f"{where}: give exactly one of {', '.join(repr(k) for k in SPEC_KINDS)} "
+                f"(got {kinds or 'none'})"
+            )
         window = None
         if "from" in entry or "to" in entry:
             horizon = steps * period
-            window = (_get(entry, "from", where, float, required=False, default=0.0),
-                      _get(entry, "to", where, float, required=False, default=horizon))
+            window = (
+                _get(entry, "from", where, float, required=False, default=0.0),
+                _get(entry, "to", where, float, required=False, default=horizon),
+            )
             beyond = [k for k, v in zip(("from", "to"), window) if k in entry and v > horizon * (1 + 1e-12)]
             if beyond:
-                raise ProblemError(f"{where}: '{beyond[0]}' = {entry[beyond[0]]} s lies past the horizon "
-                                   f"({steps} steps x {period} s = {horizon:g} s): that part would never be checked")
+                raise ProblemError(
+                    f"{where}: '{beyond[0]}' = {entry[beyond[0]]} s lies past the horizon "
+                    f"({steps} steps x {period} s = {horizon:g} s): that part would never be checked"
+                )
         constraints = _string_list(entry, kinds[0], where)
         try:
             specs.append(make_spec(kinds[0], constraints, plant.state_names, window, f"{where}.{kinds[0]}"))
         except (ValueError, TypeError, ArithmeticError, RecursionError) as exc:
             message = str(exc)
-            raise ProblemError(message if message.startswith(where) else f"{where}.{kinds[0]}: {message}") from None
+            raise ProblemError(
+                message if message.startswith(where) else f"{where}.{kinds[0]}: {message}"
+            ) from None
 
     options = _options(_get(data, "options", top, dict, required=False, default={}), f"{file}: [options]")
     return Problem(name, system, initial, steps, tuple(specs), options, None)

@@ -6,8 +6,9 @@ certified, zonotopes exact); trace checks measure by how much a concrete traject
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, Sequence
+from typing import ClassVar
 
 import numpy as np
 
@@ -150,7 +151,9 @@ SPEC_KINDS: dict[str, type] = {"always": Always, "goal": Goal, "avoid": Avoid}
 """The spec kinds by their name in problem files, in the order messages list them."""
 
 
-def make_spec(kind: str, constraints: Sequence[str], names: Sequence[str], window=None, what: str = "spec") -> Spec:
+def make_spec(
+    kind: str, constraints: Sequence[str], names: Sequence[str], window=None, what: str = "spec"
+) -> Spec:
     """Build a spec of `kind` (a key of `SPEC_KINDS`) from constraint strings over the state `names`."""
     if kind not in SPEC_KINDS:
         known = ", ".join(repr(k) for k in SPEC_KINDS)

@@ -65,7 +65,9 @@ class Verdict:
                     if key in merged:
                         lo, hi = np.minimum(merged[key][0], lo), np.maximum(merged[key][1], hi)
                     merged[key] = (lo, hi)
-            steps = [{"t": t, "lower": lo.tolist(), "upper": hi.tolist()} for t, (lo, hi) in sorted(merged.items())]
+            steps = [
+                {"t": t, "lower": lo.tolist(), "upper": hi.tolist()} for t, (lo, hi) in sorted(merged.items())
+            ]
         return {
             "name": self.problem_name,
             "states": list(self.states),
@@ -73,7 +75,9 @@ class Verdict:
             "time_s": self.time_s,
             "message": self.message,
             "steps": steps,
-            "parts": [{"lower": b.lb.tolist(), "upper": b.ub.tolist(), "status": s} for b, s, _ in self.parts],
+            "parts": [
+                {"lower": b.lb.tolist(), "upper": b.ub.tolist(), "status": s} for b, s, _ in self.parts
+            ],
             "counterexample": None if self.counterexample is None else self.counterexample.to_dict(),
             "options": asdict(self.options) if self.options is not None else {},
         }
@@ -93,8 +97,9 @@ def _segment_checker(specs, horizon: float):
     return check
 
 
-def _prove(problem: Problem, part: Box, options: Options, deadline: float | None = None
-           ) -> tuple[bool, ReachResult | None]:
+def _prove(
+    problem: Problem, part: Box, options: Options, deadline: float | None = None
+) -> tuple[bool, ReachResult | None]:
     """Try to prove the part: cheap network bounds first, then (nn_bounds "auto", star sets) LP bounds, then
     (nn_method "auto") the `fit` network method (affine in the input plus a residual bounded by splitting).
 
@@ -114,8 +119,9 @@ def _uses_stars(problem: Problem, options: Options) -> bool:
     return resolve_set_type(problem.system, options) == "star"
 
 
-def _prove_once(problem: Problem, part: Box, options: Options, deadline: float | None = None
-                ) -> tuple[bool, ReachResult | None]:
+def _prove_once(
+    problem: Problem, part: Box, options: Options, deadline: float | None = None
+) -> tuple[bool, ReachResult | None]:
     check = _segment_checker(problem.specs, problem.horizon)
     try:
         result = reach(problem.system, part, problem.steps, options, on_segment=check, deadline=deadline)
@@ -133,7 +139,9 @@ def _prove_once(problem: Problem, part: Box, options: Options, deadline: float |
 
 def _split(part: Box, initial: Box) -> list[Box]:
     """Split along the dimension that is widest relative to the initial set's width."""
-    width = np.where(initial.ub > initial.lb, (part.ub - part.lb) / np.maximum(initial.ub - initial.lb, 1e-300), 0)
+    width = np.where(
+        initial.ub > initial.lb, (part.ub - part.lb) / np.maximum(initial.ub - initial.lb, 1e-300), 0
+    )
     return part.split(int(np.argmax(width)))
 
 
@@ -157,14 +165,22 @@ def verify(problem: Problem, options: Options | None = None) -> Verdict:
     """
     for spec in problem.specs:
         if spec.window is not None and spec.window[0] > problem.horizon * (1 + 1e-12):
-            raise ValueError(f"{problem.name}: a {spec.kind} spec's window starts at {spec.window[0]} s, past the "
-                             f"horizon ({problem.horizon:g} s): it would never be checked")
+            raise ValueError(
+                f"{problem.name}: a {spec.kind} spec's window starts at {spec.window[0]} s, past the "
+                f"horizon ({problem.horizon:g} s): it would never be checked"
+            )
     opts = options or problem.options
     start = time.perf_counter()
     system = problem.system
     try:
-        check_run_limits(opts, system.plant.n_states, system.period, int(problem.steps),
-                         system.plant.is_continuous, falsify=True)
+        check_run_limits(
+            opts,
+            system.plant.n_states,
+            system.period,
+            int(problem.steps),
+            system.plant.is_continuous,
+            falsify=True,
+        )
         if opts.nn_method != "auto":
             from nncs.loop.reach import resolve_nn_method, resolve_set_type
             from nncs.nn.methods import check_supported
@@ -176,24 +192,41 @@ def verify(problem: Problem, options: Options | None = None) -> Verdict:
     check = time_check(deadline, opts.timeout)
 
     def verdict(status: str, message: str, **kw) -> Verdict:
-        return Verdict(status, time.perf_counter() - start, message=message, problem_name=problem.name,
-                       states=tuple(problem.system.plant.state_names),
-                       options=opts, **kw)
+        return Verdict(
+            status,
+            time.perf_counter() - start,
+            message=message,
+            problem_name=problem.name,
+            states=tuple(problem.system.plant.state_names),
+            options=opts,
+            **kw,
+        )
 
     def try_falsify(part: Box, gradient: bool, samples: int) -> Counterexample | None:
         if samples <= 0 and not (gradient and opts.falsify_steps > 0):
             return None
         o = replace(opts, falsify_samples=max(samples, 1))
-        return falsify(problem.system, part, problem.steps, problem.specs, o, gradient=gradient, deadline=deadline)
+        return falsify(
+            problem.system, part, problem.steps, problem.specs, o, gradient=gradient, deadline=deadline
+        )
 
     def unsafe(cex: Counterexample, parts=()) -> Verdict:
-        return verdict("unsafe", f"counterexample violates spec {cex.spec_index} by {cex.violation:.3g}",
-                       counterexample=cex, parts=list(parts))
+        return verdict(
+            "unsafe",
+            f"counterexample violates spec {cex.spec_index} by {cex.violation:.3g}",
+            counterexample=cex,
+            parts=list(parts),
+        )
 
     queue = [problem.initial]
     parts: list = []
-    bar = tqdm(total=opts.split_budget, desc="parts", unit="part", leave=False,
-               disable=None if opts.progress is None else not opts.progress)
+    bar = tqdm(
+        total=opts.split_budget,
+        desc="parts",
+        unit="part",
+        leave=False,
+        disable=None if opts.progress is None else not opts.progress,
+    )
     try:
         return _refine(problem, opts, deadline, check, queue, parts, bar, verdict, try_falsify, unsafe)
     except TimeLimitReached:
@@ -202,12 +235,25 @@ def verify(problem: Problem, options: Options | None = None) -> Verdict:
         if not parts:  # stopped in the first falsification: nothing was tried
             parts.append((problem.initial, "unchecked", None))
         proven = sum(1 for _, s, _ in parts if s == "proven")
-        return verdict("unknown", f"time limit of {opts.timeout:g} s reached: {proven} of {len(parts)} part(s) "
-                                  f"proven", parts=parts)
+        return verdict(
+            "unknown",
+            f"time limit of {opts.timeout:g} s reached: {proven} of {len(parts)} part(s) proven",
+            parts=parts,
+        )
 
 
-def _refine(problem: Problem, opts: Options, deadline, check, queue: list, parts: list, bar, verdict, try_falsify,
-            unsafe) -> Verdict:
+def _refine(
+    problem: Problem,
+    opts: Options,
+    deadline,
+    check,
+    queue: list,
+    parts: list,
+    bar,
+    verdict,
+    try_falsify,
+    unsafe,
+) -> Verdict:
     """The falsify / prove / split loop of `verify` (it updates `queue` and `parts` in place, so that a
     TimeLimitReached leaves them describing the work done: the part being proven is in `parts` as unproven)."""
     # cheap falsification (a batch of simulations, no gradients) before any proof attempt
@@ -236,8 +282,11 @@ def _refine(problem: Problem, opts: Options, deadline, check, queue: list, parts
             parts.extend((p, "unchecked", None) for p in queue)
             bar.close()
             proven = sum(1 for _, s, _ in parts if s == "proven")
-            return verdict("unknown", f"split budget {opts.split_budget} spent: {proven} of the parts proven",
-                           parts=parts)
+            return verdict(
+                "unknown",
+                f"split budget {opts.split_budget} spent: {proven} of the parts proven",
+                parts=parts,
+            )
         halves = _split(part, problem.initial)
         parts.pop()  # the failed part is replaced by its halves
         queue.extend(halves)

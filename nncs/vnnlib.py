@@ -71,8 +71,16 @@ class VnnlibCase:
     def contains_input(self, x: np.ndarray, tol: float = 0.0) -> np.ndarray:
         """Return, for each row of x, whether it lies in the input box (strict bounds excluded at the bound)."""
         x = np.atleast_2d(np.asarray(x, dtype=float))
-        above = np.where(self.lb_open, x > self.lb - tol, x >= self.lb - tol) if self.lb_open is not None else x >= self.lb - tol
-        below = np.where(self.ub_open, x < self.ub + tol, x <= self.ub + tol) if self.ub_open is not None else x <= self.ub + tol
+        above = (
+            np.where(self.lb_open, x > self.lb - tol, x >= self.lb - tol)
+            if self.lb_open is not None
+            else x >= self.lb - tol
+        )
+        below = (
+            np.where(self.ub_open, x < self.ub + tol, x <= self.ub + tol)
+            if self.ub_open is not None
+            else x <= self.ub + tol
+        )
         return np.all(above & below, axis=1)
 
 
@@ -206,7 +214,9 @@ class _Builder:
             if len(args) != 2:
                 raise self.err(hline, "(= ...) needs two arguments")
             a, b = self.term(*args[0]), self.term(*args[1])
-            return [[(_combine([a, b], [1.0, -1.0]), hline, False), (_combine([a, b], [-1.0, 1.0]), hline, False)]]
+            return [
+                [(_combine([a, b], [1.0, -1.0]), hline, False), (_combine([a, b], [-1.0, 1.0]), hline, False)]
+            ]
         raise self.err(hline, f"unsupported operator {head!r} in an assertion")
 
     def count(self, expr, line) -> int:
@@ -247,6 +257,7 @@ def parse_vnnlib(text: str, source: str = "property", deadline: float | None = N
         ValueError with the line number on malformed or unsupported content, or sizes past the module's limits;
         VnnlibTimeout (a ValueError) at the deadline.
     """
+
     def check_time():
         if deadline is not None and time.perf_counter() > deadline:
             raise VnnlibTimeout(f"{source}: parsing ran past the time limit")
@@ -266,8 +277,11 @@ def parse_vnnlib(text: str, source: str = "property", deadline: float | None = N
             m = _VAR.match(name)
             if not m:
                 if _NEAR_VAR.match(name):
-                    raise b.err(line, f"variable {name!r}: write the index without leading zeros (it would be "
-                                      f"the same variable as {name[0]}_{int(name[2:])})")
+                    raise b.err(
+                        line,
+                        f"variable {name!r}: write the index without leading zeros (it would be "
+                        f"the same variable as {name[0]}_{int(name[2:])})",
+                    )
                 raise b.err(line, f"variable {name[:40]!r} is not named X_i or Y_i")
             if not isinstance(expr[2][0], str) or expr[2][0] != "Real":
                 raise b.err(line, f"variable {name} has sort {str(expr[2][0])[:40]!r}, expected Real")
@@ -297,7 +311,9 @@ def parse_vnnlib(text: str, source: str = "property", deadline: float | None = N
     for expr, line in asserts:  # count the disjunctive normal form before building any of it
         total = min(total * b.count(expr, line), MAX_CASES + 1)
         if total > MAX_CASES:
-            raise b.err(line, f"the disjunctive normal form of the assertions has more than {MAX_CASES} cases")
+            raise b.err(
+                line, f"the disjunctive normal form of the assertions has more than {MAX_CASES} cases"
+            )
     common: list = []  # the conjuncts of single-case assertions, shared by every case (linear in the asserts)
     branching: list[list[list]] = []
     for k, (expr, line) in enumerate(asserts):
@@ -308,8 +324,11 @@ def parse_vnnlib(text: str, source: str = "property", deadline: float | None = N
             common.extend(cases_k[0])
         else:
             branching.append(cases_k)
-    dnf = ([common + [c for part in combo for c in part] for combo in product(*branching)]
-           if branching else [common])
+    dnf = (
+        [common + [c for part in combo for c in part] for combo in product(*branching)]
+        if branching
+        else [common]
+    )
     groups: dict[tuple, list] = {}
     for k, conj in enumerate(dnf):
         if k % 64 == 0:
@@ -328,7 +347,7 @@ def parse_vnnlib(text: str, source: str = "property", deadline: float | None = N
             if xs:
                 if len(xs) != 1:
                     raise b.err(line, "input constraints must bound a single input X_i")
-                (i, a), = xs.items()
+                ((i, a),) = xs.items()
                 bound = -c0 / a + 0.0  # a x + c0 <= 0 (+ 0.0 turns -0.0 into 0.0)
                 if a > 0:
                     ub_open[i] = is_strict if bound < ub[i] else ub_open[i] or (is_strict and bound == ub[i])
@@ -343,7 +362,9 @@ def parse_vnnlib(text: str, source: str = "property", deadline: float | None = N
                 rows.append(row)
                 rhs.append(-c0)
                 strict.append(is_strict)
-            elif c0 > 0 or (c0 == 0 and is_strict):  # constant constraint that is false: this disjunct is empty
+            elif c0 > 0 or (
+                c0 == 0 and is_strict
+            ):  # constant constraint that is false: this disjunct is empty
                 lb[:] = np.inf
         if np.any(lb > ub) or np.any((lb == ub) & (lb_open | ub_open)):
             continue  # an empty input box contributes nothing
@@ -357,8 +378,16 @@ def parse_vnnlib(text: str, source: str = "property", deadline: float | None = N
     for (lb, ub, lb_open, ub_open), unsafe in groups.items():
         for A, _, _ in unsafe:
             A.setflags(write=False)
-        cases.append(VnnlibCase(np.array(lb), np.array(ub), tuple((A, r) for A, r, _ in unsafe),
-                                tuple(m for _, _, m in unsafe), np.array(lb_open), np.array(ub_open)))
+        cases.append(
+            VnnlibCase(
+                np.array(lb),
+                np.array(ub),
+                tuple((A, r) for A, r, _ in unsafe),
+                tuple(m for _, _, m in unsafe),
+                np.array(lb_open),
+                np.array(ub_open),
+            )
+        )
     if not cases:
         raise ValueError(f"{source}: the assertions leave no input box (the property holds vacuously)")
     return VnnlibProperty(n_inputs=b.n_x, n_outputs=b.n_y, cases=tuple(cases), source=source)

@@ -17,7 +17,11 @@ _REGISTRY: dict[str, tuple[str, str, str]] = {
     "pendulum": ("nncs.plants.pendulum", "pendulum", "example"),
     "unicycle": ("nncs.plants.unicycle", "unicycle", "example"),
     "double_integrator": ("nncs.plants.double_integrator", "double_integrator", "example"),
-    "double_integrator_discrete": ("nncs.plants.double_integrator", "double_integrator_discrete", "example_discrete"),
+    "double_integrator_discrete": (
+        "nncs.plants.double_integrator",
+        "double_integrator_discrete",
+        "example_discrete",
+    ),
     "van_der_pol": ("nncs.plants.van_der_pol", "van_der_pol", "example"),
     "dubins": ("nncs.plants.dubins", "dubins", "example"),
 }

@@ -21,13 +21,27 @@ def acc(a_lead: float = -2.0, mu: float = 1e-4) -> SymbolicPlant:
     Input: a_ego. Source: ARCH-COMP AINNCS ACC / NNV CAV 2020 (see shared/benchmarks/closed_loop/README.md).
     """
     return SymbolicPlant(
-        STATES, ["a_ego"],
-        ["v_lead", "g_lead", "-2*g_lead + 2*a_lead - mu*v_lead**2",
-         "v_ego", "g_ego", "-2*g_ego + 2*a_ego - mu*v_ego**2"],
-        parameters={"a_lead": a_lead, "mu": mu}, name="acc")
+        STATES,
+        ["a_ego"],
+        [
+            "v_lead",
+            "g_lead",
+            "-2*g_lead + 2*a_lead - mu*v_lead**2",
+            "v_ego",
+            "g_ego",
+            "-2*g_ego + 2*a_ego - mu*v_ego**2",
+        ],
+        parameters={"a_lead": a_lead, "mu": mu},
+        name="acc",
+    )
 
 
 def example() -> dict:
     """A one-period problem: the benchmark's initial set, a_ego in [-1, 1], T = 0.1 s."""
-    return {"state_lower": [90, 32, 0, 10, 30, 0], "state_upper": [110, 32.2, 0, 11, 30.2, 0],
-            "input_lower": [-1.0], "input_upper": [1.0], "period": 0.1}
+    return {
+        "state_lower": [90, 32, 0, 10, 30, 0],
+        "state_upper": [110, 32.2, 0, 11, 30.2, 0],
+        "input_lower": [-1.0],
+        "input_upper": [1.0],
+        "period": 0.1,
+    }

@@ -18,8 +18,14 @@ def double_integrator(time: str = "continuous", dt: float = 1.0) -> SymbolicPlan
     States: x (position), v (velocity). Input: u (acceleration).
     """
     if time == "discrete":
-        return SymbolicPlant(["x", "v"], ["u"], ["x + dt*v + dt**2/2*u", "v + dt*u"], parameters={"dt": dt},
-                             time="discrete", name="double_integrator_discrete")
+        return SymbolicPlant(
+            ["x", "v"],
+            ["u"],
+            ["x + dt*v + dt**2/2*u", "v + dt*u"],
+            parameters={"dt": dt},
+            time="discrete",
+            name="double_integrator_discrete",
+        )
     return SymbolicPlant(["x", "v"], ["u"], ["v", "u"], time=time, name="double_integrator")
 
 
@@ -30,11 +36,21 @@ def double_integrator_discrete(dt: float = 1.0) -> SymbolicPlant:
 
 def example() -> dict:
     """A one-period problem: x in [0.5, 0.6], v in [-0.1, 0.1], u in [-1, 1], T = 0.5 s."""
-    return {"state_lower": [0.5, -0.1], "state_upper": [0.6, 0.1],
-            "input_lower": [-1.0], "input_upper": [1.0], "period": 0.5}
+    return {
+        "state_lower": [0.5, -0.1],
+        "state_upper": [0.6, 0.1],
+        "input_lower": [-1.0],
+        "input_upper": [1.0],
+        "period": 0.5,
+    }
 
 
 def example_discrete() -> dict:
     """A one-step problem for the discrete form (dt = 1): the same sets, period 1."""
-    return {"state_lower": [0.5, -0.1], "state_upper": [0.6, 0.1],
-            "input_lower": [-1.0], "input_upper": [1.0], "period": 1.0}
+    return {
+        "state_lower": [0.5, -0.1],
+        "state_upper": [0.6, 0.1],
+        "input_lower": [-1.0],
+        "input_upper": [1.0],
+        "period": 1.0,
+    }

@@ -16,12 +16,18 @@ def van_der_pol(mu: float = 1.0) -> SymbolicPlant:
 
     States: x1, x2. Input: u.
     """
-    return SymbolicPlant(["x1", "x2"], ["u"], ["x2", "mu*(1 - x1**2)*x2 - x1 + u"], parameters={"mu": mu},
-                         name="van_der_pol")
+    return SymbolicPlant(
+        ["x1", "x2"], ["u"], ["x2", "mu*(1 - x1**2)*x2 - x1 + u"], parameters={"mu": mu}, name="van_der_pol"
+    )
 
 
 def example() -> dict:
     """A one-period problem: x in [1.25, 1.55] x [2.25, 2.35] (the classic Van der Pol box), u in [-0.5, 0.5],
     T = 0.2 s."""
-    return {"state_lower": [1.25, 2.25], "state_upper": [1.55, 2.35],
-            "input_lower": [-0.5], "input_upper": [0.5], "period": 0.2}
+    return {
+        "state_lower": [1.25, 2.25],
+        "state_upper": [1.55, 2.35],
+        "input_lower": [-0.5],
+        "input_upper": [0.5],
+        "period": 0.2,
+    }

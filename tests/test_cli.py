@@ -7,7 +7,9 @@ import nncs
 
 
 def test_version_prints_package_version():
-    out = subprocess.run([sys.executable, "-m", "nncs", "--version"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "nncs", "--version"], capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == f"nncs {nncs.__version__}"
 
 

@@ -42,14 +42,19 @@ falsify_steps = 2
 
 
 def nncs_cmd(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "nncs", *map(str, args)], capture_output=True, text=True, cwd=cwd,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "nncs", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
 
 
 def _problem(tmp_path, constraint="x <= 1.5", name="di.toml"):
     rng = np.random.default_rng(0)
-    net = network_from_pairs([(rng.normal(size=(4, 2)) * 0.3, np.zeros(4), "relu"),
-                              (rng.normal(size=(1, 4)) * 0.3, np.zeros(1), "identity")])
+    net = network_from_pairs(
+        [
+            (rng.normal(size=(4, 2)) * 0.3, np.zeros(4), "relu"),
+            (rng.normal(size=(1, 4)) * 0.3, np.zeros(1), "identity"),
+        ]
+    )
     save_network(net, tmp_path / "ctrl.json")
     path = tmp_path / name
     path.write_text(TOML.format(constraint=constraint))
@@ -75,7 +80,9 @@ def test_verify_safe_writes_report_and_plot(safe_run):
     data = json.loads(report.read_text())
     assert data["verdict"] == "safe" and data["name"] == "di" and data["states"] == ["x", "v"]
     assert len(data["steps"]) == 6 and data["counterexample"] is None
-    np.testing.assert_allclose(data["steps"][0]["lower"], [0.9, -0.1])  # t = 0: the initial box (outward-rounded)
+    np.testing.assert_allclose(
+        data["steps"][0]["lower"], [0.9, -0.1]
+    )  # t = 0: the initial box (outward-rounded)
     assert data["steps"][0]["lower"][0] <= 0.9
     assert png.read_bytes()[:8] == PNG
 
@@ -140,12 +147,16 @@ def test_run_typo_suggests_names():
 
 
 def test_verify_nn_quiet(tmp_path):
-    net = network_from_pairs([(np.array([[1.0, 1.0]]), np.zeros(1), "relu"), (np.array([[1.0]]), np.zeros(1), "identity")])
+    net = network_from_pairs(
+        [(np.array([[1.0, 1.0]]), np.zeros(1), "relu"), (np.array([[1.0]]), np.zeros(1), "identity")]
+    )
     save_network(net, tmp_path / "n.onnx")
     prop = tmp_path / "p.vnnlib"
-    prop.write_text("(declare-const X_0 Real)\n(declare-const X_1 Real)\n(declare-const Y_0 Real)\n"
-                    "(assert (>= X_0 0))\n(assert (<= X_0 1))\n(assert (>= X_1 0))\n(assert (<= X_1 1))\n"
-                    "(assert (>= Y_0 2.5))\n")
+    prop.write_text(
+        "(declare-const X_0 Real)\n(declare-const X_1 Real)\n(declare-const Y_0 Real)\n"
+        "(assert (>= X_0 0))\n(assert (<= X_0 1))\n(assert (>= X_1 0))\n(assert (<= X_1 1))\n"
+        "(assert (>= Y_0 2.5))\n"
+    )
     out = nncs_cmd("verify-nn", tmp_path / "n.onnx", prop, "--quiet", "--timeout", 30)
     assert out.returncode == 0, out.stderr
     assert out.stdout == "holds\n"

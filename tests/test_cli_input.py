@@ -12,17 +12,26 @@ import nncs.nn.verify
 from nncs.cli import main, positive_seconds
 from tests.test_cli_commands import PNG, _problem
 
-GOOD_REPORT = {"name": "r", "verdict": "safe", "states": ["x", "v"],
-               "steps": [{"t": 0.0, "lower": [0.0, 1.0], "upper": [1.0, 2.0]},
-                         {"t": 0.1, "lower": [0.5, 1.0], "upper": [1.5, 2.5]}],
-               "counterexample": None}
+GOOD_REPORT = {
+    "name": "r",
+    "verdict": "safe",
+    "states": ["x", "v"],
+    "steps": [
+        {"t": 0.0, "lower": [0.0, 1.0], "upper": [1.0, 2.0]},
+        {"t": 0.1, "lower": [0.5, 1.0], "upper": [1.5, 2.5]},
+    ],
+    "counterexample": None,
+}
 
 
 @pytest.mark.parametrize("text", ["-1", "0", "nan", "inf", "-inf", "abc", ""])
 def test_timeout_values_that_are_not_positive_finite_seconds_are_refused(text, capsys, tmp_path):
     problem = _problem(tmp_path)
-    for argv in (["verify", str(problem), "--timeout", text], ["run", "acc", "--timeout", text],
-                 ["verify-nn", "m.onnx", "p.vnnlib", "--timeout", text]):
+    for argv in (
+        ["verify", str(problem), "--timeout", text],
+        ["run", "acc", "--timeout", text],
+        ["verify-nn", "m.onnx", "p.vnnlib", "--timeout", text],
+    ):
         with pytest.raises(SystemExit) as exc:
             main(argv)
         assert exc.value.code == 2
@@ -104,6 +113,7 @@ def _mutations():
         r = json.loads(json.dumps(GOOD_REPORT))
         fn(r)
         return r
+
     yield "top level not an object", [1, 2]
     yield "steps missing", {"verdict": "safe"}
     yield "steps not a list", edit(lambda r: r.update(steps="abc"))
@@ -117,11 +127,22 @@ def _mutations():
     yield "states not names", edit(lambda r: r.update(states=[1, 2]))
     yield "verdict not a string", edit(lambda r: r.update(verdict=3))
     yield "lower above upper", edit(lambda r: r["steps"][0].update(lower=[5.0, 1.0]))
-    yield "counterexample without x0", edit(lambda r: r.update(counterexample={"trajectory": {"t": [], "x": []}}))
-    yield "trajectory rows disagree", edit(lambda r: r.update(
-        counterexample={"x0": [0.0, 1.0], "trajectory": {"t": [0.0, 0.1], "x": [[0.0, 1.0]]}}))
-    yield "trajectory row too short", edit(lambda r: r.update(
-        counterexample={"x0": [0.0, 1.0], "trajectory": {"t": [0.0], "x": [[0.0]]}}))
+    yield (
+        "counterexample without x0",
+        edit(lambda r: r.update(counterexample={"trajectory": {"t": [], "x": []}})),
+    )
+    yield (
+        "trajectory rows disagree",
+        edit(
+            lambda r: r.update(
+                counterexample={"x0": [0.0, 1.0], "trajectory": {"t": [0.0, 0.1], "x": [[0.0, 1.0]]}}
+            )
+        ),
+    )
+    yield (
+        "trajectory row too short",
+        edit(lambda r: r.update(counterexample={"x0": [0.0, 1.0], "trajectory": {"t": [0.0], "x": [[0.0]]}})),
+    )
     yield "nothing to draw", edit(lambda r: r.update(steps=[]))
 
 
@@ -135,8 +156,14 @@ def test_malformed_reports_are_a_clear_error_naming_the_file(label, report, tmp_
     assert not (tmp_path / "o.png").exists()
 
 
-@pytest.mark.parametrize("content", [b"\xff\xfe{\"verdict\": 1}", b"[" * 100000 + b"]" * 100000,
-                                     b'{"verdict": "safe", "steps": [{"t": NaN, "lower": [0], "upper": [1]}]}'])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'\xff\xfe{"verdict": 1}',
+        b"[" * 100000 + b"]" * 100000,
+        b'{"verdict": "safe", "steps": [{"t": NaN, "lower": [0], "upper": [1]}]}',
+    ],
+)
 def test_unreadable_reports_are_a_clear_error(content, tmp_path, capsys):
     path = tmp_path / "rep.json"
     path.write_bytes(content)

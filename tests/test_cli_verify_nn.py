@@ -21,12 +21,20 @@ PROP = """(declare-const X_0 Real)
 
 
 def _run(*args):
-    return subprocess.run([sys.executable, "-m", "nncs", "verify-nn", *map(str, args)], capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "nncs", "verify-nn", *map(str, args)], capture_output=True, text=True
+    )
 
 
 def _net(tmp_path):
     # y = relu(x0 + x1) + relu(x0 - x1): on [0,1] x [-1,1] its maximum is 2 (at x0 = 1, |x1| = 1... and x1 = 0)
-    net = Network([Linear(np.array([[1.0, 1.0], [1.0, -1.0]]), [0.0, 0.0]), ReLU(), Linear(np.array([[1.0, 1.0]]), [0.0])])
+    net = Network(
+        [
+            Linear(np.array([[1.0, 1.0], [1.0, -1.0]]), [0.0, 0.0]),
+            ReLU(),
+            Linear(np.array([[1.0, 1.0]]), [0.0]),
+        ]
+    )
     path = tmp_path / "net.onnx"
     save_network(net, path)
     return path

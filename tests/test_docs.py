@@ -30,13 +30,36 @@ def test_api_examples_run():
     finally:
         os.chdir(cwd)
     result = runner.summarize(verbose=False)
-    assert result.failed == 0, f"{result.failed} of {result.attempted} docs/api.md examples failed (output above)"
+    assert result.failed == 0, (
+        f"{result.failed} of {result.attempted} docs/api.md examples failed (output above)"
+    )
 
 
-@pytest.mark.parametrize("name", ["Box", "Zonotope", "Star", "HPolytope", "Network", "load_network", "save_network",
-                                  "nn.reach", "SymbolicPlant", "flowpipe", "Flowpipe", "FlowpipeOptions",
-                                  "ClosedLoop", "reach", "ReachResult", "Options", "load_problem", "Problem",
-                                  "verify", "Verdict"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Box",
+        "Zonotope",
+        "Star",
+        "HPolytope",
+        "Network",
+        "load_network",
+        "save_network",
+        "nn.reach",
+        "SymbolicPlant",
+        "flowpipe",
+        "Flowpipe",
+        "FlowpipeOptions",
+        "ClosedLoop",
+        "reach",
+        "ReachResult",
+        "Options",
+        "load_problem",
+        "Problem",
+        "verify",
+        "Verdict",
+    ],
+)
 def test_every_public_name_is_documented(name):
     assert f"`nncs.{name}" in API.read_text(), f"nncs.{name} has no section in docs/api.md"
 
@@ -83,8 +106,10 @@ def test_readme_error_example_is_real(tmp_path, capsys):
     from nncs.cli import main
 
     text = (ROOT / "case_studies" / "acc.toml").read_text().replace("steps = 50", "")
-    text = text.replace('network = "../controllers/acc_controller.onnx"',
-                        f'network = "{(ROOT / "controllers" / "acc_controller.onnx").as_posix()}"')
+    text = text.replace(
+        'network = "../controllers/acc_controller.onnx"',
+        f'network = "{(ROOT / "controllers" / "acc_controller.onnx").as_posix()}"',
+    )
     bad = tmp_path / "acc.toml"
     bad.write_text(text)
     assert main(["verify", str(bad)]) == 2
@@ -110,7 +135,10 @@ def test_architecture_page_names_only_paths_that_exist():
 def test_architecture_page_names_every_module():
     text = ARCHITECTURE.read_text()
     root = ARCHITECTURE.parents[1]
-    modules = sorted(str(p.relative_to(root)) for p in (root / "nncs").rglob("*.py")
-                     if p.name not in ("__init__.py", "__main__.py", "_version.py"))
+    modules = sorted(
+        str(p.relative_to(root))
+        for p in (root / "nncs").rglob("*.py")
+        if p.name not in ("__init__.py", "__main__.py", "_version.py")
+    )
     unnamed = [m for m in modules if m not in text]
     assert not unnamed, f"docs/architecture.md does not name these modules: {unnamed}"

@@ -41,16 +41,21 @@ def test_affine_errors(text, word):
 
 @pytest.mark.parametrize(
     "text, word",
-    [("x_lead", "no relation"), ("x_lead <= 1 <= 2", "more than one"), ("3 >= 2", "does not involve"),
-     ("x_lead**2 <= 1", "not affine")],
+    [
+        ("x_lead", "no relation"),
+        ("x_lead <= 1 <= 2", "more than one"),
+        ("3 >= 2", "does not involve"),
+        ("x_lead**2 <= 1", "not affine"),
+    ],
 )
 def test_constraint_errors(text, word):
     with pytest.raises(ValueError, match=word):
         linear_constraint(text, NAMES, "spec[0]")
 
 
-@pytest.mark.parametrize("text", ["__import__('os').getpid()*0 + x", "().__class__ and x", "x.func(1)",
-                                  "(x).args", "x + I"])
+@pytest.mark.parametrize(
+    "text", ["__import__('os').getpid()*0 + x", "().__class__ and x", "x.func(1)", "(x).args", "x + I"]
+)
 def test_expressions_cannot_run_code_or_reach_python_names(text):
     with pytest.raises(ValueError, match="spec"):
         affine_map([text], ["x"], "spec")

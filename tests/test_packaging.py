@@ -22,8 +22,14 @@ print(json.dumps({
 
 def test_bundled_folders_are_installed_under_nncs_only(tmp_path):
     # run outside the repository, so only what is installed can be imported
-    out = subprocess.run([sys.executable, "-c", PROBE], cwd=tmp_path, capture_output=True, text=True, timeout=120,
-                         env={"PATH": "", "PYTHONPATH": ""})
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "", "PYTHONPATH": ""},
+    )
     assert out.returncode == 0, out.stderr
     found = json.loads(out.stdout)
     assert found["top_level"] == {"plants": False, "controllers": False, "case_studies": False}

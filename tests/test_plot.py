@@ -33,7 +33,11 @@ def test_plot_set_draws_projection(s, area):
     patches = [p for p in ax.patches if isinstance(p, Polygon)]
     assert len(patches) == 1
     assert patches[0].get_label() == "S"
-    verts = patches[0].get_xy()[:-1] if np.allclose(patches[0].get_xy()[0], patches[0].get_xy()[-1]) else patches[0].get_xy()
+    verts = (
+        patches[0].get_xy()[:-1]
+        if np.allclose(patches[0].get_xy()[0], patches[0].get_xy()[-1])
+        else patches[0].get_xy()
+    )
     assert polygon_area(verts) == pytest.approx(area, rel=1e-3)
     x0, x1 = ax.get_xlim()
     lo, hi = s.bounds()
@@ -57,7 +61,6 @@ def test_bad_projection():
 # ---------------------------------------------------------------------------------------------------------
 # closed-loop pictures: a double integrator under a small fixed ReLU controller (fast, star path)
 
-from matplotlib.collections import PolyCollection  # noqa: E402
 
 from nncs.nn.network import network_from_pairs  # noqa: E402
 from nncs.plot import plot_nn_output, plot_over_time, plot_reach, plot_report, save_report_plot  # noqa: E402
@@ -67,8 +70,12 @@ from nncs.spec import make_spec  # noqa: E402
 @pytest.fixture(scope="module")
 def small_loop():
     plant = nncs.SymbolicPlant(["x", "v"], ["u"], ["v", "u"])
-    net = network_from_pairs([(np.array([[1.0, 0.5], [-1.0, -0.5]]), np.zeros(2), "relu"),
-                              (np.array([[-1.0, 1.0]]), np.zeros(1), "identity")])
+    net = network_from_pairs(
+        [
+            (np.array([[1.0, 0.5], [-1.0, -0.5]]), np.zeros(2), "relu"),
+            (np.array([[-1.0, 1.0]]), np.zeros(1), "identity"),
+        ]
+    )
     system = nncs.ClosedLoop(plant, net, 0.2)
     initial = nncs.Box([0.9, -0.1], [1.1, 0.1])
     result = nncs.reach(system, initial, 5, nncs.Options(substeps=4, progress=False))
@@ -87,7 +94,9 @@ def test_plot_reach_layers(small_loop):
     system, initial, result = small_loop
     times, states = simulate(system.plant, initial.sample(6, 0), system.period, 5, controller=system.control)
     spec = make_spec("always", ["x <= 1.05"], ["x", "v"])
-    ax = plot_reach(result, ("x", "v"), traces=(times, states), unsafe=spec, goal=nncs.Box([0.0, -1.0], [0.5, 1.0]))
+    ax = plot_reach(
+        result, ("x", "v"), traces=(times, states), unsafe=spec, goal=nncs.Box([0.0, -1.0], [0.5, 1.0])
+    )
     segs = list(result.segments())
     flow = _collection(ax, "flowpipe")
     assert len(flow.get_paths()) == len(segs) == 5 * 4
@@ -162,20 +171,27 @@ def test_expression_band_contains_simulations(small_loop):
     from nncs.dynamics.simulate import simulate
 
     system, initial, result = small_loop
-    times, states = simulate(system.plant, initial.sample(40, 1), system.period, 5, controller=system.control,
-                             substeps=4)
+    times, states = simulate(
+        system.plant, initial.sample(40, 1), system.period, 5, controller=system.control, substeps=4
+    )
     t0, t1, lo, hi = nncs.plot.expression_band(result, "x - 2*v")
     values = states[..., 0] - 2 * states[..., 1]
     for k, t in enumerate(times):
         inside = (t0 <= t + 1e-12) & (t1 >= t - 1e-12)
         assert inside.any()
-        assert np.all(values[:, k] >= lo[inside].min() - 1e-6) and np.all(values[:, k] <= hi[inside].max() + 1e-6)
+        assert np.all(values[:, k] >= lo[inside].min() - 1e-6) and np.all(
+            values[:, k] <= hi[inside].max() + 1e-6
+        )
 
 
 @pytest.mark.parametrize("method", ["exact-star", "approx-star", "approx-zono"])
 def test_plot_nn_output_union_and_samples(method):
-    net = network_from_pairs([(np.array([[1.0, -1.0], [1.0, 1.0], [0.5, -2.0]]), np.array([0.0, -0.2, 0.1]), "relu"),
-                              (np.array([[1.0, 1.0, -1.0], [0.0, 1.0, 1.0]]), np.zeros(2), "identity")])
+    net = network_from_pairs(
+        [
+            (np.array([[1.0, -1.0], [1.0, 1.0], [0.5, -2.0]]), np.array([0.0, -0.2, 0.1]), "relu"),
+            (np.array([[1.0, 1.0, -1.0], [0.0, 1.0, 1.0]]), np.zeros(2), "identity"),
+        ]
+    )
     box = nncs.Box([-1.0, -1.0], [1.0, 1.0])
     sets = nncs.nn.reach(net, box, method)
     ax = plot_nn_output(sets, network=net, input_set=box, samples=300, label=method)
@@ -198,10 +214,23 @@ def test_plot_nn_output_union_and_samples(method):
 def _report(tmp_path, cex=True):
     import json
 
-    report = {"name": "demo", "verdict": "unsafe" if cex else "safe", "time_s": 0.1, "states": ["x", "v", "c"],
-              "steps": [{"t": 0.0, "lower": [0, 0, 1], "upper": [1, 1, 1]}, {"t": 0.5, "lower": [1, -1, 1], "upper": [2, 0, 1]}],
-              "counterexample": {"x0": [0.5, 0.5, 1], "w": [], "trajectory": {"t": [0, 0.5], "x": [[0.5, 0.5, 1], [1.5, -0.5, 1]], "u": []}}
-              if cex else None}
+    report = {
+        "name": "demo",
+        "verdict": "unsafe" if cex else "safe",
+        "time_s": 0.1,
+        "states": ["x", "v", "c"],
+        "steps": [
+            {"t": 0.0, "lower": [0, 0, 1], "upper": [1, 1, 1]},
+            {"t": 0.5, "lower": [1, -1, 1], "upper": [2, 0, 1]},
+        ],
+        "counterexample": {
+            "x0": [0.5, 0.5, 1],
+            "w": [],
+            "trajectory": {"t": [0, 0.5], "x": [[0.5, 0.5, 1], [1.5, -0.5, 1]], "u": []},
+        }
+        if cex
+        else None,
+    }
     path = tmp_path / "r.json"
     path.write_text(json.dumps(report))
     return path

@@ -9,8 +9,12 @@ import pytest
 import nncs
 from nncs.problem import ProblemError, load_problem
 
-NET = {"layers": [{"W": [[0.5, -0.2], [0.1, 0.3]], "b": [0.0, 0.1], "activation": "relu"},
-                  {"W": [[-1.0, 0.5]], "b": [0.0], "activation": "linear"}]}
+NET = {
+    "layers": [
+        {"W": [[0.5, -0.2], [0.1, 0.3]], "b": [0.0, 0.1], "activation": "relu"},
+        {"W": [[-1.0, 0.5]], "b": [0.0], "activation": "linear"},
+    ]
+}
 
 GOOD = """
 name = "di"
@@ -65,8 +69,10 @@ def test_good_problem(tmp_path):
 
 
 def test_library_model(tmp_path):
-    text = GOOD.replace('states = ["x", "v"]\ninputs = ["u"]\nparameters = { k = 1.0 }\ndynamics = ["v", "k*u"]',
-                        'model = "double_integrator"')
+    text = GOOD.replace(
+        'states = ["x", "v"]\ninputs = ["u"]\nparameters = { k = 1.0 }\ndynamics = ["v", "k*u"]',
+        'model = "double_integrator"',
+    )
     p = load_problem(write(tmp_path, text))
     assert p.system.plant.state_names == ("x", "v")
 
@@ -74,30 +80,34 @@ def test_library_model(tmp_path):
 @pytest.mark.parametrize(
     "old, new, words",
     [
-        ('steps = 5', 'steps = "five"', ["horizon", "steps", "int"]),
-        ('steps = 5', 'steps = 0', ["horizon", "steps"]),
-        ('upper = [0.1, 0.0]', 'upper = [0.1]', ["initial", "upper", "2 numbers"]),
-        ('upper = [0.1, 0.0]', 'upper = [-0.1, 0.0]', ["initial", "lower[0] = 0 > upper[0] = -0.1"]),
+        ("steps = 5", 'steps = "five"', ["horizon", "steps", "int"]),
+        ("steps = 5", "steps = 0", ["horizon", "steps"]),
+        ("upper = [0.1, 0.0]", "upper = [0.1]", ["initial", "upper", "2 numbers"]),
+        ("upper = [0.1, 0.0]", "upper = [-0.1, 0.0]", ["initial", "lower[0] = 0 > upper[0] = -0.1"]),
         ('always = ["x <= 5", "x >= -5"]', 'always = ["speed <= 5"]', ["spec[0]", "speed"]),
         ('always = ["x <= 5", "x >= -5"]', 'always = ["x*v <= 5"]', ["spec[0]", "not affine"]),
-        ('always = ["x <= 5", "x >= -5"]', 'always = ["x <= 5"]\ngoal = ["x <= 1"]', ["spec[0]", "exactly one"]),
+        (
+            'always = ["x <= 5", "x >= -5"]',
+            'always = ["x <= 5"]\ngoal = ["x <= 1"]',
+            ["spec[0]", "exactly one"],
+        ),
         ('inputs = ["x", "v"]', 'inputs = ["x"]', ["controller", "2 inputs"]),
         ('inputs = ["x", "v"]', 'inputs = ["x", "sin(v)"]', ["controller", "not affine"]),
         ('outputs = ["2*y0"]', 'outputs = ["y3"]', ["controller", "y3"]),
         ('network = "net.json"', 'network = "missing.json"', ["[controller].network", "does not exist"]),
         ('dynamics = ["v", "k*u"]', 'dynamics = ["v"]', ["[plant]"]),
         ('dynamics = ["v", "k*u"]', 'dynamics = ["v", "k*q"]', ["[plant]", "q"]),
-        ('seed = 3', 'sede = 3', ["[options]", "sede"]),
-        ('seed = 3', 'set_type = "polytope"', ["set_type"]),
+        ("seed = 3", "sede = 3", ["[options]", "sede"]),
+        ("seed = 3", 'set_type = "polytope"', ["set_type"]),
         ('name = "di"', 'name = "di"\ncolour = "red"', ["colour"]),
-        ('period = 0.1', 'period = -1.0', ["controller", "period"]),
-        ('from = 0.1\nto = 0.4', 'from = 10.0\nto = 12.0', ["spec[1]", "'from'", "past the horizon"]),
-        ('to = 0.4', 'to = 0.7', ["spec[1]", "'to'", "past the horizon"]),
-        ('substeps = 4', 'substeps = "4"', ["[options]", "substeps", "integer"]),
-        ('substeps = 4', 'substeps = 4.5', ["[options]", "substeps", "integer"]),
-        ('substeps = 4', 'split_budget = true', ["[options]", "split_budget", "integer"]),
-        ('substeps = 4', 'time_step = inf', ["[options]", "time_step", "finite"]),
-        ('substeps = 4', 'fit_tol = "0.2"', ["[options]", "fit_tol", "finite"]),
+        ("period = 0.1", "period = -1.0", ["controller", "period"]),
+        ("from = 0.1\nto = 0.4", "from = 10.0\nto = 12.0", ["spec[1]", "'from'", "past the horizon"]),
+        ("to = 0.4", "to = 0.7", ["spec[1]", "'to'", "past the horizon"]),
+        ("substeps = 4", 'substeps = "4"', ["[options]", "substeps", "integer"]),
+        ("substeps = 4", "substeps = 4.5", ["[options]", "substeps", "integer"]),
+        ("substeps = 4", "split_budget = true", ["[options]", "split_budget", "integer"]),
+        ("substeps = 4", "time_step = inf", ["[options]", "time_step", "finite"]),
+        ("substeps = 4", 'fit_tol = "0.2"', ["[options]", "fit_tol", "finite"]),
     ],
 )
 def test_malformed_keys_are_named(tmp_path, old, new, words):
@@ -131,32 +141,73 @@ def test_bundled_own_controller_problem_loads():
 
 # -- every table checks its keys, with the nearest known key suggested --------------------------------------
 
-MODEL = GOOD.replace('states = ["x", "v"]\ninputs = ["u"]\nparameters = { k = 1.0 }\ndynamics = ["v", "k*u"]',
-                     'model = "double_integrator"')
+MODEL = GOOD.replace(
+    'states = ["x", "v"]\ninputs = ["u"]\nparameters = { k = 1.0 }\ndynamics = ["v", "k*u"]',
+    'model = "double_integrator"',
+)
 
 
 @pytest.mark.parametrize(
     "text, old, new, expected",
     [
-        (GOOD, 'steps = 5', 'steps = 5\nhorizon_s = 100', "[horizon]: unknown key 'horizon_s'; known keys: steps"),
-        (GOOD, 'upper = [0.1, 0.0]', 'uper = [0.1, 0.0]', "[initial]: unknown key 'uper'; did you mean 'upper'?"),
-        (GOOD, 'period = 0.1', 'perod = 0.1', "[controller]: unknown key 'perod'; did you mean 'period'?"),
-        (GOOD, 'parameters = { k = 1.0 }', 'parameter = { k = 1.0 }',
-         "[plant]: unknown key 'parameter'; did you mean 'parameters'?"),
-        (GOOD, 'to = 0.4', 'too = 0.4', "spec[1]: unknown key 'too'; did you mean 'to'?"),
-        (GOOD, 'seed = 3', 'sed = 3', "[options]: unknown key 'sed'; did you mean 'seed'?"),
+        (
+            GOOD,
+            "steps = 5",
+            "steps = 5\nhorizon_s = 100",
+            "[horizon]: unknown key 'horizon_s'; known keys: steps",
+        ),
+        (
+            GOOD,
+            "upper = [0.1, 0.0]",
+            "uper = [0.1, 0.0]",
+            "[initial]: unknown key 'uper'; did you mean 'upper'?",
+        ),
+        (GOOD, "period = 0.1", "perod = 0.1", "[controller]: unknown key 'perod'; did you mean 'period'?"),
+        (
+            GOOD,
+            "parameters = { k = 1.0 }",
+            "parameter = { k = 1.0 }",
+            "[plant]: unknown key 'parameter'; did you mean 'parameters'?",
+        ),
+        (GOOD, "to = 0.4", "too = 0.4", "spec[1]: unknown key 'too'; did you mean 'to'?"),
+        (GOOD, "seed = 3", "sed = 3", "[options]: unknown key 'sed'; did you mean 'seed'?"),
         (GOOD, 'name = "di"', 'nme = "di"', "top level: unknown key 'nme'; did you mean 'name'?"),
-        (MODEL, 'model = "double_integrator"', 'model = "double_integrator"\nparameter = { dt = 0.1 }',
-         "[plant]: unknown key 'parameter'; did you mean 'parameters'?"),
-        (MODEL, 'model = "double_integrator"', 'model = "double_integrator"\nstates = ["x", "v"]',
-         "[plant]: unknown key 'states'; known keys: model, parameters (with 'model'"),
-        (MODEL, 'model = "double_integrator"', 'model = "double_integrator"\nparameters = { dtt = 0.1 }',
-         "[plant].parameters: unknown key 'dtt'; did you mean 'dt'?"),
-        (MODEL, 'model = "double_integrator"', 'model = "double_integratr"',
-         "[plant].model: unknown plant 'double_integratr'; did you mean 'double_integrator'?"),
-        (GOOD, 'seed = 3', 'preset = "fats"', "[options].preset: unknown preset 'fats'; did you mean 'fast'?"),
-        (GOOD, 'upper = [0.1, 0.0]', 'upper = [0.1, 0.0]\nlowr = 1\nzzz = 2',
-         "[initial]: unknown keys 'lowr' (did you mean 'lower'?), 'zzz'; known keys: lower, upper"),
+        (
+            MODEL,
+            'model = "double_integrator"',
+            'model = "double_integrator"\nparameter = { dt = 0.1 }',
+            "[plant]: unknown key 'parameter'; did you mean 'parameters'?",
+        ),
+        (
+            MODEL,
+            'model = "double_integrator"',
+            'model = "double_integrator"\nstates = ["x", "v"]',
+            "[plant]: unknown key 'states'; known keys: model, parameters (with 'model'",
+        ),
+        (
+            MODEL,
+            'model = "double_integrator"',
+            'model = "double_integrator"\nparameters = { dtt = 0.1 }',
+            "[plant].parameters: unknown key 'dtt'; did you mean 'dt'?",
+        ),
+        (
+            MODEL,
+            'model = "double_integrator"',
+            'model = "double_integratr"',
+            "[plant].model: unknown plant 'double_integratr'; did you mean 'double_integrator'?",
+        ),
+        (
+            GOOD,
+            "seed = 3",
+            'preset = "fats"',
+            "[options].preset: unknown preset 'fats'; did you mean 'fast'?",
+        ),
+        (
+            GOOD,
+            "upper = [0.1, 0.0]",
+            "upper = [0.1, 0.0]\nlowr = 1\nzzz = 2",
+            "[initial]: unknown keys 'lowr' (did you mean 'lower'?), 'zzz'; known keys: lower, upper",
+        ),
     ],
 )
 def test_unknown_keys_suggest_the_nearest(tmp_path, text, old, new, expected):
@@ -168,21 +219,30 @@ def test_unknown_keys_suggest_the_nearest(tmp_path, text, old, new, expected):
 
 
 def test_model_states_note_says_why(tmp_path):
-    path = write(tmp_path, MODEL.replace('model = "double_integrator"', 'model = "double_integrator"\nstates = ["x"]'))
+    path = write(
+        tmp_path, MODEL.replace('model = "double_integrator"', 'model = "double_integrator"\nstates = ["x"]')
+    )
     with pytest.raises(ProblemError, match="with 'model'.*only 'parameters'"):
         load_problem(path)
 
 
 def test_model_parameters_are_used(tmp_path):
-    p = load_problem(write(tmp_path, MODEL.replace('model = "double_integrator"',
-                                                   'model = "double_integrator"\nparameters = { time = "discrete", dt = 0.1 }')))
+    p = load_problem(
+        write(
+            tmp_path,
+            MODEL.replace(
+                'model = "double_integrator"',
+                'model = "double_integrator"\nparameters = { time = "discrete", dt = 0.1 }',
+            ),
+        )
+    )
     assert p.system.plant.time == "discrete"
 
 
 # -- malformed problems: a ProblemError naming the file and the key, never a traceback ----------------------
 
-SPEC_BLOCK = GOOD[GOOD.index("[[spec]]"):GOOD.index("[options]")]
-PLANT_BLOCK = GOOD[GOOD.index("[plant]"):GOOD.index("[controller]")]
+SPEC_BLOCK = GOOD[GOOD.index("[[spec]]") : GOOD.index("[options]")]
+PLANT_BLOCK = GOOD[GOOD.index("[plant]") : GOOD.index("[controller]")]
 HUGE = "1" + "0" * 400  # a TOML integer far past float range
 NAME = 'name = "di"'
 
@@ -199,74 +259,94 @@ def variant(old, new) -> str:
 
 MALFORMED = [
     # (old, new, words the message must contain)
-    ('seed = 3', 'preset = { a = 1 }', ["[options].preset", "table"]),
-    ('seed = 3', 'preset = 3', ["[options].preset", "integer"]),
-    ('seed = 3', 'seed = { a = 1 }', ["[options].seed", "table"]),
-    ('seed = 3', 'nn_method = ["exact-star"]', ["[options].nn_method", "list"]),
-    ('substeps = 4', f'substeps = {HUGE}', ["[options].substeps", "too large"]),
-    ('seed = 3', f'time_step = {HUGE}', ["[options].time_step", "too large"]),
-    ('seed = 3', 'time_step = 1e400', ["[options]", "time_step", "finite"]),
-    ('seed = 3', 'progress = "yes"', ["[options]", "progress"]),
-    ('seed = 3', 'timeout = -1', ["[options]", "timeout"]),
-    ('seed = 3', 'timeout = nan', ["[options]", "timeout"]),
-    ('lower = [0.0, -0.1]', 'lower = "0.0, -0.1"', ["[initial].lower", "expected a list", "string"]),
-    ('lower = [0.0, -0.1]', 'lower = [{ a = 1 }, -0.1]', ["[initial].lower[0]", "expected a number", "table"]),
-    ('lower = [0.0, -0.1]', 'lower = [0.0, [1]]', ["[initial].lower[1]", "expected a number"]),
-    ('lower = [0.0, -0.1]', 'lower = [nan, -0.1]', ["[initial].lower[0]", "finite"]),
-    ('lower = [0.0, -0.1]', 'lower = [-inf, -0.1]', ["[initial].lower[0]", "finite"]),
-    ('upper = [0.1, 0.0]', 'upper = [0.1, inf]', ["[initial].upper[1]", "finite"]),
-    ('upper = [0.1, 0.0]', f'upper = [0.1, {HUGE}]', ["[initial].upper[1]", "too large"]),
-    ('upper = [0.1, 0.0]', 'upper = [0.1, -0.2]', ["[initial]", "lower[1] = -0.1 > upper[1] = -0.2", "'v'"]),
-    ('upper = [0.1, 0.0]', 'upper = [0.1, true]', ["[initial].upper[1]", "boolean"]),
-    ('steps = 5', f'steps = {HUGE}', ["[horizon].steps", "limit of 1000000 steps"]),
-    ('steps = 5', 'steps = 1000001', ["[horizon].steps", "1000001", "limit of 1000000 steps"]),
-    ('steps = 5', 'steps = 1.5', ["[horizon].steps", "integer"]),
-    ('steps = 5', 'steps = [5]', ["[horizon].steps", "integer", "list"]),
-    ('steps = 5', 'steps = -3', ["[horizon].steps", "at least 1"]),
-    ('period = 0.1', 'period = nan', ["[controller].period", "finite"]),
-    ('period = 0.1', 'period = "0.1"', ["[controller].period", "expected a number"]),
-    ('period = 0.1', 'period = { a = 1 }', ["[controller].period", "table"]),
-    ('period = 0.1', 'period = 0', ["[controller].period", "positive"]),
-    ('network = "net.json"', 'network = 5', ["[controller].network", "expected a string"]),
+    ("seed = 3", "preset = { a = 1 }", ["[options].preset", "table"]),
+    ("seed = 3", "preset = 3", ["[options].preset", "integer"]),
+    ("seed = 3", "seed = { a = 1 }", ["[options].seed", "table"]),
+    ("seed = 3", 'nn_method = ["exact-star"]', ["[options].nn_method", "list"]),
+    ("substeps = 4", f"substeps = {HUGE}", ["[options].substeps", "too large"]),
+    ("seed = 3", f"time_step = {HUGE}", ["[options].time_step", "too large"]),
+    ("seed = 3", "time_step = 1e400", ["[options]", "time_step", "finite"]),
+    ("seed = 3", 'progress = "yes"', ["[options]", "progress"]),
+    ("seed = 3", "timeout = -1", ["[options]", "timeout"]),
+    ("seed = 3", "timeout = nan", ["[options]", "timeout"]),
+    ("lower = [0.0, -0.1]", 'lower = "0.0, -0.1"', ["[initial].lower", "expected a list", "string"]),
+    (
+        "lower = [0.0, -0.1]",
+        "lower = [{ a = 1 }, -0.1]",
+        ["[initial].lower[0]", "expected a number", "table"],
+    ),
+    ("lower = [0.0, -0.1]", "lower = [0.0, [1]]", ["[initial].lower[1]", "expected a number"]),
+    ("lower = [0.0, -0.1]", "lower = [nan, -0.1]", ["[initial].lower[0]", "finite"]),
+    ("lower = [0.0, -0.1]", "lower = [-inf, -0.1]", ["[initial].lower[0]", "finite"]),
+    ("upper = [0.1, 0.0]", "upper = [0.1, inf]", ["[initial].upper[1]", "finite"]),
+    ("upper = [0.1, 0.0]", f"upper = [0.1, {HUGE}]", ["[initial].upper[1]", "too large"]),
+    ("upper = [0.1, 0.0]", "upper = [0.1, -0.2]", ["[initial]", "lower[1] = -0.1 > upper[1] = -0.2", "'v'"]),
+    ("upper = [0.1, 0.0]", "upper = [0.1, true]", ["[initial].upper[1]", "boolean"]),
+    ("steps = 5", f"steps = {HUGE}", ["[horizon].steps", "limit of 1000000 steps"]),
+    ("steps = 5", "steps = 1000001", ["[horizon].steps", "1000001", "limit of 1000000 steps"]),
+    ("steps = 5", "steps = 1.5", ["[horizon].steps", "integer"]),
+    ("steps = 5", "steps = [5]", ["[horizon].steps", "integer", "list"]),
+    ("steps = 5", "steps = -3", ["[horizon].steps", "at least 1"]),
+    ("period = 0.1", "period = nan", ["[controller].period", "finite"]),
+    ("period = 0.1", 'period = "0.1"', ["[controller].period", "expected a number"]),
+    ("period = 0.1", "period = { a = 1 }", ["[controller].period", "table"]),
+    ("period = 0.1", "period = 0", ["[controller].period", "positive"]),
+    ('network = "net.json"', "network = 5", ["[controller].network", "expected a string"]),
     ('network = "net.json"', 'network = ""', ["[controller].network", "empty"]),
     ('inputs = ["x", "v"]', 'inputs = "x"', ["[controller].inputs", "expected a list"]),
-    ('inputs = ["x", "v"]', 'inputs = [1, 2]', ["[controller].inputs[0]", "expected a string"]),
+    ('inputs = ["x", "v"]', "inputs = [1, 2]", ["[controller].inputs[0]", "expected a string"]),
     ('outputs = ["2*y0"]', 'outputs = [["y0"]]', ["[controller].outputs[0]", "expected a string"]),
     ('states = ["x", "v"]', 'states = "x"', ["[plant].states", "expected a list"]),
-    ('states = ["x", "v"]', 'states = { x = 1 }', ["[plant].states", "table"]),
+    ('states = ["x", "v"]', "states = { x = 1 }", ["[plant].states", "table"]),
     ('dynamics = ["v", "k*u"]', 'dynamics = [1, "k*u"]', ["[plant].dynamics[0]", "expected a string"]),
-    ('parameters = { k = 1.0 }', 'parameters = { k = "one" }', ["[plant].parameters.k", "expected a number"]),
-    ('parameters = { k = 1.0 }', 'parameters = { k = nan }', ["[plant].parameters.k", "finite"]),
-    ('parameters = { k = 1.0 }', 'parameters = { k = { a = 1 } }', ["[plant].parameters.k", "table"]),
-    ('parameters = { k = 1.0 }', f'parameters = {{ k = {HUGE} }}', ["[plant].parameters.k", "too large"]),
-    ('parameters = { k = 1.0 }', 'parameters = [1.0]', ["[plant].parameters", "expected a table"]),
-    ('parameters = { k = 1.0 }', 'parameters = { k = 1.0 }\ndisturbances = { w = 1 }',
-     ["[plant].disturbances.w", "[lower, upper]"]),
-    ('parameters = { k = 1.0 }', 'parameters = { k = 1.0 }\ndisturbances = { w = [1, 0] }',
-     ["[plant].disturbances.w", "lower 1 > upper 0"]),
-    ('parameters = { k = 1.0 }', 'parameters = { k = 1.0 }\ndisturbances = { w = [nan, 1] }',
-     ["[plant].disturbances.w[0]", "finite"]),
-    ('parameters = { k = 1.0 }', 'parameters = { k = 1.0 }\ntime = 1', ["[plant].time", "expected a string"]),
-    ('parameters = { k = 1.0 }', 'parameters = { k = 1.0 }\ntime = "sometimes"', ["[plant]", "time"]),
-    ('name = "di"', 'name = 5', [": name", "expected a string"]),
+    ("parameters = { k = 1.0 }", 'parameters = { k = "one" }', ["[plant].parameters.k", "expected a number"]),
+    ("parameters = { k = 1.0 }", "parameters = { k = nan }", ["[plant].parameters.k", "finite"]),
+    ("parameters = { k = 1.0 }", "parameters = { k = { a = 1 } }", ["[plant].parameters.k", "table"]),
+    ("parameters = { k = 1.0 }", f"parameters = {{ k = {HUGE} }}", ["[plant].parameters.k", "too large"]),
+    ("parameters = { k = 1.0 }", "parameters = [1.0]", ["[plant].parameters", "expected a table"]),
+    (
+        "parameters = { k = 1.0 }",
+        "parameters = { k = 1.0 }\ndisturbances = { w = 1 }",
+        ["[plant].disturbances.w", "[lower, upper]"],
+    ),
+    (
+        "parameters = { k = 1.0 }",
+        "parameters = { k = 1.0 }\ndisturbances = { w = [1, 0] }",
+        ["[plant].disturbances.w", "lower 1 > upper 0"],
+    ),
+    (
+        "parameters = { k = 1.0 }",
+        "parameters = { k = 1.0 }\ndisturbances = { w = [nan, 1] }",
+        ["[plant].disturbances.w[0]", "finite"],
+    ),
+    ("parameters = { k = 1.0 }", "parameters = { k = 1.0 }\ntime = 1", ["[plant].time", "expected a string"]),
+    ("parameters = { k = 1.0 }", 'parameters = { k = 1.0 }\ntime = "sometimes"', ["[plant]", "time"]),
+    ('name = "di"', "name = 5", [": name", "expected a string"]),
     ('name = "di"', 'name = "di"\nplant = 5', ["malformed TOML", "line 4"]),
-    (((PLANT_BLOCK, ''), (NAME, NAME + '\nplant = 5')), None, [": plant", "expected a table"]),
-    (((SPEC_BLOCK, ''), (NAME, NAME + '\nspec = "x <= 5"')), None, [": spec", "expected a list"]),
-    (((SPEC_BLOCK, ''), (NAME, NAME + '\nspec = [1, 2]')), None, ["spec[0]", "expected a [[spec]] table"]),
-    (((SPEC_BLOCK, ''), (NAME, NAME + '\nspec = []')), None, ["[[spec]] needs at least one entry"]),
+    (((PLANT_BLOCK, ""), (NAME, NAME + "\nplant = 5")), None, [": plant", "expected a table"]),
+    (((SPEC_BLOCK, ""), (NAME, NAME + '\nspec = "x <= 5"')), None, [": spec", "expected a list"]),
+    (((SPEC_BLOCK, ""), (NAME, NAME + "\nspec = [1, 2]")), None, ["spec[0]", "expected a [[spec]] table"]),
+    (((SPEC_BLOCK, ""), (NAME, NAME + "\nspec = []")), None, ["[[spec]] needs at least one entry"]),
     (SPEC_BLOCK, '[spec]\nalways = ["x <= 5"]\n', ["'spec' must be an array of tables", "[[spec]]"]),
     (SPEC_BLOCK, '[[spec]]\nalways = "x <= 5"\n', ["spec[0].always", "expected a list"]),
-    (SPEC_BLOCK, '[[spec]]\nalways = [1]\n', ["spec[0].always[0]", "expected a string"]),
+    (SPEC_BLOCK, "[[spec]]\nalways = [1]\n", ["spec[0].always[0]", "expected a string"]),
     (SPEC_BLOCK, '[[spec]]\nalways = [["x <= 5"]]\n', ["spec[0].always[0]", "expected a string"]),
-    (SPEC_BLOCK, '[[spec]]\nfrom = 0.1\n', ["spec[0]", "exactly one"]),
-    ('from = 0.1', 'from = nan', ["spec[1].from", "finite"]),
-    ('from = 0.1', 'from = "0.1"', ["spec[1].from", "expected a number"]),
-    ('from = 0.1', f'from = {HUGE}', ["spec[1].from", "too large"]),
-    ('to = 0.4', 'to = -inf', ["spec[1].to", "finite"]),
-    ((('[options]\nsubsteps = 4\nseed = 3', ''), (NAME, NAME + '\noptions = 5')), None, [": options", "expected a table"]),
-    ((('[horizon]\nsteps = 5', ''), (NAME, NAME + '\nhorizon = 5')), None, [": horizon", "expected a table"]),
-    ((('[initial]\nlower = [0.0, -0.1]\nupper = [0.1, 0.0]', ''), (NAME, NAME + '\ninitial = [0.0, 0.1]')), None,
-     [": initial", "expected a table"]),
+    (SPEC_BLOCK, "[[spec]]\nfrom = 0.1\n", ["spec[0]", "exactly one"]),
+    ("from = 0.1", "from = nan", ["spec[1].from", "finite"]),
+    ("from = 0.1", 'from = "0.1"', ["spec[1].from", "expected a number"]),
+    ("from = 0.1", f"from = {HUGE}", ["spec[1].from", "too large"]),
+    ("to = 0.4", "to = -inf", ["spec[1].to", "finite"]),
+    (
+        (("[options]\nsubsteps = 4\nseed = 3", ""), (NAME, NAME + "\noptions = 5")),
+        None,
+        [": options", "expected a table"],
+    ),
+    ((("[horizon]\nsteps = 5", ""), (NAME, NAME + "\nhorizon = 5")), None, [": horizon", "expected a table"]),
+    (
+        (("[initial]\nlower = [0.0, -0.1]\nupper = [0.1, 0.0]", ""), (NAME, NAME + "\ninitial = [0.0, 0.1]")),
+        None,
+        [": initial", "expected a table"],
+    ),
 ]
 
 
@@ -287,7 +367,9 @@ def test_malformed_problems_are_problem_errors_naming_file_and_key(tmp_path):
             if missing:
                 failures.append(f"{(new if new is not None else old[-1][1])!r}: {missing} not in {message!r}")
             if len(message) > 400:
-                failures.append(f"{(new if new is not None else old[-1][1])!r}: message of {len(message)} characters")
+                failures.append(
+                    f"{(new if new is not None else old[-1][1])!r}: message of {len(message)} characters"
+                )
         except Exception as exc:  # noqa: BLE001 - the property under test is "no other exception"
             failures.append(f"{(new if new is not None else old[-1][1])!r}: {type(exc).__name__}: {exc}")
     assert not failures, "\n".join(failures)
@@ -301,10 +383,15 @@ def test_whole_file_errors_name_the_file(tmp_path, monkeypatch):
         "deep.toml": ("a = " + "[" * 100_000 + "]" * 100_000 + "\n").encode(),
         "digits.toml": ("[horizon]\nsteps = " + "1" * 5000 + "\n").encode(),
         "empty.toml": b"",
-        "nul.toml": b"name = \"a\x00\"\n",
+        "nul.toml": b'name = "a\x00"\n',
     }
-    words = {"latin1.toml": "not UTF-8", "deep.toml": "nested too deeply", "digits.toml": "malformed TOML",
-             "empty.toml": "missing key 'plant'", "nul.toml": "malformed TOML"}
+    words = {
+        "latin1.toml": "not UTF-8",
+        "deep.toml": "nested too deeply",
+        "digits.toml": "malformed TOML",
+        "empty.toml": "missing key 'plant'",
+        "nul.toml": "malformed TOML",
+    }
     for name, data in cases.items():
         path = tmp_path / name
         path.write_bytes(data)
@@ -349,8 +436,10 @@ def test_division_by_zero_is_a_problem_error_naming_the_key(tmp_path, old, new, 
 
 def test_division_by_zero_is_a_problem_error(tmp_path):
     """Whatever the parser says, the user gets a ProblemError naming the file and the table."""
-    for old, new, table in [('inputs = ["x", "v"]', 'inputs = ["x/0", "v"]', "[controller]"),
-                            ('always = ["x <= 5", "x >= -5"]', 'always = ["x/0 >= 1"]', "spec[0]")]:
+    for old, new, table in [
+        ('inputs = ["x", "v"]', 'inputs = ["x/0", "v"]', "[controller]"),
+        ('always = ["x <= 5", "x >= -5"]', 'always = ["x/0 >= 1"]', "spec[0]"),
+    ]:
         path = write(tmp_path, GOOD.replace(old, new, 1))
         with pytest.raises(ProblemError) as info:
             load_problem(path)
@@ -359,10 +448,12 @@ def test_division_by_zero_is_a_problem_error(tmp_path):
 
 def test_non_ascii_state_name_is_refused(tmp_path):
     # the full-width letter folds to "x" under NFKC: it must be refused, not merged with or renamed to "x"
-    text = (GOOD.replace('states = ["x", "v"]', 'states = ["\uff58", "v"]')
-            .replace('inputs = ["x", "v"]', 'inputs = ["\uff58", "v"]')
-            .replace('"x <= 5", "x >= -5"', '"\uff58 <= 5", "\uff58 >= -5"')
-            .replace('"x <= 10"', '"\uff58 <= 10"'))
+    text = (
+        GOOD.replace('states = ["x", "v"]', 'states = ["\uff58", "v"]')
+        .replace('inputs = ["x", "v"]', 'inputs = ["\uff58", "v"]')
+        .replace('"x <= 5", "x >= -5"', '"\uff58 <= 5", "\uff58 >= -5"')
+        .replace('"x <= 10"', '"\uff58 <= 10"')
+    )
     path = write(tmp_path, text)
     path.write_text(textwrap.dedent(text), encoding="utf-8")
     with pytest.raises(ProblemError) as info:

@@ -25,9 +25,34 @@ BASE = tomllib.loads(textwrap.dedent(GOOD))
 
 # Strings only from a fixed harmless list: the old parser hands strings to sympy, so the fuzzer must not
 # generate arbitrary Python (the parser's own fuzz tests cover that once the new parser is in).
-STRINGS = st.sampled_from(["", "x", "v", "u", "y0", "k", "1", "2*y0", "x <= 1", "x >= v", "nan", "inf", "((",
-                           "fast", "star", "zonotope", "approx-star", "continuous", "discrete", "net.json",
-                           "missing.json", "x*v", "x <= 5", "\u00e9"])
+STRINGS = st.sampled_from(
+    [
+        "",
+        "x",
+        "v",
+        "u",
+        "y0",
+        "k",
+        "1",
+        "2*y0",
+        "x <= 1",
+        "x >= v",
+        "nan",
+        "inf",
+        "((",
+        "fast",
+        "star",
+        "zonotope",
+        "approx-star",
+        "continuous",
+        "discrete",
+        "net.json",
+        "missing.json",
+        "x*v",
+        "x <= 5",
+        "\u00e9",
+    ]
+)
 SCALARS = st.one_of(
     st.integers(min_value=-3, max_value=10),
     st.sampled_from([0, -1, 2**63, 10**30, 10**400]),
@@ -35,9 +60,11 @@ SCALARS = st.one_of(
     st.booleans(),
     STRINGS,
 )
-JUNK = st.recursive(SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                                     st.dictionaries(STRINGS, inner, max_size=2)),
-                    max_leaves=6)
+JUNK = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(STRINGS, inner, max_size=2)),
+    max_leaves=6,
+)
 
 
 def _paths(node, prefix=()):
@@ -72,7 +99,9 @@ def mutated(draw):
             except (KeyError, IndexError, TypeError):
                 continue  # an earlier mutation removed or replaced this table
             if isinstance(table, dict):
-                table[draw(st.sampled_from(["uper", "stepz", "horizon_s", "colour", "presets", "x"]))] = draw(JUNK)
+                table[draw(st.sampled_from(["uper", "stepz", "horizon_s", "colour", "presets", "x"]))] = draw(
+                    JUNK
+                )
             continue
         path = draw(st.sampled_from(PATHS))
         try:
@@ -127,10 +156,27 @@ def mutated_bytes(draw):
         elif action == "flip" and data:
             data[at] = draw(st.sampled_from(b"[]{}=\"',.#\n 0129e+-xyzXnaif\xff\x00"))
         elif action == "insert":
-            data[at:at] = draw(st.sampled_from([b"[", b"]]", b"{", b"=", b"\"", b"nan", b"inf", b"1e999",
-                                                b"\n[horizon]\n", b"\n[[spec]]\n", b"\xc3", b"\n", b"99999999999"]))
+            data[at:at] = draw(
+                st.sampled_from(
+                    [
+                        b"[",
+                        b"]]",
+                        b"{",
+                        b"=",
+                        b'"',
+                        b"nan",
+                        b"inf",
+                        b"1e999",
+                        b"\n[horizon]\n",
+                        b"\n[[spec]]\n",
+                        b"\xc3",
+                        b"\n",
+                        b"99999999999",
+                    ]
+                )
+            )
         elif data:
-            del data[at:at + draw(st.integers(1, 8))]
+            del data[at : at + draw(st.integers(1, 8))]
     return bytes(data)
 
 

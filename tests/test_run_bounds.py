@@ -9,8 +9,8 @@ import tomllib
 import numpy as np
 import pytest
 
-from nncs import case_studies
 import nncs
+from nncs import case_studies
 from nncs.loop import Options, reach
 from nncs.loop.falsify import falsify
 from nncs.loop.options import (
@@ -49,9 +49,12 @@ def assert_parts_partition(problem, verdict):
     """The reported parts tile the initial set (every state is in some part: none is silently dropped)."""
     parts = [b for b, _, _ in verdict.parts]
     assert parts, "the report must list the parts"
-    assert all(problem.initial.contains_box(b) if hasattr(problem.initial, "contains_box") else
-               (np.all(b.lb >= problem.initial.lb - 1e-12) and np.all(b.ub <= problem.initial.ub + 1e-12))
-               for b in parts)
+    assert all(
+        problem.initial.contains_box(b)
+        if hasattr(problem.initial, "contains_box")
+        else (np.all(b.lb >= problem.initial.lb - 1e-12) and np.all(b.ub <= problem.initial.ub + 1e-12))
+        for b in parts
+    )
     assert sum(box_volume(b) for b in parts) == pytest.approx(box_volume(problem.initial), rel=1e-9)
 
 
@@ -158,11 +161,19 @@ def test_falsification_batch_that_cannot_fit_is_refused_before_any_work(monkeypa
 
 
 # ----------------------------------------------------------------------------------------- options
-@pytest.mark.parametrize("field, value", [
-    ("substeps", MAX_SUBSTEPS + 1), ("falsify_samples", MAX_FALSIFY_SAMPLES + 1), ("falsify_steps", 100_001),
-    ("split_budget", MAX_SPLIT_BUDGET + 1), ("max_sets", 10**6 + 1), ("max_star_vars", 100_001),
-    ("fit_max_boxes", 10**6 + 1), ("zonotope_order", 10_001.0),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("substeps", MAX_SUBSTEPS + 1),
+        ("falsify_samples", MAX_FALSIFY_SAMPLES + 1),
+        ("falsify_steps", 100_001),
+        ("split_budget", MAX_SPLIT_BUDGET + 1),
+        ("max_sets", 10**6 + 1),
+        ("max_star_vars", 100_001),
+        ("fit_max_boxes", 10**6 + 1),
+        ("zonotope_order", 10_001.0),
+    ],
+)
 def test_options_sizes_beyond_the_limits_are_refused_with_the_limit(field, value):
     with pytest.raises(ValueError, match=rf"options\.{field}.*limit"):
         Options(**{field: value})
@@ -177,7 +188,12 @@ def test_options_bad_timeout_is_refused(value):
 
 
 def test_options_limits_leave_real_use_alone():
-    Options(substeps=MAX_SUBSTEPS, falsify_samples=MAX_FALSIFY_SAMPLES, split_budget=MAX_SPLIT_BUDGET, timeout=1e-3)
+    Options(
+        substeps=MAX_SUBSTEPS,
+        falsify_samples=MAX_FALSIFY_SAMPLES,
+        split_budget=MAX_SPLIT_BUDGET,
+        timeout=1e-3,
+    )
     check_run_limits(Options(), 4, 1.0, 500, True, falsify=True)
 
 

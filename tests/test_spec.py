@@ -37,7 +37,11 @@ def test_goal_and_windows():
     assert isinstance(spec, Goal)
     assert spec.holds_on(nncs.Box([0, 0], [0.1, 5]))
     windowed = make_spec("always", ["x1 <= 1"], NAMES, window=(0.5, 1.0))
-    assert windowed.applies(0.4, 0.6, 2.0) and not windowed.applies(0.0, 0.45, 2.0) and not windowed.applies(1.1, 2, 2)
+    assert (
+        windowed.applies(0.4, 0.6, 2.0)
+        and not windowed.applies(0.0, 0.45, 2.0)
+        and not windowed.applies(1.1, 2, 2)
+    )
     with pytest.raises(ValueError, match="window"):
         make_spec("always", ["x1 <= 1"], NAMES, window=(1.0, 0.5))
     with pytest.raises(ValueError, match="goal"):
@@ -128,12 +132,19 @@ def test_spec_kinds_registry_builds_each_kind_and_refuses_others():
 def test_falsify_objective_is_the_specs_own_measure():
     from nncs.loop.falsify import _objective_fn, _spec_violations
 
-    specs = [make_spec("always", ["x1 <= 1"], NAMES, window=(0.2, 0.6)), make_spec("avoid", ["x2 >= 2"], NAMES),
-             make_spec("goal", ["x1 + x2 <= 0.5"], NAMES)]
+    specs = [
+        make_spec("always", ["x1 <= 1"], NAMES, window=(0.2, 0.6)),
+        make_spec("avoid", ["x2 >= 2"], NAMES),
+        make_spec("goal", ["x1 + x2 <= 0.5"], NAMES),
+    ]
     times = np.linspace(0.0, 1.0, 11)
     states = np.random.default_rng(2).normal(size=(6, 11, 2))
     jax_values = np.asarray(_objective_fn(specs, times, 1.0)(states))
-    per_spec = np.stack([np.where(s.time_mask(times, 1.0), _by_hand(s.kind, states, c), -np.inf).max(axis=1)
-                         for s, c in zip(specs, [[(1, 0, 1)], [(0, -1, -2)], [(1, 1, 0.5)]])])
+    per_spec = np.stack(
+        [
+            np.where(s.time_mask(times, 1.0), _by_hand(s.kind, states, c), -np.inf).max(axis=1)
+            for s, c in zip(specs, [[(1, 0, 1)], [(0, -1, -2)], [(1, 1, 0.5)]])
+        ]
+    )
     np.testing.assert_allclose(jax_values, per_spec.max(axis=0), rtol=0, atol=1e-12)
     np.testing.assert_allclose(_spec_violations(specs, times, states, 1.0), per_spec, rtol=0, atol=1e-12)

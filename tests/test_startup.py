@@ -26,7 +26,9 @@ def _run(code: str) -> dict:
 
 
 def _loaded_after(statement: str) -> list[str]:
-    code = f"import json, sys\n{statement}\nprint(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))"
+    code = (
+        f"import json, sys\n{statement}\nprint(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))"
+    )
     return _run(code)
 
 
@@ -68,10 +70,13 @@ def test_lazy_names_resolve_as_before():
     assert _run(code) == dict.fromkeys(["verify_is_function", "module", "star", "all", "dir", "nn"], True)
 
 
-@pytest.mark.parametrize("statement", [
-    "import nncs\nfrom nncs._jax import jnp",  # the door every nncs module goes through
-    "import jax\nimport nncs\nimport jax.numpy as jnp",  # jax loaded first: `import nncs` switches it, as before
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "import nncs\nfrom nncs._jax import jnp",  # the door every nncs module goes through
+        "import jax\nimport nncs\nimport jax.numpy as jnp",  # jax loaded first: `import nncs` switches it, as before
+    ],
+)
 def test_jax_is_float64(statement):
     code = f"import json\n{statement}\nprint(json.dumps(str(jnp.zeros(1).dtype)))"
     assert _run(code) == "float64"
@@ -84,8 +89,11 @@ def test_nncs_modules_reach_jax_only_through_nncs_jax():
         if path.name == "_jax.py" and path.parent.name == "nncs":
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-                [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else ([node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
+            )
             if any(n == "jax" or n.startswith("jax.") for n in names):
                 offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert offenders == []

@@ -6,11 +6,11 @@ import tomllib
 import numpy as np
 import pytest
 
-from nncs import case_studies
 import nncs
+from nncs import case_studies
 from nncs.dynamics.simulate import simulate
-from nncs.loop.simulate import reference_closed_loop
 from nncs.loop.falsify import trace_violation
+from nncs.loop.simulate import reference_closed_loop
 from nncs.problem import parse_problem
 
 
@@ -21,7 +21,9 @@ def simulated_worst(problem, n=64, seed=1):
     x0 = np.vstack([box.sample(n, rng), box.vertices() if box.dim <= 6 else box.sample(8, rng)])
     plant = problem.system.plant
     w = None if not plant.n_disturbances else np.zeros((len(x0), plant.n_disturbances))
-    times, states = simulate(plant, x0, problem.system.period, problem.steps, controller=problem.system.control, w=w)
+    times, states = simulate(
+        plant, x0, problem.system.period, problem.steps, controller=problem.system.control, w=w
+    )
     return max(trace_violation(problem.specs, times, s, problem.horizon)[1] for s in states)
 
 
@@ -32,8 +34,9 @@ def check_verdict_against_simulation(problem, verdict):
         cex = verdict.counterexample
         assert problem.initial.contains(cex.x0, tol=1e-12)[0]
         system = problem.system
-        t, xs, _ = reference_closed_loop(system.plant, system.control, cex.x0, system.period, problem.steps,
-                                         w=cex.w, samples_per_period=21)
+        t, xs, _ = reference_closed_loop(
+            system.plant, system.control, cex.x0, system.period, problem.steps, w=cex.w, samples_per_period=21
+        )
         assert trace_violation(problem.specs, t, xs, problem.horizon)[1] > 0
 
 
@@ -94,7 +97,12 @@ def test_acc_10_20_needs_the_fit_escalation(shared_benchmarks):
     # DeepZ alone (nn_method set explicitly, so no escalation) cannot prove it on the whole initial set, while
     # "auto" (test_known_verdicts) retries the failed proof with "fit" and proves it in one piece
     def edit(d):
-        d["options"] = {"nn_method": "approx-zono", "split_budget": 2, "falsify_samples": 16, "falsify_steps": 0}
+        d["options"] = {
+            "nn_method": "approx-zono",
+            "split_budget": 2,
+            "falsify_samples": 16,
+            "falsify_steps": 0,
+        }
 
     problem = load_variant("acc_arch_10_20", edit)
     verdict = nncs.verify(problem)
@@ -122,10 +130,18 @@ def _tighten_tora_goal(d):
     d["spec"][0]["goal"] = ["x1 >= 0.15", "x1 <= 0.2", "x2 >= -0.9", "x2 <= -0.6"]
 
 
-@pytest.mark.parametrize("name, edit", [("tora", _tighten_tora), ("unicycle", _tighten_unicycle),
-                                        ("pendulum", _tighten_pendulum), ("acc_arch", _far_acc),
-                                        ("acc_linear", _far_acc), ("tora_relu_tanh", _tighten_tora_goal),
-                                        ("tora_sigmoid", _tighten_tora_goal)])
+@pytest.mark.parametrize(
+    "name, edit",
+    [
+        ("tora", _tighten_tora),
+        ("unicycle", _tighten_unicycle),
+        ("pendulum", _tighten_pendulum),
+        ("acc_arch", _far_acc),
+        ("acc_linear", _far_acc),
+        ("tora_relu_tanh", _tighten_tora_goal),
+        ("tora_sigmoid", _tighten_tora_goal),
+    ],
+)
 def test_deliberately_unsafe_variants(shared_benchmarks, name, edit):
     problem = load_variant(name, edit)
     assert simulated_worst(problem) > 0  # the simulation evidence that the variant is unsafe
@@ -167,7 +183,11 @@ def test_window_past_the_horizon_is_an_error_not_a_vacuous_safe():
     from nncs.spec import make_spec
 
     problem = load_variant("acc")
-    late = make_spec("always", ["x_lead - x_ego >= 1000"], problem.system.plant.state_names,
-                     window=(problem.horizon + 1.0, problem.horizon + 2.0))
+    late = make_spec(
+        "always",
+        ["x_lead - x_ego >= 1000"],
+        problem.system.plant.state_names,
+        window=(problem.horizon + 1.0, problem.horizon + 2.0),
+    )
     with pytest.raises(ValueError, match="past the horizon"):
         nncs.verify(dataclasses.replace(problem, specs=(late,)))

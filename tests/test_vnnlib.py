@@ -31,7 +31,9 @@ def test_all_ten_acasxu_properties_parse(shared_benchmarks):
     assert not props[2].cases[0].is_unsafe(np.array([3.0, 1, 2, 4, 4]))[0]
     # phi6: two input boxes, each with four unsafe disjuncts
     assert len(props[6].cases) == 2 and all(len(c.unsafe) == 4 for c in props[6].cases)
-    assert props[6].cases[0].lb[1] == pytest.approx(0.11140846) and props[6].cases[1].ub[1] == pytest.approx(-0.11140846)
+    assert props[6].cases[0].lb[1] == pytest.approx(0.11140846) and props[6].cases[1].ub[1] == pytest.approx(
+        -0.11140846
+    )
     # phi7: unsafe when SL or SR is minimal: two conjunctions of three
     assert [A.shape for A, _ in props[7].cases[0].unsafe] == [(3, 5), (3, 5)]
     y = np.array([1.0, 1.0, 1.0, 0.5, 2.0])  # SL minimal
@@ -40,12 +42,15 @@ def test_all_ten_acasxu_properties_parse(shared_benchmarks):
 
 
 def test_linear_terms_and_nested_or_and():
-    text = HEADER + """
+    text = (
+        HEADER
+        + """
 (assert (and (>= X_0 -1) (<= X_0 1)))
 (assert (<= X_1 (+ 1 1)))   ; comment (with parentheses)
 (assert (>= X_1 0))
 (assert (or (and (<= (+ Y_0 (* 2 Y_1)) 3) (>= Y_2 (- Y_0 1))) (> Y_1 4)))
 """
+    )
     p = parse_vnnlib(text)
     (case,) = p.cases
     np.testing.assert_array_equal(case.lb, [-1, 0])
@@ -59,11 +64,14 @@ def test_linear_terms_and_nested_or_and():
 
 
 def test_input_disjunction_makes_separate_cases():
-    text = HEADER + """
+    text = (
+        HEADER
+        + """
 (assert (or (and (>= X_0 0) (<= X_0 1) (>= X_1 0) (<= X_1 1))
             (and (>= X_0 2) (<= X_0 3) (>= X_1 0) (<= X_1 1))))
 (assert (>= Y_0 0))
 """
+    )
     p = parse_vnnlib(text)
     assert sorted(c.lb[0] for c in p.cases) == [0, 2]
 
@@ -89,14 +97,18 @@ def test_malformed_files_report_the_line(body, line, msg):
 
 def test_unbounded_input_is_an_error(tmp_path):
     path = tmp_path / "u.vnnlib"
-    path.write_text(HEADER + "(assert (<= X_0 1))\n(assert (>= X_0 0))\n(assert (>= X_1 0))\n(assert (>= Y_0 0))\n")
+    path.write_text(
+        HEADER + "(assert (<= X_0 1))\n(assert (>= X_0 0))\n(assert (>= X_1 0))\n(assert (>= Y_0 0))\n"
+    )
     with pytest.raises(ValueError, match="u.vnnlib: input X_1 has no finite"):
         load_vnnlib(path)
 
 
 def test_strict_constraints_are_kept_for_counterexamples():
-    text = ("(declare-const X_0 Real)\n(declare-const Y_0 Real)\n(declare-const Y_1 Real)\n"
-            "(assert (> X_0 0))\n(assert (<= X_0 1))\n(assert (< Y_0 Y_1))\n")
+    text = (
+        "(declare-const X_0 Real)\n(declare-const Y_0 Real)\n(declare-const Y_1 Real)\n"
+        "(assert (> X_0 0))\n(assert (<= X_0 1))\n(assert (< Y_0 Y_1))\n"
+    )
     prop = parse_vnnlib(text)
     (case,) = prop.cases
     assert case.lb[0] == 0.0 and case.lb_open[0] and not case.ub_open[0]
@@ -111,8 +123,12 @@ def test_strict_output_face_is_not_a_violation():
     from nncs.nn.network import Linear, Network, ReLU
     from nncs.nn.verify import VerifyOptions, verify_property
 
-    net = Network([Linear(np.array([[1.0]]), np.zeros(1)), ReLU(), Linear(np.array([[1.0], [0.0]]), np.zeros(2))])
-    text = ("(declare-const X_0 Real)\n(declare-const Y_0 Real)\n(declare-const Y_1 Real)\n"
-            "(assert (>= X_0 0))\n(assert (<= X_0 1))\n(assert (< Y_0 Y_1))\n")
+    net = Network(
+        [Linear(np.array([[1.0]]), np.zeros(1)), ReLU(), Linear(np.array([[1.0], [0.0]]), np.zeros(2))]
+    )
+    text = (
+        "(declare-const X_0 Real)\n(declare-const Y_0 Real)\n(declare-const Y_1 Real)\n"
+        "(assert (>= X_0 0))\n(assert (<= X_0 1))\n(assert (< Y_0 Y_1))\n"
+    )
     r = verify_property(net, parse_vnnlib(text), VerifyOptions(timeout=5))
     assert r.result != "violated"

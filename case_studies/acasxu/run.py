@@ -67,7 +67,9 @@ def load_instances(data_dir: Path, props=None, nets=None) -> list[Instance]:
     return out
 
 
-def run_instances(instances, data_dir: Path, timeout: float | None = None, out_csv=None, verbose: bool = True):
+def run_instances(
+    instances, data_dir: Path, timeout: float | None = None, out_csv=None, verbose: bool = True
+):
     """Verify each instance; return rows (dicts) with result, time and whether it contradicts the ground truth.
 
     A "wrong" answer is holds / violated that differs from the expected one; unknown and timeout are not wrong.
@@ -97,7 +99,10 @@ def run_instances(instances, data_dir: Path, timeout: float | None = None, out_c
                 fh.flush()
             if verbose:
                 flag = "  WRONG" if wrong else ""
-                print(f"{inst.net_id:>4} phi{inst.prop:<2} {res.result:<9} {elapsed:8.2f} s  (expected {inst.expected}){flag}", flush=True)
+                print(
+                    f"{inst.net_id:>4} phi{inst.prop:<2} {res.result:<9} {elapsed:8.2f} s  (expected {inst.expected}){flag}",
+                    flush=True,
+                )
     finally:
         if fh:
             fh.close()
@@ -122,10 +127,14 @@ def summarize(rows) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; exit status 1 when any answer contradicts the ground truth."""
-    ap = argparse.ArgumentParser(prog="python -m case_studies.acasxu.run", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m case_studies.acasxu.run", description=__doc__.splitlines()[0]
+    )
     ap.add_argument("--props", default="", help="comma-separated property numbers (default: all)")
     ap.add_argument("--nets", default="", help="comma-separated networks a_t, e.g. 1_1,2_9 (default: all)")
-    ap.add_argument("--timeout", type=float, default=None, help="seconds per instance (default: instances.csv)")
+    ap.add_argument(
+        "--timeout", type=float, default=None, help="seconds per instance (default: instances.csv)"
+    )
     ap.add_argument("--out", default="acasxu_results.csv", help="results CSV (default acasxu_results.csv)")
     ap.add_argument("--data", default=None, help="ACAS Xu data folder")
     args = ap.parse_args(argv)

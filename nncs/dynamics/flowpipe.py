@@ -6,8 +6,9 @@ Linear: exact zero-order-hold samples plus Taylor-error segments; nonlinear: Alt
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -80,22 +81,30 @@ class FlowpipeOptions:
         if int(self.substeps) < 1:
             raise ValueError(f"FlowpipeOptions.substeps must be at least 1, got {self.substeps!r}")
         if int(self.substeps) > MAX_SUB_INTERVALS:
-            raise ValueError(f"FlowpipeOptions.substeps = {self.substeps} exceeds the limit {MAX_SUB_INTERVALS}")
+            raise ValueError(
+                f"FlowpipeOptions.substeps = {self.substeps} exceeds the limit {MAX_SUB_INTERVALS}"
+            )
         if int(self.taylor_terms) < 2:
             raise ValueError(f"FlowpipeOptions.taylor_terms must be at least 2, got {self.taylor_terms!r}")
         if not self.zonotope_order >= 1:
-            raise ValueError(f"FlowpipeOptions.zonotope_order must be at least 1, got {self.zonotope_order!r}")
+            raise ValueError(
+                f"FlowpipeOptions.zonotope_order must be at least 1, got {self.zonotope_order!r}"
+            )
         if int(self.taylor_terms) > 40:
             raise ValueError(f"FlowpipeOptions.taylor_terms must be at most 40, got {self.taylor_terms!r}")
         if not (1 <= int(self.max_iterations) <= 10_000 and 0 <= int(self.max_halvings) <= 20):
-            raise ValueError("FlowpipeOptions.max_iterations must be in [1, 10000] and max_halvings in [0, 20], got "
-                             f"{self.max_iterations!r} and {self.max_halvings!r}")
+            raise ValueError(
+                "FlowpipeOptions.max_iterations must be in [1, 10000] and max_halvings in [0, 20], got "
+                f"{self.max_iterations!r} and {self.max_halvings!r}"
+            )
         if not self.enlarge > 0:
             raise ValueError(f"FlowpipeOptions.enlarge must be positive, got {self.enlarge!r}")
         if not self.float_guard >= 0:
             raise ValueError(f"FlowpipeOptions.float_guard must be >= 0, got {self.float_guard!r}")
         if self.final_order is not None and not self.final_order >= 1:
-            raise ValueError(f"FlowpipeOptions.final_order must be None or at least 1, got {self.final_order!r}")
+            raise ValueError(
+                f"FlowpipeOptions.final_order must be None or at least 1, got {self.final_order!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -135,18 +144,32 @@ class _Gen:
         self.c, self.V, self.C, self.d, self.lb, self.ub, self.star = c, V, C, d, lb, ub, star
 
     @staticmethod
-    def of(s, what: str) -> "_Gen":
+    def of(s, what: str) -> _Gen:
         """The generator form of a set: its zonotope when that is exact (Box, Zonotope), else its star (exact)."""
         if not isinstance(s, Set):
             raise ValueError(f"{what}: expected a Box, Zonotope or Star, got {type(s).__name__}")
         if s.zonotope_exact:
             z = s.to_zonotope()
             m = z.ngens
-            return _Gen(np.asarray(z.c), np.asarray(z.G), np.zeros((0, m)), np.zeros(0), -np.ones(m), np.ones(m),
-                        False)
+            return _Gen(
+                np.asarray(z.c),
+                np.asarray(z.G),
+                np.zeros((0, m)),
+                np.zeros(0),
+                -np.ones(m),
+                np.ones(m),
+                False,
+            )
         st = s.to_star()
-        return _Gen(np.asarray(st.c), np.asarray(st.V), np.asarray(st.C), np.asarray(st.d), np.asarray(st.lb),
-                    np.asarray(st.ub), True)
+        return _Gen(
+            np.asarray(st.c),
+            np.asarray(st.V),
+            np.asarray(st.C),
+            np.asarray(st.d),
+            np.asarray(st.lb),
+            np.asarray(st.ub),
+            True,
+        )
 
     @property
     def mid(self) -> np.ndarray:
@@ -164,13 +187,26 @@ def _product(a: _Gen, b: _Gen) -> _Gen:
     V = np.zeros((n1 + n2, m1 + m2))
     V[:n1, :m1], V[n1:, m1:] = a.V, b.V
     C = np.zeros((a.C.shape[0] + b.C.shape[0], m1 + m2))
-    C[:a.C.shape[0], :m1], C[a.C.shape[0]:, m1:] = a.C, b.C
-    return _Gen(np.concatenate([a.c, b.c]), V, C, np.concatenate([a.d, b.d]), np.concatenate([a.lb, b.lb]),
-                np.concatenate([a.ub, b.ub]), a.star or b.star)
+    C[: a.C.shape[0], :m1], C[a.C.shape[0] :, m1:] = a.C, b.C
+    return _Gen(
+        np.concatenate([a.c, b.c]),
+        V,
+        C,
+        np.concatenate([a.d, b.d]),
+        np.concatenate([a.lb, b.lb]),
+        np.concatenate([a.ub, b.ub]),
+        a.star or b.star,
+    )
 
 
-def _output(c: np.ndarray, V: np.ndarray, g: _Gen, extra_V: np.ndarray | None = None,
-            extra_lb: np.ndarray | None = None, extra_ub: np.ndarray | None = None):
+def _output(
+    c: np.ndarray,
+    V: np.ndarray,
+    g: _Gen,
+    extra_V: np.ndarray | None = None,
+    extra_lb: np.ndarray | None = None,
+    extra_ub: np.ndarray | None = None,
+):
     """The set c + V a + extra_V b over g's predicate for a and a box for b: a Star if g is a star (same
     leading predicate variables), else a Zonotope (exact conversion: g's predicate is the unit box)."""
     if extra_V is None:
@@ -179,8 +215,14 @@ def _output(c: np.ndarray, V: np.ndarray, g: _Gen, extra_V: np.ndarray | None = 
     if g.star:
         k = extra_V.shape[1]
         C = np.hstack([g.C, np.zeros((g.C.shape[0], k))])
-        return Star(c, np.hstack([V, extra_V]), C, g.d, np.concatenate([g.lb, extra_lb]),
-                    np.concatenate([g.ub, extra_ub]))
+        return Star(
+            c,
+            np.hstack([V, extra_V]),
+            C,
+            g.d,
+            np.concatenate([g.lb, extra_lb]),
+            np.concatenate([g.ub, extra_ub]),
+        )
     mid, rad = 0.5 * (extra_lb + extra_ub), 0.5 * (extra_ub - extra_lb)
     G = np.hstack([V, extra_V * rad])
     G = G[:, np.any(G != 0, axis=0)]
@@ -196,7 +238,7 @@ def expm(M: np.ndarray) -> np.ndarray:
     N = M.shape[0]
     nrm = _norm_inf(M)
     s = 0 if nrm <= 0.5 else int(math.ceil(math.log2(nrm / 0.5)))
-    X = M / (2.0 ** s)
+    X = M / (2.0**s)
     E = np.eye(N)
     T = np.eye(N)
     for k in range(1, 30):
@@ -221,8 +263,9 @@ def _terms(M: np.ndarray, delta: float, eta: int) -> int:
     raises _StepTooLarge when ||M|| delta exceeds _MAX_ND (the terms would cancel badly in floating point)."""
     nd = _norm_inf(M) * delta
     if not math.isfinite(nd) or nd > _MAX_ND * (1 + 1e-12):
-        raise _StepTooLarge(f"||M|| * time_step = {nd:g} is too large for the Taylor error bounds; "
-                            f"use a smaller time_step")
+        raise _StepTooLarge(
+            f"||M|| * time_step = {nd:g} is too large for the Taylor error bounds; use a smaller time_step"
+        )
     while eta < 40 and (nd / (eta + 2) >= 0.5 or nd ** (eta + 1) / math.factorial(eta + 1) > 1e-18):
         eta += 1
     return eta
@@ -244,7 +287,7 @@ def _correction(M: np.ndarray, delta: float, eta: int) -> tuple[np.ndarray, np.n
     Mk = M.copy()
     for k in range(2, eta + 1):
         Mk = Mk @ M
-        a = (k ** (-k / (k - 1)) - k ** (-1 / (k - 1))) * delta ** k / math.factorial(k)
+        a = (k ** (-k / (k - 1)) - k ** (-1 / (k - 1))) * delta**k / math.factorial(k)
         Fc += 0.5 * a * Mk
         Fr += 0.5 * abs(a) * np.abs(Mk)
     Fr += _remainder(M, delta, eta)
@@ -278,8 +321,16 @@ def _guard(c, V, rad, extra_r, rel: float) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------- entry point
-def flowpipe(plant: SymbolicPlant, state_set, input_set, period: float, options: FlowpipeOptions | None = None,
-             *, disturbance=None, shared_predicate: bool = False) -> Flowpipe:
+def flowpipe(
+    plant: SymbolicPlant,
+    state_set,
+    input_set,
+    period: float,
+    options: FlowpipeOptions | None = None,
+    *,
+    disturbance=None,
+    shared_predicate: bool = False,
+) -> Flowpipe:
     """The flowpipe of the plant over one period [0, T] with the input held constant.
 
     Args:
@@ -322,14 +373,20 @@ def flowpipe(plant: SymbolicPlant, state_set, input_set, period: float, options:
         raise ValueError(f"period must be a positive number, got {period!r}")
     joint = _joint_set(plant, state_set, input_set, disturbance, shared_predicate)
     if opts.method == "linear" and not plant.is_affine:
-        raise ValueError(f"method 'linear' needs an affine plant; {plant.name!r} is not affine "
-                         f"(use method 'nonlinear' or 'auto')")
+        raise ValueError(
+            f"method 'linear' needs an affine plant; {plant.name!r} is not affine "
+            f"(use method 'nonlinear' or 'auto')"
+        )
     if not plant.is_continuous:
         return _discrete(plant, joint, period, opts)
     if opts.time_step is not None and not period / opts.time_step <= MAX_SUB_INTERVALS:
-        raise ValueError(f"time_step = {opts.time_step:g} s gives {period / opts.time_step:.3g} sub-intervals of the "
-                         f"period {period:g} s; at most {MAX_SUB_INTERVALS} are allowed")
-    steps = opts.substeps if opts.time_step is None else max(1, int(math.ceil(period / opts.time_step - 1e-9)))
+        raise ValueError(
+            f"time_step = {opts.time_step:g} s gives {period / opts.time_step:.3g} sub-intervals of the "
+            f"period {period:g} s; at most {MAX_SUB_INTERVALS} are allowed"
+        )
+    steps = (
+        opts.substeps if opts.time_step is None else max(1, int(math.ceil(period / opts.time_step - 1e-9)))
+    )
     method = opts.method
     if method == "auto":
         method = "linear" if plant.is_affine else "nonlinear"
@@ -341,21 +398,30 @@ def flowpipe(plant: SymbolicPlant, state_set, input_set, period: float, options:
 def _joint_set(plant: SymbolicPlant, state_set, input_set, disturbance, shared: bool) -> _Gen:
     n, p, q = plant.n_states, plant.n_inputs, plant.n_disturbances
     for what, s in (("state_set", state_set), ("input_set", input_set), ("disturbance", disturbance)):
-        if s is not None and not isinstance(s, (Box, Zonotope, Star)) and not (what == "disturbance"
-                                                                              and isinstance(s, tuple)):
+        if (
+            s is not None
+            and not isinstance(s, (Box, Zonotope, Star))
+            and not (what == "disturbance" and isinstance(s, tuple))
+        ):
             raise ValueError(f"{what}: expected a Box, Zonotope or Star, got {type(s).__name__}")
     if input_set is None:
         if getattr(state_set, "dim", None) != n + p:
-            raise ValueError(f"state_set: with input_set=None it must be the joint [x; u] set of dimension "
-                             f"{n + p} ({n} states + {p} inputs), got dimension {getattr(state_set, 'dim', None)}")
+            raise ValueError(
+                f"state_set: with input_set=None it must be the joint [x; u] set of dimension "
+                f"{n + p} ({n} states + {p} inputs), got dimension {getattr(state_set, 'dim', None)}"
+            )
         xu = _Gen.of(state_set, "state_set")
     else:
         if getattr(state_set, "dim", None) != n:
-            raise ValueError(f"state_set: expected dimension {n} (states {list(plant.state_names)}), "
-                             f"got {getattr(state_set, 'dim', None)}")
+            raise ValueError(
+                f"state_set: expected dimension {n} (states {list(plant.state_names)}), "
+                f"got {getattr(state_set, 'dim', None)}"
+            )
         if getattr(input_set, "dim", None) != p:
-            raise ValueError(f"input_set: expected dimension {p} (inputs {list(plant.input_names)}), "
-                             f"got {getattr(input_set, 'dim', None)}")
+            raise ValueError(
+                f"input_set: expected dimension {p} (inputs {list(plant.input_names)}), "
+                f"got {getattr(input_set, 'dim', None)}"
+            )
         if shared:
             if not (isinstance(state_set, Star) and isinstance(input_set, Star)):
                 raise ValueError("shared_predicate=True needs state_set and input_set to be Stars")
@@ -365,19 +431,30 @@ def _joint_set(plant: SymbolicPlant, state_set, input_set, disturbance, shared: 
     if q:
         if disturbance is None:
             if plant.disturbance_bounds is None:
-                raise ValueError(f"disturbance: plant {plant.name!r} declares no bounds for "
-                                 f"{list(plant.disturbance_names)}; pass disturbance=Box(...)")
+                raise ValueError(
+                    f"disturbance: plant {plant.name!r} declares no bounds for "
+                    f"{list(plant.disturbance_names)}; pass disturbance=Box(...)"
+                )
             disturbance = Box(*plant.disturbance_bounds)
         elif isinstance(disturbance, tuple) and len(disturbance) == 2 and not hasattr(disturbance, "dim"):
             disturbance = Box(*disturbance)
         if getattr(disturbance, "dim", None) != q:
-            raise ValueError(f"disturbance: expected dimension {q} ({list(plant.disturbance_names)}), "
-                             f"got {getattr(disturbance, 'dim', None)}")
+            raise ValueError(
+                f"disturbance: expected dimension {q} ({list(plant.disturbance_names)}), "
+                f"got {getattr(disturbance, 'dim', None)}"
+            )
         wb = disturbance.box()
         rad = wb.radius
         keep = rad > 0
-        w = _Gen(wb.center.copy(), np.diag(rad)[:, keep], np.zeros((0, int(keep.sum()))), np.zeros(0),
-                 -np.ones(int(keep.sum())), np.ones(int(keep.sum())), False)
+        w = _Gen(
+            wb.center.copy(),
+            np.diag(rad)[:, keep],
+            np.zeros((0, int(keep.sum()))),
+            np.zeros(0),
+            -np.ones(int(keep.sum())),
+            np.ones(int(keep.sum())),
+            False,
+        )
         xu = _product(xu, w)
     elif disturbance is not None:
         raise ValueError(f"disturbance: plant {plant.name!r} has no disturbances")
@@ -392,15 +469,17 @@ def _linear(plant: SymbolicPlant, g: _Gen, period: float, steps: int, opts: Flow
     n = plant.n_states
     N = g.c.shape[0]
     M = np.zeros((N + 1, N + 1))
-    M[:n, :n], M[:n, n:n + B.shape[1]], M[:n, n + B.shape[1]:N], M[:n, N] = A, B, E, cvec
+    M[:n, :n], M[:n, n : n + B.shape[1]], M[:n, n + B.shape[1] : N], M[:n, N] = A, B, E, cvec
     zc = np.append(g.c, 1.0)
     zV = np.vstack([g.V, np.zeros((1, g.V.shape[1]))])
     # more sub-intervals where the requested ones are too long for accurate Taylor bounds (stiff plants)
     need = period * _norm_inf(M) / _MAX_ND
     if not need <= MAX_SUB_INTERVALS:
-        raise ValueError(f"plant {plant.name!r} is too stiff for the linear flowpipe: ||M|| * period = "
-                         f"{period * _norm_inf(M):.3g} needs {need:.3g} sub-intervals; at most {MAX_SUB_INTERVALS} "
-                         f"are allowed (shorten the control period or scale the model)")
+        raise ValueError(
+            f"plant {plant.name!r} is too stiff for the linear flowpipe: ||M|| * period = "
+            f"{period * _norm_inf(M):.3g} needs {need:.3g} sub-intervals; at most {MAX_SUB_INTERVALS} "
+            f"are allowed (shorten the control period or scale the model)"
+        )
     steps = max(steps, int(math.ceil(need)))
     times = np.linspace(0.0, period, steps + 1)
     delta = period / steps
@@ -492,7 +571,8 @@ def _nl_interval(plant, c, G, m0, delta, opts, psi, depth):
             why = f" ({exc})" if str(exc) else ""
             raise RuntimeError(
                 f"nonlinear flowpipe of {plant.name!r}: the linearisation error could not be bounded even with "
-                f"a time step of {delta:g}{why}; use a smaller time_step or a smaller initial set") from None
+                f"a time step of {delta:g}{why}; use a smaller time_step or a smaller initial set"
+            ) from None
     first, c, G, psi = _nl_interval(plant, c, G, m0, delta / 2, opts, psi, depth + 1)
     second, c, G, psi = _nl_interval(plant, c, G, m0, delta / 2, opts, psi, depth + 1)
     return first + second, c, G, psi
@@ -519,8 +599,15 @@ def _lagrange_remainder(H: iv.Interval, D: iv.Interval) -> iv.Interval:
     return iv.isum(H * iv.Interval(dd_lo, dd_hi), axis=(1, 2)) * 0.5
 
 
-def _nl_step(plant: SymbolicPlant, c: np.ndarray, G: np.ndarray, m0: int, delta: float, opts: FlowpipeOptions,
-             psi_guess: np.ndarray):
+def _nl_step(
+    plant: SymbolicPlant,
+    c: np.ndarray,
+    G: np.ndarray,
+    m0: int,
+    delta: float,
+    opts: FlowpipeOptions,
+    psi_guess: np.ndarray,
+):
     n = plant.n_states
     N = c.shape[0]
     f_c = np.zeros(N)

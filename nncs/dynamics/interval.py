@@ -9,8 +9,26 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Interval", "sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "abs", "atan", "power", "ipow", "isum", "pi", "const",
-           "as_interval", "next_down", "next_up"]
+__all__ = [
+    "Interval",
+    "sin",
+    "cos",
+    "tan",
+    "exp",
+    "log",
+    "sqrt",
+    "tanh",
+    "abs",
+    "atan",
+    "power",
+    "ipow",
+    "isum",
+    "pi",
+    "const",
+    "as_interval",
+    "next_down",
+    "next_up",
+]
 
 _INF = np.inf
 _MAX = np.finfo(np.float64).max
@@ -70,7 +88,7 @@ class Interval:
         raise AttributeError("Interval is immutable")
 
     @classmethod
-    def _make(cls, lo: np.ndarray, hi: np.ndarray) -> "Interval":
+    def _make(cls, lo: np.ndarray, hi: np.ndarray) -> Interval:
         """Internal constructor without checks, for results of the sound operations below (their bounds are
         never NaN, ordered, and a lower bound is never +inf because next_down/next_up map overflow to the largest
         double)."""
@@ -105,14 +123,14 @@ class Interval:
         x = np.asarray(x, dtype=np.float64)
         return (self.lo <= x) & (x <= self.hi)
 
-    def subset_of(self, other: "Interval") -> np.ndarray:
+    def subset_of(self, other: Interval) -> np.ndarray:
         return (other.lo <= self.lo) & (self.hi <= other.hi)
 
-    def hull(self, other: "Interval") -> "Interval":
+    def hull(self, other: Interval) -> Interval:
         other = as_interval(other)
         return Interval(np.minimum(self.lo, other.lo), np.maximum(self.hi, other.hi))
 
-    def __getitem__(self, key) -> "Interval":
+    def __getitem__(self, key) -> Interval:
         return Interval._make(self.lo[key], self.hi[key])
 
     def __len__(self) -> int:
@@ -122,26 +140,26 @@ class Interval:
         return f"Interval(lo={self.lo!r}, hi={self.hi!r})"
 
     # ----------------------------------------------------------------------------------------- arithmetic
-    def __neg__(self) -> "Interval":
+    def __neg__(self) -> Interval:
         return Interval._make(-self.hi, -self.lo)
 
-    def __pos__(self) -> "Interval":
+    def __pos__(self) -> Interval:
         return self
 
-    def __add__(self, other: Any) -> "Interval":
+    def __add__(self, other: Any) -> Interval:
         o = as_interval(other)
         return Interval._make(next_down(self.lo + o.lo), next_up(self.hi + o.hi))
 
     __radd__ = __add__
 
-    def __sub__(self, other: Any) -> "Interval":
+    def __sub__(self, other: Any) -> Interval:
         o = as_interval(other)
         return Interval._make(next_down(self.lo - o.hi), next_up(self.hi - o.lo))
 
-    def __rsub__(self, other: Any) -> "Interval":
+    def __rsub__(self, other: Any) -> Interval:
         return as_interval(other) - self
 
-    def __mul__(self, other: Any) -> "Interval":
+    def __mul__(self, other: Any) -> Interval:
         o = as_interval(other)
         with np.errstate(invalid="ignore"):
             p = np.stack(np.broadcast_arrays(self.lo * o.lo, self.lo * o.hi, self.hi * o.lo, self.hi * o.hi))
@@ -151,7 +169,7 @@ class Interval:
 
     __rmul__ = __mul__
 
-    def reciprocal(self) -> "Interval":
+    def reciprocal(self) -> Interval:
         """1/x. Where the interval contains 0 the result is the whole real line [-inf, inf] (sound)."""
         has_zero = (self.lo <= 0.0) & (self.hi >= 0.0)
         with np.errstate(divide="ignore", over="ignore"):
@@ -159,26 +177,32 @@ class Interval:
             hi = np.where(has_zero, _INF, next_up(1.0 / self.lo))
         return Interval(lo, hi)
 
-    def __truediv__(self, other: Any) -> "Interval":
+    def __truediv__(self, other: Any) -> Interval:
         """x / y. Where y contains 0 the result is [-inf, inf] (sound; see `reciprocal`)."""
         o = as_interval(other)
         has_zero = (o.lo <= 0.0) & (o.hi >= 0.0)
         safe_lo = np.where(has_zero, 1.0, o.lo)
         safe_hi = np.where(has_zero, 1.0, o.hi)
         with np.errstate(invalid="ignore", over="ignore"):
-            q = np.stack(np.broadcast_arrays(self.lo / safe_lo, self.lo / safe_hi, self.hi / safe_lo, self.hi / safe_hi))
-        q = np.where(np.isnan(q), 0.0, q)  # inf/inf cannot occur with finite nonzero divisors; kept for safety
+            q = np.stack(
+                np.broadcast_arrays(
+                    self.lo / safe_lo, self.lo / safe_hi, self.hi / safe_lo, self.hi / safe_hi
+                )
+            )
+        q = np.where(
+            np.isnan(q), 0.0, q
+        )  # inf/inf cannot occur with finite nonzero divisors; kept for safety
         lo = np.where(has_zero, -_INF, next_down(q.min(axis=0)))
         hi = np.where(has_zero, _INF, next_up(q.max(axis=0)))
         return Interval(lo, hi)
 
-    def __rtruediv__(self, other: Any) -> "Interval":
+    def __rtruediv__(self, other: Any) -> Interval:
         return as_interval(other) / self
 
-    def __pow__(self, n: Any) -> "Interval":
+    def __pow__(self, n: Any) -> Interval:
         return power(self, n)
 
-    def __abs__(self) -> "Interval":
+    def __abs__(self) -> Interval:
         return abs(self)
 
 
@@ -208,7 +232,7 @@ def ipow(x: Interval, n: int) -> Interval:
     if n == 1:
         return x
     with np.errstate(over="ignore"):
-        plo, phi = x.lo ** n, x.hi ** n
+        plo, phi = x.lo**n, x.hi**n
     # pow is not guaranteed correctly rounded either: widen by a few ulps (n-1 rounded multiplications)
     pad_lo = (n + 1) * _ulps(plo)
     pad_hi = (n + 1) * _ulps(phi)

@@ -7,15 +7,24 @@ These are the plant-level pieces; the closed loop (a network choosing the input 
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from scipy.integrate import solve_ivp
 
 from nncs.dynamics.symbolic import SymbolicPlant
 
-__all__ = ["as_batch", "broadcast_batch", "rk4_step", "period_states_fn", "rk4_period", "period_times", "simulate",
-           "reference_trajectory", "reference_period"]
+__all__ = [
+    "as_batch",
+    "broadcast_batch",
+    "rk4_step",
+    "period_states_fn",
+    "rk4_period",
+    "period_times",
+    "simulate",
+    "reference_trajectory",
+    "reference_period",
+]
 
 
 def as_batch(a, n: int, what: str, batch: int | None = None) -> np.ndarray:
@@ -72,6 +81,7 @@ def period_states_fn(plant: SymbolicPlant, substeps: int) -> Callable:
     f = plant.f
 
     if plant.is_continuous:
+
         def one(x, u, w, period):
             h = period / substeps
 
@@ -82,6 +92,7 @@ def period_states_fn(plant: SymbolicPlant, substeps: int) -> Callable:
             _, xs = jax.lax.scan(step, x, None, length=substeps)
             return jnp.concatenate([x[None, :], xs], axis=0)
     else:
+
         def one(x, u, w, period):
             return jnp.stack([x, f(x, u, w)])
 
@@ -92,8 +103,10 @@ def _period_fn(plant: SymbolicPlant, substeps: int) -> Callable:
     """The jitted, vmapped `period_states_fn` (x, u, w batches, period) -> states (N, S+1, n) (cached)."""
     from nncs._jax import jax
 
-    return plant.memo(("rk4_period", substeps),
-                      lambda: jax.jit(jax.vmap(period_states_fn(plant, substeps), in_axes=(0, 0, 0, None))))
+    return plant.memo(
+        ("rk4_period", substeps),
+        lambda: jax.jit(jax.vmap(period_states_fn(plant, substeps), in_axes=(0, 0, 0, None))),
+    )
 
 
 def rk4_period(plant: SymbolicPlant, x0, u=None, w=None, period: float = 1.0, substeps: int = 10):
@@ -132,9 +145,17 @@ def period_times(period: float, steps: int, substeps: int) -> np.ndarray:
     return np.concatenate([np.zeros(1)] + [k * period + local[1:] for k in range(int(steps))])
 
 
-def simulate(plant: SymbolicPlant, x0, period: float, steps: int, controls=None,
-             controller: Callable | None = None, w=None, substeps: int = 10,
-             check_time: Callable[[], None] | None = None):
+def simulate(
+    plant: SymbolicPlant,
+    x0,
+    period: float,
+    steps: int,
+    controls=None,
+    controller: Callable | None = None,
+    w=None,
+    substeps: int = 10,
+    check_time: Callable[[], None] | None = None,
+):
     """Batched simulation over `steps` control periods with zero-order-hold inputs (RK4 in JAX).
 
     The inputs come from a table (`controls`) or from any function of the states (`controller`, called with
@@ -182,8 +203,16 @@ def simulate(plant: SymbolicPlant, x0, period: float, steps: int, controls=None,
     return period_times(period, steps, substeps if plant.is_continuous else 1), np.concatenate(pieces, axis=1)
 
 
-def reference_trajectory(plant: SymbolicPlant, x0, u=(), w=(), t_eval=None, period: float | None = None,
-                         rtol: float = 1e-12, atol: float = 1e-12) -> np.ndarray:
+def reference_trajectory(
+    plant: SymbolicPlant,
+    x0,
+    u=(),
+    w=(),
+    t_eval=None,
+    period: float | None = None,
+    rtol: float = 1e-12,
+    atol: float = 1e-12,
+) -> np.ndarray:
     """One trajectory with constant input u and disturbance w, accurate to about the tolerances.
 
     Continuous plants: scipy `solve_ivp` (DOP853, dense output) evaluated at `t_eval` (within [0, max t_eval]).
@@ -204,15 +233,24 @@ def reference_trajectory(plant: SymbolicPlant, x0, u=(), w=(), t_eval=None, peri
     t_end = float(t_eval.max())
     if t_end == 0.0:
         return np.repeat(x0[None], len(t_eval), axis=0)
-    sol = solve_ivp(lambda t, x: f(x, u, w), (0.0, t_end), x0, method="DOP853", rtol=rtol, atol=atol,
-                    dense_output=True)
+    sol = solve_ivp(
+        lambda t, x: f(x, u, w), (0.0, t_end), x0, method="DOP853", rtol=rtol, atol=atol, dense_output=True
+    )
     if not sol.success:
         raise RuntimeError(f"reference integrator failed: {sol.message}")
     return sol.sol(t_eval).T
 
 
-def reference_period(plant: SymbolicPlant, x0, u=None, w=None, period: float = 1.0, samples: int = 101,
-                     rtol: float = 1e-12, atol: float = 1e-12):
+def reference_period(
+    plant: SymbolicPlant,
+    x0,
+    u=None,
+    w=None,
+    period: float = 1.0,
+    samples: int = 101,
+    rtol: float = 1e-12,
+    atol: float = 1e-12,
+):
     """`reference_trajectory` for a batch over one period, at `samples` equally spaced times (2 if discrete).
 
     Returns:
@@ -224,6 +262,7 @@ def reference_period(plant: SymbolicPlant, x0, u=None, w=None, period: float = 1
     batch = max(x0.shape[0], u.shape[0], w.shape[0])
     x0, u, w = broadcast_batch(batch, x0, u, w)
     times = np.linspace(0.0, period, samples if plant.is_continuous else 2)
-    out = np.stack([reference_trajectory(plant, x0[i], u[i], w[i], times, rtol=rtol, atol=atol)
-                    for i in range(batch)])
+    out = np.stack(
+        [reference_trajectory(plant, x0[i], u[i], w[i], times, rtol=rtol, atol=atol) for i in range(batch)]
+    )
     return times, out

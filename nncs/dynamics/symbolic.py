@@ -6,12 +6,13 @@ A `SymbolicPlant` is x' = f(x, u, w) (continuous) or x+ = f(x, u, w) (discrete),
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import sympy as sp
+
 from nncs.dynamics import interval as iv
 from nncs.expressions import check_name, finite_float, parse_expression
 from nncs.memo import Memoizing
@@ -31,7 +32,22 @@ _INTERVAL_FUNCS: dict[type, Callable[[iv.Interval], iv.Interval]] = {
     sp.Abs: iv.abs,
     sp.atan: iv.atan,
 }
-SUPPORTED_FUNCTIONS = ("sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "Abs/abs", "atan", "**", "+", "-", "*", "/")
+SUPPORTED_FUNCTIONS = (
+    "sin",
+    "cos",
+    "tan",
+    "exp",
+    "log",
+    "sqrt",
+    "tanh",
+    "Abs/abs",
+    "atan",
+    "**",
+    "+",
+    "-",
+    "*",
+    "/",
+)
 
 
 class NotBoundable(ValueError, RuntimeError):
@@ -54,14 +70,18 @@ def _dirac_delta(x: iv.Interval) -> iv.Interval:
     by it would be wrong): NotBoundable is raised instead of returning any finite interval.
     """
     if np.any((x.lo <= 0) & (x.hi >= 0)):
-        raise NotBoundable("the second derivative of abs(g) is unbounded where g can be 0 (a kink of abs lies in "
-                           "the box): the Lagrange remainder cannot be bounded there")
+        raise NotBoundable(
+            "the second derivative of abs(g) is unbounded where g can be 0 (a kink of abs lies in "
+            "the box): the Lagrange remainder cannot be bounded there"
+        )
     return iv.Interval(np.zeros(np.shape(x.lo)))
 
 
 # only in the second derivatives of the dynamics (derivatives of abs): never in parsed expressions
-_DERIVATIVE_FUNCS: dict[type, Callable[[iv.Interval], iv.Interval]] = {sp.sign: _sign, sp.DiracDelta: _dirac_delta}
-
+_DERIVATIVE_FUNCS: dict[type, Callable[[iv.Interval], iv.Interval]] = {
+    sp.sign: _sign,
+    sp.DiracDelta: _dirac_delta,
+}
 
 
 # ------------------------------------------------------------------------------------------ interval programs
@@ -76,8 +96,11 @@ def _number_interval(node: sp.Expr) -> iv.Interval:
         f = float(value)
         return iv.Interval(f) if int(f) == value else iv.const(f)
     if isinstance(node, sp.Rational):
-        return iv.Interval(float(node.p)) / iv.Interval(float(node.q)) if abs(node.p) < 2**53 and node.q < 2**53 \
+        return (
+            iv.Interval(float(node.p)) / iv.Interval(float(node.q))
+            if abs(node.p) < 2**53 and node.q < 2**53
             else iv.const(float(node))
+        )
     if isinstance(node, sp.Float):
         f = float(node)
         return iv.Interval(f) if sp.Rational(f) == sp.Rational(node) else iv.const(f)
@@ -92,8 +115,13 @@ class IntervalProgram:
     point of the input box (outer approximation, outward rounded).
     """
 
-    def __init__(self, exprs: Sequence[sp.Expr], variables: Sequence[sp.Symbol], where: str = "expression",
-                 derivatives: bool = False):
+    def __init__(
+        self,
+        exprs: Sequence[sp.Expr],
+        variables: Sequence[sp.Symbol],
+        where: str = "expression",
+        derivatives: bool = False,
+    ):
         self.variables = tuple(variables)
         self.n_out = len(exprs)
         self._funcs = {**_INTERVAL_FUNCS, **_DERIVATIVE_FUNCS} if derivatives else _INTERVAL_FUNCS
@@ -168,8 +196,10 @@ def _check_supported(expr: sp.Expr, where: str, funcs: Mapping[type, Callable] =
         if node.is_Add or node.is_Mul or node.is_Pow or (type(node) in funcs and len(node.args) == 1):
             continue
         name = getattr(node.func, "__name__", type(node).__name__)
-        raise ValueError(f"unsupported function or operation {name!r} in {where} (supported: "
-                         f"{', '.join(SUPPORTED_FUNCTIONS)})")
+        raise ValueError(
+            f"unsupported function or operation {name!r} in {where} (supported: "
+            f"{', '.join(SUPPORTED_FUNCTIONS)})"
+        )
 
 
 # ----------------------------------------------------------------------------------------------------- plant
@@ -204,8 +234,10 @@ def _parameter_value(value: Any, name: str) -> tuple[float, sp.Expr]:
         try:
             exact = parse_expression(value, [], f"{where}: value")
         except ValueError as exc:
-            raise ValueError(f"{exc} (a parameter is a number or a constant expression such as '1/3' or "
-                             f"'pi/4'; it is not a number here)") from None
+            raise ValueError(
+                f"{exc} (a parameter is a number or a constant expression such as '1/3' or "
+                f"'pi/4'; it is not a number here)"
+            ) from None
         fval = finite_float(exact, f"{where}: value {value[:80]!r}")
         if exact.is_Float and fval.is_integer():
             exact = sp.Integer(int(fval))
@@ -242,9 +274,16 @@ class SymbolicPlant(Memoizing):
     lazily on first use and cached on the plant (compiled once).
     """
 
-    def __init__(self, states: Sequence[Any], inputs: Sequence[Any], dynamics: Sequence[Any],
-                 parameters: Mapping[Any, float] | None = None, disturbances: Any = None,
-                 time: str = "continuous", name: str | None = None):
+    def __init__(
+        self,
+        states: Sequence[Any],
+        inputs: Sequence[Any],
+        dynamics: Sequence[Any],
+        parameters: Mapping[Any, float] | None = None,
+        disturbances: Any = None,
+        time: str = "continuous",
+        name: str | None = None,
+    ):
         if time not in TIME_KINDS:
             raise ValueError(f"time must be one of {TIME_KINDS}, got {time!r}")
         self.time = time
@@ -270,7 +309,9 @@ class SymbolicPlant(Memoizing):
                 try:
                     lo, hi = (float(v) for v in b)
                 except (TypeError, ValueError):
-                    raise ValueError(f"disturbance {nm!r}: bounds must be a pair (lower, upper), got {b!r}") from None
+                    raise ValueError(
+                        f"disturbance {nm!r}: bounds must be a pair (lower, upper), got {b!r}"
+                    ) from None
                 if not (math.isfinite(lo) and math.isfinite(hi)):
                     raise ValueError(f"disturbance {nm!r}: bounds {b!r} are not finite")
                 if lo > hi:
@@ -279,8 +320,14 @@ class SymbolicPlant(Memoizing):
         else:
             dist_names, bounds = _names(disturbances, "disturbances"), None
         self.disturbance_names = tuple(dist_names)
-        self.disturbance_bounds = None if bounds is None else (np.array([b[0] for b in bounds], dtype=np.float64),
-                                                               np.array([b[1] for b in bounds], dtype=np.float64))
+        self.disturbance_bounds = (
+            None
+            if bounds is None
+            else (
+                np.array([b[0] for b in bounds], dtype=np.float64),
+                np.array([b[1] for b in bounds], dtype=np.float64),
+            )
+        )
         if bounds is None and not dist_names:
             self.disturbance_bounds = (np.zeros(0), np.zeros(0))
 
@@ -288,7 +335,9 @@ class SymbolicPlant(Memoizing):
         seen: set[str] = set()
         for nm in all_names:
             if nm in seen:
-                raise ValueError(f"name {nm!r} is declared more than once (states, inputs, disturbances, parameters)")
+                raise ValueError(
+                    f"name {nm!r} is declared more than once (states, inputs, disturbances, parameters)"
+                )
             seen.add(nm)
 
         # real symbols: derivatives of abs/sqrt/log come out in real form (sign(x), not re/im parts)
@@ -303,8 +352,10 @@ class SymbolicPlant(Memoizing):
             dynamics = [dynamics]
         dynamics = list(dynamics)
         if len(dynamics) != len(self.state_names):
-            raise ValueError(f"dynamics: {len(dynamics)} expressions for {len(self.state_names)} states "
-                             f"{list(self.state_names)}")
+            raise ValueError(
+                f"dynamics: {len(dynamics)} expressions for {len(self.state_names)} states "
+                f"{list(self.state_names)}"
+            )
         raw = []
         for state, d in zip(self.state_names, dynamics):
             raw.append(self._parse(d, state, symtab))
@@ -318,22 +369,29 @@ class SymbolicPlant(Memoizing):
     def _parse(d: Any, state: str, symtab: dict[str, sp.Symbol]) -> sp.Expr:
         where = f"dynamics of {state!r}"
         if isinstance(d, (str, int, float)) and not isinstance(d, bool):
-            expr = parse_expression(d, symtab, where, hint=" (declare them as states, inputs, disturbances or "
-                                                           "parameters)")  # text is parsed, never evaluated
+            expr = parse_expression(
+                d, symtab, where, hint=" (declare them as states, inputs, disturbances or parameters)"
+            )  # text is parsed, never evaluated
         elif isinstance(d, sp.Basic):
             expr = d  # built by the caller's own Python code, not read from a file
         else:
-            raise ValueError(f"{where}: expected a sympy expression, a string or a number, got {type(d).__name__}")
+            raise ValueError(
+                f"{where}: expected a sympy expression, a string or a number, got {type(d).__name__}"
+            )
         if not isinstance(expr, sp.Expr):
             raise ValueError(f"{where}: {str(d)[:80]!r} is not an expression")
         unknown = sorted(s.name for s in expr.free_symbols if s.name not in symtab)
         if unknown:
-            raise ValueError(f"{where}: unknown symbol(s) {unknown} (declare them as states, inputs, "
-                             f"disturbances or parameters)")
+            raise ValueError(
+                f"{where}: unknown symbol(s) {unknown} (declare them as states, inputs, "
+                f"disturbances or parameters)"
+            )
         for f in expr.atoms(sp.Function):
             if type(f) not in _INTERVAL_FUNCS:
                 nm = getattr(f.func, "__name__", str(f.func))
-                raise ValueError(f"{where}: unsupported function {nm!r} (supported: {', '.join(SUPPORTED_FUNCTIONS)})")
+                raise ValueError(
+                    f"{where}: unsupported function {nm!r} (supported: {', '.join(SUPPORTED_FUNCTIONS)})"
+                )
         # canonical symbols by name (a user Symbol('x', real=True) becomes the plant's Symbol('x'))
         return expr.xreplace({s: symtab[s.name] for s in expr.free_symbols})
 
@@ -360,25 +418,40 @@ class SymbolicPlant(Memoizing):
         return self.time == "continuous"
 
     def __repr__(self) -> str:
-        return (f"SymbolicPlant(name={self.name!r}, states={list(self.state_names)}, inputs={list(self.input_names)}, "
-                f"disturbances={list(self.disturbance_names)}, time={self.time!r})")
+        return (
+            f"SymbolicPlant(name={self.name!r}, states={list(self.state_names)}, inputs={list(self.input_names)}, "
+            f"disturbances={list(self.disturbance_names)}, time={self.time!r})"
+        )
 
     def _constructor_args(self) -> tuple:
-        dist: Any = (None if not self.disturbance_names else
-                     dict(zip(self.disturbance_names, zip(*self.disturbance_bounds)))
-                     if self.disturbance_bounds is not None else list(self.disturbance_names))
-        return (self.state_names, self.input_names, self.raw_dynamics, dict(self._parameter_inputs), dist, self.time,
-                self.name)
+        dist: Any = (
+            None
+            if not self.disturbance_names
+            else dict(zip(self.disturbance_names, zip(*self.disturbance_bounds)))
+            if self.disturbance_bounds is not None
+            else list(self.disturbance_names)
+        )
+        return (
+            self.state_names,
+            self.input_names,
+            self.raw_dynamics,
+            dict(self._parameter_inputs),
+            dist,
+            self.time,
+            self.name,
+        )
 
     def __reduce__(self):
         """Pickle by the definition (compiled functions are rebuilt lazily where it is unpickled)."""
         return (SymbolicPlant, self._constructor_args())
 
-    def with_parameters(self, **values: float) -> "SymbolicPlant":
+    def with_parameters(self, **values: float) -> SymbolicPlant:
         """A copy of this plant with some parameter values replaced (unknown names raise ValueError)."""
         unknown = sorted(set(values) - set(self.parameter_names))
         if unknown:
-            raise ValueError(f"with_parameters: unknown parameter(s) {unknown}; known: {list(self.parameter_names)}")
+            raise ValueError(
+                f"with_parameters: unknown parameter(s) {unknown}; known: {list(self.parameter_names)}"
+            )
         states, inputs, dynamics, params, dist, time, name = self._constructor_args()
         params.update(values)
         return SymbolicPlant(states, inputs, dynamics, params, dist, time, name)
@@ -409,7 +482,7 @@ class SymbolicPlant(Memoizing):
         c = np.array([float(e.xreplace(zero).evalf(30)) for e in self.dynamics], dtype=np.float64)
         for a in (J, c):
             a.setflags(write=False)
-        return J[:, :n], J[:, n:n + p], c, J[:, n + p:]
+        return J[:, :n], J[:, n : n + p], c, J[:, n + p :]
 
     # ---------------------------------------------------------------------------------------------- JAX side
     @cached_property
@@ -426,7 +499,7 @@ class SymbolicPlant(Memoizing):
 
     def _split(self, z):
         n, p = self.n_states, self.n_inputs
-        return z[:n], z[n:n + p], z[n + p:]
+        return z[:n], z[n : n + p], z[n + p :]
 
     @cached_property
     def f_joint(self) -> Callable:
@@ -441,8 +514,11 @@ class SymbolicPlant(Memoizing):
         from nncs._jax import jax, jnp
 
         flat = self._jax_flat
-        return jax.jit(lambda x, u, w: flat(jnp.concatenate([jnp.atleast_1d(x), jnp.atleast_1d(u),
-                                                             jnp.atleast_1d(w)]).astype(jnp.float64)))
+        return jax.jit(
+            lambda x, u, w: flat(
+                jnp.concatenate([jnp.atleast_1d(x), jnp.atleast_1d(u), jnp.atleast_1d(w)]).astype(jnp.float64)
+            )
+        )
 
     @cached_property
     def f_batch(self) -> Callable:
@@ -529,8 +605,10 @@ class SymbolicPlant(Memoizing):
                     if djk != 0:
                         entries.append((i, j, k))
                         exprs.append(djk)
-        where = (f"the second derivatives of the dynamics of {self.name!r} (the nonlinear flowpipe's Lagrange "
-                 f"remainder needs twice-differentiable dynamics)")
+        where = (
+            f"the second derivatives of the dynamics of {self.name!r} (the nonlinear flowpipe's Lagrange "
+            f"remainder needs twice-differentiable dynamics)"
+        )
         return entries, (IntervalProgram(exprs, self.variables, where, derivatives=True) if exprs else None)
 
     @property

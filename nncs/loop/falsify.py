@@ -7,13 +7,13 @@ reference integrator (`reference_closed_loop`: scipy, tight tolerances) confirms
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
-from nncs.loop.options import FALSIFY_SUBSTEPS, Options, check_run_limits, time_check
 from nncs.dynamics.simulate import period_times
+from nncs.loop.options import FALSIFY_SUBSTEPS, Options, check_run_limits, time_check
 from nncs.loop.simulate import reference_closed_loop, rollout, simulate_closed_loop
 from nncs.loop.system import ClosedLoop
 from nncs.sets import Box
@@ -66,7 +66,9 @@ def _spec_violations(specs: Sequence, times: np.ndarray, states: np.ndarray, hor
     return out
 
 
-def trace_violation(specs: Sequence, times: np.ndarray, states: np.ndarray, horizon: float) -> tuple[int, float]:
+def trace_violation(
+    specs: Sequence, times: np.ndarray, states: np.ndarray, horizon: float
+) -> tuple[int, float]:
     """Return (index of the most violated spec, its violation) for one trajectory (states (K, n) at times (K,)).
 
     A positive violation means the trajectory breaks that spec; uses each spec's `violation` measure.
@@ -123,8 +125,12 @@ def _gradient_fn(system: ClosedLoop, run, specs, times: np.ndarray, horizon: flo
     """
     from nncs._jax import jax, jnp
 
-    key = ("gradient", times.tobytes(), float(horizon), tuple(
-        (spec.kind, spec.region.H.tobytes(), spec.region.g.tobytes(), spec.window) for spec in specs))
+    key = (
+        "gradient",
+        times.tobytes(),
+        float(horizon),
+        tuple((spec.kind, spec.region.H.tobytes(), spec.region.g.tobytes(), spec.window) for spec in specs),
+    )
 
     def build():
         objective = _objective_fn(specs, times, horizon)
@@ -161,16 +167,26 @@ def falsify(
         proves: nothing is lost).
     """
     from nncs._jax import jnp
-
     from nncs.loop.options import MAX_SUBSTEPS
 
     opts = options or Options()
     if not specs:
         return None
-    if isinstance(substeps, bool) or not isinstance(substeps, (int, np.integer)) or not 1 <= substeps <= MAX_SUBSTEPS:
+    if (
+        isinstance(substeps, bool)
+        or not isinstance(substeps, (int, np.integer))
+        or not 1 <= substeps <= MAX_SUBSTEPS
+    ):
         raise ValueError(f"falsify: substeps must be an integer in [1, {MAX_SUBSTEPS}], got {substeps!r}")
-    check_run_limits(opts, system.plant.n_states, system.period, int(steps), system.plant.is_continuous,
-                     falsify=True, falsify_substeps=int(substeps))
+    check_run_limits(
+        opts,
+        system.plant.n_states,
+        system.period,
+        int(steps),
+        system.plant.is_continuous,
+        falsify=True,
+        falsify_substeps=int(substeps),
+    )
     if deadline is None and opts.timeout is not None:
         import time
 
@@ -195,8 +211,16 @@ def falsify(
         if key in tried:
             return None
         tried.add(key)
-        t, xs, us = reference_closed_loop(plant, system.control, i_x0, system.period, steps, w=i_w,
-                                          samples_per_period=S + 1, check_time=check)
+        t, xs, us = reference_closed_loop(
+            plant,
+            system.control,
+            i_x0,
+            system.period,
+            steps,
+            w=i_w,
+            samples_per_period=S + 1,
+            check_time=check,
+        )
         idx, v = trace_violation(specs, t, xs, horizon)
         if v > CONFIRM_MARGIN:
             return Counterexample(i_x0.copy(), i_w.copy(), t, xs, us, idx, v)
@@ -221,7 +245,9 @@ def falsify(
         g = np.asarray(grad(x, ws))
         g = np.nan_to_num(g)
         norm = np.maximum(np.abs(g * np.asarray(scale)).max(axis=1, keepdims=True), 1e-300)
-        x = jnp.clip(x + step * scale * (g * np.asarray(scale)) / norm, lo, hi)  # a step in box-normalised units
+        x = jnp.clip(
+            x + step * scale * (g * np.asarray(scale)) / norm, lo, hi
+        )  # a step in box-normalised units
     values = np.asarray(objective(run(x, ws)))
     for i in np.argsort(-values)[:3]:
         if values[i] > 0 and (cex := confirm(np.asarray(x[i]), np.asarray(ws[i]))) is not None:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -46,9 +46,15 @@ x states."""
 FALSIFY_SUBSTEPS = 10
 """RK4 steps per control period of the falsifier's simulations (continuous plants)."""
 
-_UPPER = {"substeps": MAX_SUBSTEPS, "max_star_vars": MAX_STAR_VARS, "max_sets": MAX_SETS,
-          "split_budget": MAX_SPLIT_BUDGET, "fit_max_boxes": MAX_FIT_BOXES, "falsify_samples": MAX_FALSIFY_SAMPLES,
-          "falsify_steps": MAX_FALSIFY_STEPS}
+_UPPER = {
+    "substeps": MAX_SUBSTEPS,
+    "max_star_vars": MAX_STAR_VARS,
+    "max_sets": MAX_SETS,
+    "split_budget": MAX_SPLIT_BUDGET,
+    "fit_max_boxes": MAX_FIT_BOXES,
+    "falsify_samples": MAX_FALSIFY_SAMPLES,
+    "falsify_steps": MAX_FALSIFY_STEPS,
+}
 
 
 class TimeLimitReached(RuntimeError):
@@ -75,8 +81,15 @@ def time_check(deadline: float | None, limit: float | None = None) -> Callable[[
     return check
 
 
-def check_run_limits(options: "Options", n_states: int, period: float, steps: int, continuous: bool = True,
-                     falsify: bool = False, falsify_substeps: int = FALSIFY_SUBSTEPS) -> None:
+def check_run_limits(
+    options: Options,
+    n_states: int,
+    period: float,
+    steps: int,
+    continuous: bool = True,
+    falsify: bool = False,
+    falsify_substeps: int = FALSIFY_SUBSTEPS,
+) -> None:
     """Refuse a run whose size, combined from the options and the problem, cannot fit in time or memory.
 
     Args:
@@ -92,15 +105,19 @@ def check_run_limits(options: "Options", n_states: int, period: float, steps: in
     if continuous and options.time_step is not None:
         ratio = float(period) / float(options.time_step)
         if not ratio <= MAX_SUBSTEPS:
-            raise ValueError(f"options.time_step = {options.time_step:g} s gives {ratio:.3g} flowpipe sub-intervals "
-                             f"per period of {period:g} s; at most {MAX_SUBSTEPS} are allowed")
+            raise ValueError(
+                f"options.time_step = {options.time_step:g} s gives {ratio:.3g} flowpipe sub-intervals "
+                f"per period of {period:g} s; at most {MAX_SUBSTEPS} are allowed"
+            )
     if falsify and options.falsify_samples > 0:
         sub = int(falsify_substeps) if continuous else 1
         floats = (options.falsify_samples + 1025) * (int(steps) * sub + 1) * int(n_states)
         if floats > MAX_TRAJECTORY_FLOATS:
-            raise ValueError(f"options.falsify_samples = {options.falsify_samples} over {steps} steps of {n_states} "
-                             f"states needs {floats:.3g} floats of trajectories; at most {MAX_TRAJECTORY_FLOATS:.3g} "
-                             f"fit (lower falsify_samples)")
+            raise ValueError(
+                f"options.falsify_samples = {options.falsify_samples} over {steps} steps of {n_states} "
+                f"states needs {floats:.3g} floats of trajectories; at most {MAX_TRAJECTORY_FLOATS:.3g} "
+                f"fit (lower falsify_samples)"
+            )
 
 
 def _finite(value) -> bool:
@@ -172,21 +189,39 @@ class Options:
         if self.nn_bounds not in ("auto", "lp", "estimate"):
             raise ValueError(f"options.nn_bounds must be 'auto', 'lp' or 'estimate', got {self.nn_bounds!r}")
         if self.set_type == "zonotope" and self.nn_method not in ("auto", "approx-zono", "fit"):
-            raise ValueError(f"options.nn_method {self.nn_method!r} needs star sets; with set_type 'zonotope' use approx-zono or fit")
+            raise ValueError(
+                f"options.nn_method {self.nn_method!r} needs star sets; with set_type 'zonotope' use approx-zono or fit"
+            )
         if self.set_type == "star" and self.nn_method == "approx-zono":
             raise ValueError("options.nn_method 'approx-zono' needs set_type 'zonotope' (or 'auto')")
-        for name, least in (("substeps", 1), ("max_star_vars", 1), ("max_sets", 1), ("split_budget", 1),
-                            ("fit_max_boxes", 1), ("falsify_samples", 0), ("falsify_steps", 0), ("seed", 0)):
+        for name, least in (
+            ("substeps", 1),
+            ("max_star_vars", 1),
+            ("max_sets", 1),
+            ("split_budget", 1),
+            ("fit_max_boxes", 1),
+            ("falsify_samples", 0),
+            ("falsify_steps", 0),
+            ("seed", 0),
+        ):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < least:
                 raise ValueError(f"options.{name} must be an integer >= {least}, got {_short(value)}")
             if name in _UPPER and value > _UPPER[name]:
                 raise ValueError(f"options.{name} = {value} exceeds the limit {_UPPER[name]}")
-        for name, value in (("time_step", self.time_step), ("fit_tol", self.fit_tol),
-                            ("zonotope_order", self.zonotope_order), ("timeout", self.timeout)):
+        for name, value in (
+            ("time_step", self.time_step),
+            ("fit_tol", self.fit_tol),
+            ("zonotope_order", self.zonotope_order),
+            ("timeout", self.timeout),
+        ):
             if value is None and name in ("time_step", "timeout"):
                 continue
-            if not isinstance(value, (int, float, np.number)) or isinstance(value, bool) or not _finite(value):
+            if (
+                not isinstance(value, (int, float, np.number))
+                or isinstance(value, bool)
+                or not _finite(value)
+            ):
                 raise ValueError(f"options.{name} must be a finite number, got {_short(value)}")
         if self.time_step is not None and not self.time_step > 0:
             raise ValueError(f"options.time_step must be positive, got {self.time_step!r}")
@@ -197,12 +232,14 @@ class Options:
         if not self.zonotope_order >= 1:
             raise ValueError(f"options.zonotope_order must be at least 1, got {self.zonotope_order!r}")
         if self.zonotope_order > MAX_ZONOTOPE_ORDER:
-            raise ValueError(f"options.zonotope_order = {self.zonotope_order:g} exceeds the limit {MAX_ZONOTOPE_ORDER}")
+            raise ValueError(
+                f"options.zonotope_order = {self.zonotope_order:g} exceeds the limit {MAX_ZONOTOPE_ORDER}"
+            )
         if self.progress is not None and not isinstance(self.progress, bool):
             raise ValueError(f"options.progress must be true, false or absent, got {self.progress!r}")
 
     @classmethod
-    def from_dict(cls, values: dict, where: str = "options") -> "Options":
+    def from_dict(cls, values: dict, where: str = "options") -> Options:
         """Build Options from a mapping (e.g. a problem file's [options]); unknown keys raise ValueError."""
         values = dict(values)
         known = {f.name for f in dataclasses.fields(cls)}
@@ -225,7 +262,9 @@ def _short(value, limit: int = 80) -> str:
 
 PRESETS: dict[str, Options] = {
     "default": Options(),
-    "fast": Options(nn_bounds="estimate", substeps=5, zonotope_order=20, falsify_samples=64, falsify_steps=10),
+    "fast": Options(
+        nn_bounds="estimate", substeps=5, zonotope_order=20, falsify_samples=64, falsify_steps=10
+    ),
     "tight": Options(substeps=20, zonotope_order=100, split_budget=256),
 }
 """Named presets: "default", "fast" (cheaper bounds, coarser time steps) and "tight" (finer, more splits)."""

@@ -7,8 +7,8 @@ joint set [x; u], so no dependency between a state and its own control is lost.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -125,8 +125,9 @@ def _period_step(system: ClosedLoop, X: Set, method: str, nn_opts: NNReachOption
         try:
             joint = X.joint_with(U)
         except ValueError:
-            raise RuntimeError(f"nn method {method!r} broke the dependency contract (output {Y!r} for state {X!r})"
-                               ) from None
+            raise RuntimeError(
+                f"nn method {method!r} broke the dependency contract (output {Y!r} for state {X!r})"
+            ) from None
         controls.append(U)
         pipes.append(flowpipe(system.plant, joint, None, system.period, fp_opts))
     return controls, pipes, nn_time, time.perf_counter() - t
@@ -178,7 +179,9 @@ def reach(
     if not isinstance(system, ClosedLoop):
         raise ValueError(f"reach: system must be a ClosedLoop, got {type(system).__name__}")
     if not isinstance(initial_set, (Box, Zonotope, Star)):
-        raise ValueError(f"reach: initial_set must be a Box, Zonotope or Star, got {type(initial_set).__name__}")
+        raise ValueError(
+            f"reach: initial_set must be a Box, Zonotope or Star, got {type(initial_set).__name__}"
+        )
     if initial_set.dim != system.plant.n_states:
         raise ValueError(
             f"reach: initial_set has dimension {initial_set.dim}, the plant has {system.plant.n_states} states"
@@ -198,17 +201,27 @@ def reach(
     if deadline is None and opts.timeout is not None:
         deadline = start + opts.timeout
     check = time_check(deadline, opts.timeout)
-    nn_opts = NNReachOptions(bounds="estimate" if opts.nn_bounds == "auto" else opts.nn_bounds,
-                             fit_tol=opts.fit_tol, fit_max_boxes=int(opts.fit_max_boxes), seed=int(opts.seed),
-                             max_stars=int(opts.max_sets),  # exact-star stops before building more sets
-                             check_time=check)
-    fp_opts = FlowpipeOptions(time_step=opts.time_step, substeps=opts.substeps, zonotope_order=opts.zonotope_order,
-                              check_time=check)
+    nn_opts = NNReachOptions(
+        bounds="estimate" if opts.nn_bounds == "auto" else opts.nn_bounds,
+        fit_tol=opts.fit_tol,
+        fit_max_boxes=int(opts.fit_max_boxes),
+        seed=int(opts.seed),
+        max_stars=int(opts.max_sets),  # exact-star stops before building more sets
+        check_time=check,
+    )
+    fp_opts = FlowpipeOptions(
+        time_step=opts.time_step, substeps=opts.substeps, zonotope_order=opts.zonotope_order, check_time=check
+    )
     result = ReachResult(system, initial_set, int(steps))
     current = [_next_state(initial_set, set_type, opts)]
     T = system.period
-    bar = tqdm(range(int(steps)), desc="periods", unit="period", leave=False,
-               disable=None if opts.progress is None else not opts.progress)
+    bar = tqdm(
+        range(int(steps)),
+        desc="periods",
+        unit="period",
+        leave=False,
+        disable=None if opts.progress is None else not opts.progress,
+    )
     stopped = False
     for k in bar:
         t0, t1 = k * T, (k + 1) * T
@@ -231,24 +244,38 @@ def reach(
             stopped = True
             break
         if len(pipes) > opts.max_sets:
-            raise RuntimeError(f"reach: {len(pipes)} sets at period {k} exceed options.max_sets = {opts.max_sets}")
+            raise RuntimeError(
+                f"reach: {len(pipes)} sets at period {k} exceed options.max_sets = {opts.max_sets}"
+            )
         result.periods.append(PeriodReach(k, t0, t1, states, controls, pipes, nn_time, plant_time))
         if on_segment is not None:
-            ok = all(on_segment(t0 + fp.times[i], t0 + fp.times[i + 1], s)
-                     for fp in pipes for i, s in enumerate(fp.segments))
+            ok = all(
+                on_segment(t0 + fp.times[i], t0 + fp.times[i + 1], s)
+                for fp in pipes
+                for i, s in enumerate(fp.segments)
+            )
             if not ok:
                 stopped = True
-                result.stopped, result.message = "callback", f"on_segment stopped the computation at period {k}"
+                result.stopped, result.message = (
+                    "callback",
+                    f"on_segment stopped the computation at period {k}",
+                )
                 current = [fp.final for fp in pipes]
                 break
         current = [_next_state(fp.final, set_type, opts) for fp in pipes]
     bar.close()
     if stopped and not result.stopped:
-        result.stopped, result.message = "callback", "on_segment stopped the computation at a sampling instant"
+        result.stopped, result.message = (
+            "callback",
+            "on_segment stopped the computation at a sampling instant",
+        )
     if not stopped and on_segment is not None:
         stopped = not all(on_segment(result.steps * T, result.steps * T, X) for X in current)
         if stopped:
-            result.stopped, result.message = "callback", "on_segment stopped the computation at the final instant"
+            result.stopped, result.message = (
+                "callback",
+                "on_segment stopped the computation at the final instant",
+            )
     result.final = current
     result.complete = not stopped
     result.time_s = time.perf_counter() - start

@@ -15,11 +15,17 @@ Both sample a trajectory at the same times (`period_times`): t_0 = 0 and S equal
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
-from nncs.dynamics.simulate import as_batch, broadcast_batch, period_states_fn, period_times, reference_trajectory
+from nncs.dynamics.simulate import (
+    as_batch,
+    broadcast_batch,
+    period_states_fn,
+    period_times,
+    reference_trajectory,
+)
 from nncs.dynamics.symbolic import SymbolicPlant
 from nncs.loop.options import FALSIFY_SUBSTEPS, MAX_STEPS, MAX_SUBSTEPS
 from nncs.loop.system import ClosedLoop
@@ -78,8 +84,14 @@ def _build_rollout(system: ClosedLoop, steps: int, S: int) -> Callable:
     return jax.jit(run)
 
 
-def simulate_closed_loop(system: ClosedLoop, x0, steps: int, w=None, substeps: int = FALSIFY_SUBSTEPS,
-                         check_time: Callable[[], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def simulate_closed_loop(
+    system: ClosedLoop,
+    x0,
+    steps: int,
+    w=None,
+    substeps: int = FALSIFY_SUBSTEPS,
+    check_time: Callable[[], None] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Closed-loop trajectories of a batch in numpy: the one-period `rollout` applied period after period.
 
     Args:
@@ -109,9 +121,18 @@ def simulate_closed_loop(system: ClosedLoop, x0, steps: int, w=None, substeps: i
     return period_times(system.period, steps, S), np.concatenate(pieces, axis=1)
 
 
-def reference_closed_loop(plant: SymbolicPlant, controller: Callable, x0, period: float, steps: int, w=(),
-                          samples_per_period: int = 11, rtol: float = 1e-12, atol: float = 1e-12,
-                          check_time: Callable[[], None] | None = None):
+def reference_closed_loop(
+    plant: SymbolicPlant,
+    controller: Callable,
+    x0,
+    period: float,
+    steps: int,
+    w=(),
+    samples_per_period: int = 11,
+    rtol: float = 1e-12,
+    atol: float = 1e-12,
+    check_time: Callable[[], None] | None = None,
+):
     """One closed-loop trajectory from the reference integrator: u = controller(x(kT)) held over [kT, (k+1)T].
 
     Each period is integrated by `reference_trajectory` (DOP853, dense output, at the tolerances) from the
@@ -140,5 +161,8 @@ def reference_closed_loop(plant: SymbolicPlant, controller: Callable, x0, period
         states.append(xs[1:])
         inputs.append(u)
         x = xs[-1]
-    return (period_times(period, steps, S), np.concatenate(states),
-            np.array(inputs).reshape(steps, plant.n_inputs))
+    return (
+        period_times(period, steps, S),
+        np.concatenate(states),
+        np.array(inputs).reshape(steps, plant.n_inputs),
+    )

@@ -6,7 +6,7 @@ plant inputs; both are affine expressions, applied exactly to sets.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

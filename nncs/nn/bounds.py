@@ -20,15 +20,23 @@ sound outer bounds. Model: jax_verify's backward_crown.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 
-from nncs.nn.network import IDENTITY, Linear
 from nncs.nn.methods.relax import affine_pieces, lines, parallel
+from nncs.nn.network import IDENTITY, Linear
 
-__all__ = ["EPS", "LinearBounds", "backsubstitute", "relaxed_magnitude", "bound_objectives", "optimise_alphas", "bisect_boxes"]
+__all__ = [
+    "EPS",
+    "LinearBounds",
+    "backsubstitute",
+    "relaxed_magnitude",
+    "bound_objectives",
+    "optimise_alphas",
+    "bisect_boxes",
+]
 
 EPS = 1e-11
 """Relative slack per step that covers floating-point rounding of the symbolic bounds (times the terms' size)."""
@@ -50,9 +58,21 @@ class LinearBounds:
     upper: np.ndarray | None
 
 
-def backsubstitute(steps: Sequence, Lam, const, lb=None, ub=None, *, mags: Sequence | None = None,
-                   lower: bool = True, upper: bool = True, rows=None, record: list | None = None,
-                   concretize: Callable | None = None, xp=np) -> LinearBounds:
+def backsubstitute(
+    steps: Sequence,
+    Lam,
+    const,
+    lb=None,
+    ub=None,
+    *,
+    mags: Sequence | None = None,
+    lower: bool = True,
+    upper: bool = True,
+    rows=None,
+    record: list | None = None,
+    concretize: Callable | None = None,
+    xp=np,
+) -> LinearBounds:
     """Bound the row functions `Lam y + const` of the last step's output y by linear functions of the input.
 
     Args:
@@ -74,8 +94,9 @@ def backsubstitute(steps: Sequence, Lam, const, lb=None, ub=None, *, mags: Seque
     sides = {}
     for side, wanted in ((True, lower), (False, upper)):
         if wanted:
-            sides[side] = _side(steps, Lam, const, lb, ub, mags, side, rows, record if side else None,
-                                concretize, xp)
+            sides[side] = _side(
+                steps, Lam, const, lb, ub, mags, side, rows, record if side else None, concretize, xp
+            )
     lo, hi = sides.get(True, (None, None, None)), sides.get(False, (None, None, None))
     return LinearBounds(lo[0], lo[1], lo[2], hi[0], hi[1], hi[2])
 
@@ -125,7 +146,11 @@ def _side(steps, Lam, const, lb, ub, mags, lower, rows, record, concretize, xp):
             val = const + concretize(Lam[:, None, :] if flat else Lam, lower).reshape(const.shape)
         else:
             lo_in, hi_in = (blb, bub) if lower else (bub, blb)
-            val = const + xp.einsum(dot, xp.maximum(Lam, 0.0), lo_in) + xp.einsum(dot, xp.minimum(Lam, 0.0), hi_in)
+            val = (
+                const
+                + xp.einsum(dot, xp.maximum(Lam, 0.0), lo_in)
+                + xp.einsum(dot, xp.minimum(Lam, 0.0), hi_in)
+            )
     if track:
         if lb is None:
             raise ValueError("backsubstitute: the rounding slack needs the input box (lb, ub)")
@@ -141,13 +166,25 @@ def _side(steps, Lam, const, lb, ub, mags, lower, rows, record, concretize, xp):
 def relaxed_magnitude(step: tuple, l: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Bound `|y|` for `ls z + lt <= y <= us z + ut`, z in [l, u] (outer: the lines' extremes at the end points)."""
     ls, lt, us, ut = step[1:5]
-    return np.maximum.reduce([np.abs(ls * l + lt), np.abs(ls * u + lt), np.abs(us * l + ut), np.abs(us * u + ut)])
+    return np.maximum.reduce(
+        [np.abs(ls * l + lt), np.abs(ls * u + lt), np.abs(us * l + ut), np.abs(us * u + ut)]
+    )
 
 
 # ------------------------------------------------------------------------------------------------- CROWN
-def bound_objectives(layers, lb: np.ndarray, ub: np.ndarray, C: np.ndarray, e: np.ndarray, backsub_every: bool = True,
-                     opts_dense: float = 0.5, prior: list | None = None, keep: list | None = None,
-                     alpha_steps: int = 0, influence: bool = False):
+def bound_objectives(
+    layers,
+    lb: np.ndarray,
+    ub: np.ndarray,
+    C: np.ndarray,
+    e: np.ndarray,
+    backsub_every: bool = True,
+    opts_dense: float = 0.5,
+    prior: list | None = None,
+    keep: list | None = None,
+    alpha_steps: int = 0,
+    influence: bool = False,
+):
     """Lower bounds of `C net(x) - e` over each box (B, R) and input coefficients of the bounding functions.
 
     Intermediate neuron bounds: forward symbolic intervals (parallel relaxations), tightened with
@@ -195,14 +232,18 @@ def bound_objectives(layers, lb: np.ndarray, ub: np.ndarray, C: np.ndarray, e: n
             la, ua = la - slack, ua + slack
             steps.append(("affine", layer.W, layer.b))
             mags.append(zmag)
-            zmag = np.einsum("bkn,bk->bn", np.maximum(np.abs(LAt), np.abs(UAt)), xabs) + np.maximum(np.abs(la), np.abs(ua))
+            zmag = np.einsum("bkn,bk->bn", np.maximum(np.abs(LAt), np.abs(UAt)), xabs) + np.maximum(
+                np.abs(la), np.abs(ua)
+            )
             continue
         if layer.shape == IDENTITY:
             steps.append(None)
             mags.append(None)
             continue
         if influence:
-            spread = (np.abs(LAt) + np.abs(UAt)) * (ub - lb)[:, :, None]  # (B, n0, n): input k's part of neuron j
+            spread = (np.abs(LAt) + np.abs(UAt)) * (ub - lb)[
+                :, :, None
+            ]  # (B, n0, n): input k's part of neuron j
             shares.append(spread / np.maximum(spread.sum(axis=1, keepdims=True), 1e-300))
         conc_slack = EPS * (1.0 + zmag)  # rounding of the concretisation sums
         l = conc(LAt, la, True) - conc_slack
@@ -226,7 +267,9 @@ def bound_objectives(layers, lb: np.ndarray, ub: np.ndarray, C: np.ndarray, e: n
                     Lam, const, upto = prev.W[ni], prev.b[ni].copy(), idx - 1
                 else:
                     Lam, const, upto = np.eye(l.shape[1])[ni], np.zeros(P), idx
-                lb2 = backsubstitute(steps[:upto], Lam[:, None, :], const[:, None], lb, ub, mags=mags[:upto], rows=bi)
+                lb2 = backsubstitute(
+                    steps[:upto], Lam[:, None, :], const[:, None], lb, ub, mags=mags[:upto], rows=bi
+                )
                 l[bi, ni] = np.maximum(l[bi, ni], lb2.lower[:, 0])
                 u[bi, ni] = np.minimum(u[bi, ni], lb2.upper[:, 0])
         u = np.maximum(u, l)
@@ -290,8 +333,15 @@ def bound_objectives(layers, lb: np.ndarray, ub: np.ndarray, C: np.ndarray, e: n
             rows_steps.append(("act", np.where(ls != us, alphas[k], ls), lt, us, ut))
             k += 1
         rows_mags = [None if m is None else np.repeat(m, R_, axis=0) for m in mags]
-        opt = backsubstitute(rows_steps, Lam, const, np.repeat(lb, R_, axis=0), np.repeat(ub, R_, axis=0),
-                             mags=rows_mags, upper=False)
+        opt = backsubstitute(
+            rows_steps,
+            Lam,
+            const,
+            np.repeat(lb, R_, axis=0),
+            np.repeat(ub, R_, axis=0),
+            mags=rows_mags,
+            upper=False,
+        )
         low = np.maximum(low, opt.lower.reshape(B, R_))
         # G stays DeepPoly's: its coefficients steer the split choice better than the optimised ones
     if influence:
@@ -304,8 +354,9 @@ _ALPHA_CACHE: dict = {}
 """Compiled slope optimisers by (step kinds and shapes, batch size, rows, steps): the arrays are arguments."""
 
 
-def optimise_alphas(steps: Sequence, C: np.ndarray, e: np.ndarray, lb: np.ndarray, ub: np.ndarray,
-                    n_steps: int) -> list[np.ndarray]:
+def optimise_alphas(
+    steps: Sequence, C: np.ndarray, e: np.ndarray, lb: np.ndarray, ub: np.ndarray, n_steps: int
+) -> list[np.ndarray]:
     """Return per relaxed step (B*R, n) lower slopes in [0, 1] that (locally) maximise the lower bound of
     `C y - e` (JAX sign-gradient ascent through `backsubstitute`; Linear/ReLU steps only).
 
@@ -317,10 +368,19 @@ def optimise_alphas(steps: Sequence, C: np.ndarray, e: np.ndarray, lb: np.ndarra
     size = max(1024, 1 << int(np.ceil(np.log2(max(B, 1)))))  # one compilation for every batch up to 1024
     pad = size - B
     kinds = tuple("skip" if st is None else st[0] for st in steps)
-    key = (kinds, tuple(st[1].shape for st in steps if st is not None and st[0] == "affine"), size, R, n_steps)
+    key = (
+        kinds,
+        tuple(st[1].shape for st in steps if st is not None and st[0] == "affine"),
+        size,
+        R,
+        n_steps,
+    )
     Ws = [(st[1], st[2]) for st in steps if st is not None and st[0] == "affine"]
-    rx = [tuple(np.concatenate([v, np.repeat(v[:1], pad, axis=0)]) for v in st[1:5])
-          for st in steps if st is not None and st[0] == "act"]
+    rx = [
+        tuple(np.concatenate([v, np.repeat(v[:1], pad, axis=0)]) for v in st[1:5])
+        for st in steps
+        if st is not None and st[0] == "act"
+    ]
     plb = np.concatenate([lb, np.repeat(lb[:1], pad, axis=0)])
     pub = np.concatenate([ub, np.repeat(ub[:1], pad, axis=0)])
     if key not in _ALPHA_CACHE:
@@ -339,8 +399,9 @@ def optimise_alphas(steps: Sequence, C: np.ndarray, e: np.ndarray, lb: np.ndarra
             G = lb.shape[0] * R
             Lam = jnp.tile(C, (lb.shape[0], 1))[:, None, :]
             const = jnp.tile(-e, lb.shape[0]).reshape(G, 1)
-            out = backsubstitute(table, Lam, const, jnp.repeat(lb, R, axis=0), jnp.repeat(ub, R, axis=0),
-                                 upper=False, xp=jnp)
+            out = backsubstitute(
+                table, Lam, const, jnp.repeat(lb, R, axis=0), jnp.repeat(ub, R, axis=0), upper=False, xp=jnp
+            )
             return out.lower
 
         def optimise(alphas, Ws, rx, C, e, lb, ub):

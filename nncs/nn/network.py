@@ -5,8 +5,8 @@ A `Network` evaluates in numpy (float64, batched) and as a jit-friendly JAX func
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Sequence, Union
 
 import numpy as np
 
@@ -87,7 +87,7 @@ S_SHAPED = "s-shaped"
 SHAPES = (IDENTITY, PIECEWISE_LINEAR, S_SHAPED)
 """The activation shapes the reach methods know how to relax (`Activation.shape`)."""
 
-ACTIVATIONS: dict[str, type["Activation"]] = {}
+ACTIVATIONS: dict[str, type[Activation]] = {}
 """Activation classes by name and alias (the names JSON files and NNV use; `linear`/`purelin` mean identity).
 
 Filled by the classes themselves: every subclass of `Activation` that sets its own `name` registers here."""
@@ -135,11 +135,15 @@ class Activation:
         if "name" not in cls.__dict__:
             return  # an abstract family (PiecewiseLinear, SShaped) or a variant that keeps its parent's name
         if cls.shape is not None and cls.shape not in SHAPES:
-            raise ValueError(f"activation {cls.__name__}: shape must be one of {SHAPES} or None, got {cls.shape!r}")
+            raise ValueError(
+                f"activation {cls.__name__}: shape must be one of {SHAPES} or None, got {cls.shape!r}"
+            )
         keys = [normalise_name(key) for key in (cls.name,) + tuple(cls.aliases)]
         for key in keys:  # all checked before any is registered
             if key in ACTIVATIONS and ACTIVATIONS[key].__qualname__ != cls.__qualname__:
-                raise ValueError(f"activation {cls.__name__}: name {key!r} is taken by {ACTIVATIONS[key].__name__}")
+                raise ValueError(
+                    f"activation {cls.__name__}: name {key!r} is taken by {ACTIVATIONS[key].__name__}"
+                )
         for key in keys:
             ACTIVATIONS[key] = cls
 
@@ -159,7 +163,7 @@ class Activation:
         return {"name": self.name, **self.params()} if self.parameters else self.name
 
     @classmethod
-    def from_spec(cls, spec: str | dict, where: str) -> "Activation":
+    def from_spec(cls, spec: str | dict, where: str) -> Activation:
         """The activation of a JSON description (name, or dict with the declared parameters; absent ones take
         their defaults). Raises ValueError naming `where` on a parameter that is not a valid number."""
         values = {}
@@ -176,7 +180,7 @@ class Activation:
         return {**self.onnx_fixed, **self.params()}
 
     @classmethod
-    def from_onnx(cls, params: dict) -> "Activation | None":
+    def from_onnx(cls, params: dict) -> Activation | None:
         """The activation an ONNX `onnx_op` node with these parameters computes, or None when it is not this
         class (its `onnx_fixed` values differ). Absent declared parameters take their defaults."""
         for key, value in cls.onnx_fixed.items():
@@ -391,14 +395,16 @@ class Identity(Activation):
         return x
 
 
-Layer = Union[Linear, Activation]
+Layer = Linear | Activation
 
 
 def _check_layer(i: int, layer) -> None:
     if isinstance(layer, Linear):
         if layer.W.size == 0:
-            raise ValueError(f"layer {i} (Linear): W has shape {layer.W.shape}; a layer needs at least one input "
-                             f"and one neuron")
+            raise ValueError(
+                f"layer {i} (Linear): W has shape {layer.W.shape}; a layer needs at least one input "
+                f"and one neuron"
+            )
         for name, arr in (("W", layer.W), ("b", layer.b)):
             if not np.all(np.isfinite(arr)):
                 bad = np.argwhere(~np.isfinite(arr))[0].tolist()
@@ -482,15 +488,17 @@ class Network:
         return f"Network({self.n_inputs} -> {self.n_outputs}: [{inner}])"
 
     # ---------------------------------------------------------------- composition
-    def then(self, other: "Network") -> "Network":
+    def then(self, other: Network) -> Network:
         """Return the network computing `other(self(x))`; raises ValueError on mismatched dimensions."""
         if not isinstance(other, Network):
             raise ValueError(f"then: expected a Network, got {type(other).__name__}")
         if other.n_inputs != self.n_outputs:
-            raise ValueError(f"then: this network has {self.n_outputs} outputs but the next expects {other.n_inputs}")
+            raise ValueError(
+                f"then: this network has {self.n_outputs} outputs but the next expects {other.n_inputs}"
+            )
         return Network(self.layers + other.layers, n_inputs=self.n_inputs)
 
-    def simplified(self) -> "Network":
+    def simplified(self) -> Network:
         """Return an equivalent network without Identity layers and with consecutive Linear layers merged.
 
         Exact in real arithmetic (merging rounds the products of weight matrices in float64).
@@ -512,7 +520,9 @@ class Network:
         if single:
             x = x[None, :]
         if x.ndim != 2 or x.shape[1] != self.n_inputs:
-            raise ValueError(f"Network input must have shape (n, {self.n_inputs}) or ({self.n_inputs},), got {np.shape(x)}")
+            raise ValueError(
+                f"Network input must have shape (n, {self.n_inputs}) or ({self.n_inputs},), got {np.shape(x)}"
+            )
         return x, single
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
@@ -543,7 +553,8 @@ class Network:
         from nncs._jax import jax, jnp
 
         params = [
-            (jnp.asarray(lay.W.T), jnp.asarray(lay.b)) if isinstance(lay, Linear) else None for lay in self.layers
+            (jnp.asarray(lay.W.T), jnp.asarray(lay.b)) if isinstance(lay, Linear) else None
+            for lay in self.layers
         ]
         layers = self.layers
 
@@ -564,13 +575,15 @@ class Network:
         """Return the (index, layer) pairs of the Linear layers."""
         return [(i, lay) for i, lay in enumerate(self.layers) if isinstance(lay, Linear)]
 
-    def equals(self, other: "Network", atol: float = 0.0) -> bool:
+    def equals(self, other: Network, atol: float = 0.0) -> bool:
         """Return True when both networks have the same layer types and weights (to `atol`)."""
         if not isinstance(other, Network) or len(self) != len(other) or self.n_inputs != other.n_inputs:
             return False
         for a, b in zip(self.layers, other.layers):
             if isinstance(a, Linear) and isinstance(b, Linear):
-                if a.W.shape != b.W.shape or not (np.allclose(a.W, b.W, atol=atol, rtol=0) and np.allclose(a.b, b.b, atol=atol, rtol=0)):
+                if a.W.shape != b.W.shape or not (
+                    np.allclose(a.W, b.W, atol=atol, rtol=0) and np.allclose(a.b, b.b, atol=atol, rtol=0)
+                ):
                     return False
             elif a != b:
                 return False
@@ -589,8 +602,9 @@ def activation_from_name(name, where: str) -> Activation:
         if not isinstance(name, str):
             name = str(name)
     if not isinstance(name, str):
-        raise ValueError(f"{where}: an activation is a name or {{'name': 'leakyrelu', 'alpha': a}}, got "
-                         f"{str(name)[:40]!r}")
+        raise ValueError(
+            f"{where}: an activation is a name or {{'name': 'leakyrelu', 'alpha': a}}, got {str(name)[:40]!r}"
+        )
     key = normalise_name(name)
     if key not in ACTIVATIONS:
         raise ValueError(f"{where}: unknown activation {name[:40]!r} (known: {sorted(ACTIVATIONS)})")

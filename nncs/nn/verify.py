@@ -19,7 +19,15 @@ from nncs.nn.bounds import bisect_boxes, bound_objectives
 from nncs.nn.network import Linear, Network
 from nncs.vnnlib import VnnlibCase, VnnlibProperty
 
-__all__ = ["VerifyOptions", "VerifyResult", "verify_property", "verify_nn_files", "bound_objectives", "attack", "bisect_boxes"]
+__all__ = [
+    "VerifyOptions",
+    "VerifyResult",
+    "verify_property",
+    "verify_nn_files",
+    "bound_objectives",
+    "attack",
+    "bisect_boxes",
+]
 
 
 @dataclass(frozen=True)
@@ -75,7 +83,9 @@ class VerifyOptions:
 
     def __post_init__(self):
         if self.split not in ("influence", "smear", "widest"):
-            raise ValueError(f"VerifyOptions.split must be 'influence', 'smear' or 'widest', got {self.split!r}")
+            raise ValueError(
+                f"VerifyOptions.split must be 'influence', 'smear' or 'widest', got {self.split!r}"
+            )
         t = self.timeout
         if isinstance(t, bool) or not isinstance(t, numbers.Real) or not (math.isfinite(t) and t > 0):
             raise ValueError(f"VerifyOptions.timeout must be a positive finite number of seconds, got {t!r}")
@@ -91,9 +101,18 @@ class VerifyOptions:
                 raise ValueError(f"VerifyOptions.{name} must be true or false, got {getattr(self, name)!r}")
 
 
-_INT_RANGES = (("attack_samples", 0, 10**6), ("attack_restarts", 1, 10**5), ("attack_steps", 0, 10**5),
-               ("batch", 1, 10**6), ("seed", 0, 2**63 - 1), ("box_samples", 0, 10**4), ("alpha_steps", 0, 10**4),
-               ("alpha_after", 0, 2**63 - 1), ("box_attack", 0, 10**5), ("box_attack_steps", 0, 10**4))
+_INT_RANGES = (
+    ("attack_samples", 0, 10**6),
+    ("attack_restarts", 1, 10**5),
+    ("attack_steps", 0, 10**5),
+    ("batch", 1, 10**6),
+    ("seed", 0, 2**63 - 1),
+    ("box_samples", 0, 10**4),
+    ("alpha_steps", 0, 10**4),
+    ("alpha_after", 0, 2**63 - 1),
+    ("box_attack", 0, 10**5),
+    ("box_attack_steps", 0, 10**4),
+)
 """(field, least, most) of VerifyOptions' integer fields: beyond them a run cannot fit in time or memory."""
 
 
@@ -180,7 +199,10 @@ class _Attacker:
         # half of them on faces, edges and corners (each coordinate snapped to a bound with probability 0.3 in
         # one quarter, 0.7 in the last): counterexamples often lie on the input box's boundary (ACAS Xu phi7
         # on net 1_9: about 1 in 360 of the 0.7-snapped samples violates, none of 4M uniform ones)
-        snap = rng.random(size=x.shape) < np.where(np.arange(x.shape[0]) < 3 * x.shape[0] // 4, 0.3, 0.7)[:, None]
+        snap = (
+            rng.random(size=x.shape)
+            < np.where(np.arange(x.shape[0]) < 3 * x.shape[0] // 4, 0.3, 0.7)[:, None]
+        )
         snap[: x.shape[0] // 2] = False
         x = np.where(snap, np.where(rng.random(size=snap.shape) < 0.5, lo, hi), x)
         x = np.vstack([x, (lo + hi)[None] / 2])
@@ -188,13 +210,13 @@ class _Attacker:
         for k in range(0, x.shape[0], _CHUNK):  # in chunks, with the time limit checked between them
             if deadline is not None and time.perf_counter() > deadline:
                 return "timeout"
-            found = _first_unsafe(net, case, x[k:k + _CHUNK])
+            found = _first_unsafe(net, case, x[k : k + _CHUNK])
             if found is not None:
                 return found
         for k in range(0, x.shape[0], _CHUNK):
             if deadline is not None and time.perf_counter() > deadline:
                 return "timeout"
-            margins[k:k + _CHUNK] = np.max(net(x[k:k + _CHUNK]) @ A.T - b, axis=1)
+            margins[k : k + _CHUNK] = np.max(net(x[k : k + _CHUNK]) @ A.T - b, axis=1)
         starts = x[np.argsort(margins)[: opts.attack_restarts]]
         z = starts
         for k in range(opts.attack_steps):
@@ -230,7 +252,9 @@ def _first_unsafe(net: Network, case: VnnlibCase, x: np.ndarray):
     x = np.clip(x, case.lb, case.ub)
     y = net(x)
     for i in np.flatnonzero(case.is_unsafe(y) & case.contains_input(x))[:16]:
-        yi = net(x[i])  # confirm with the plain single-input forward pass (batched BLAS may round differently)
+        yi = net(
+            x[i]
+        )  # confirm with the plain single-input forward pass (batched BLAS may round differently)
         if case.is_unsafe(yi)[0]:
             return x[i], yi
     return None
@@ -286,7 +310,11 @@ def verify_property(net: Network, prop: VnnlibProperty, options: VerifyOptions |
             if attacker is not None and A.shape[0] > 0:
                 found = attacker.run(net, case, A, b, rng, opts, deadline)
             else:
-                found = _first_unsafe(net, case, case.lb + (case.ub - case.lb) * rng.random(size=(opts.attack_samples, case.lb.size)))
+                found = _first_unsafe(
+                    net,
+                    case,
+                    case.lb + (case.ub - case.lb) * rng.random(size=(opts.attack_samples, case.lb.size)),
+                )
             if isinstance(found, str):
                 stats["attack_s"] = time.perf_counter() - ta
                 return done("timeout")
@@ -345,9 +373,18 @@ def _prove_case(net: Network, case: VnnlibCase, opts: VerifyOptions, t0: float, 
         stats["boxes"] += take
         stats["rounds"] += 1
         kept: list | None = [] if opts.reuse_bounds else None
-        out = bound_objectives(layers, lb, ub, C, e, opts.backsub_every, prior=prior, keep=kept,
-                               alpha_steps=opts.alpha_steps if stats["boxes"] > opts.alpha_after else 0,
-                               influence=opts.split == "influence")
+        out = bound_objectives(
+            layers,
+            lb,
+            ub,
+            C,
+            e,
+            opts.backsub_every,
+            prior=prior,
+            keep=kept,
+            alpha_steps=opts.alpha_steps if stats["boxes"] > opts.alpha_after else 0,
+            influence=opts.split == "influence",
+        )
         low, GA = out[0], out[1]  # (B, R), (B, R, n0)
         infl = out[2] if len(out) > 2 else None
         proven_rows = low > 0
@@ -422,14 +459,24 @@ def _prove_case(net: Network, case: VnnlibCase, opts: VerifyOptions, t0: float, 
         pool_score = np.concatenate([pool_score, box_score, box_score])
         if kept is not None:
             new = [(np.vstack([a, a]), np.vstack([b, b])) for a, b in kept]
-            pool_prior = new if pool_prior is None or pool_lb.shape[0] == 2 * lb.shape[0] else [
-                (np.vstack([pa, na]), np.vstack([pb, nb])) for (pa, pb), (na, nb) in zip(pool_prior, new)
-            ]
+            pool_prior = (
+                new
+                if pool_prior is None or pool_lb.shape[0] == 2 * lb.shape[0]
+                else [
+                    (np.vstack([pa, na]), np.vstack([pb, nb])) for (pa, pb), (na, nb) in zip(pool_prior, new)
+                ]
+            )
     return "unknown" if unknown else "holds"
 
 
-def verify_nn_files(model, prop, timeout: float = 116.0, json_path=None, options: VerifyOptions | None = None,
-                    nnet_normalize: bool = True) -> VerifyResult:
+def verify_nn_files(
+    model,
+    prop,
+    timeout: float = 116.0,
+    json_path=None,
+    options: VerifyOptions | None = None,
+    nnet_normalize: bool = True,
+) -> VerifyResult:
     """Load a network file and a VNN-LIB file, check the property, and write the JSON report when asked.
 
     Args:
@@ -456,7 +503,9 @@ def verify_nn_files(model, prop, timeout: float = 116.0, json_path=None, options
     try:
         spec = load_vnnlib(prop, deadline=t0 + timeout)
     except VnnlibTimeout:
-        result = VerifyResult("timeout", time.perf_counter() - t0, stats={"stopped": "while parsing the property"})
+        result = VerifyResult(
+            "timeout", time.perf_counter() - t0, stats={"stopped": "while parsing the property"}
+        )
     else:
         result = verify_property(net, spec, opts)
         result.time_s = time.perf_counter() - t0

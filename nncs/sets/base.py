@@ -50,19 +50,19 @@ class Set(ABC):
         """Return the tight per-dimension (lower, upper) bounds, widened outward only by solver tolerance."""
 
     @abstractmethod
-    def box(self) -> "Box":
+    def box(self) -> Box:
         """Return a cheap sound outer Box."""
 
     @abstractmethod
-    def to_zonotope(self) -> "Zonotope":
+    def to_zonotope(self) -> Zonotope:
         """Return a Zonotope containing the set (exact for boxes and zonotopes, outer otherwise)."""
 
     @abstractmethod
-    def to_star(self) -> "Star":
+    def to_star(self) -> Star:
         """Return the set as a Star (exact; refused for an unbounded set)."""
 
     @abstractmethod
-    def _affine_map(self, W: np.ndarray, b: np.ndarray) -> "Set":
+    def _affine_map(self, W: np.ndarray, b: np.ndarray) -> Set:
         """`affine_map` on checked arguments: W (k, dim), b (k,)."""
 
     @abstractmethod
@@ -82,7 +82,7 @@ class Set(ABC):
         """`polygon_2d` on checked arguments: two distinct dimension indices, tol > 0."""
 
     # -- the checked public interface ---------------------------------------------------------------------
-    def affine_map(self, W: np.ndarray, b: np.ndarray | None = None) -> "Set":
+    def affine_map(self, W: np.ndarray, b: np.ndarray | None = None) -> Set:
         """Return `{W x + b : x in self}` (exact in real arithmetic; see each type for the result's type).
 
         Args:
@@ -91,7 +91,7 @@ class Set(ABC):
         W, b = self._checked("affine_map", affine_args, W, b, self.dim)
         return self._affine_map(W, b)
 
-    def translate(self, v: np.ndarray) -> "Set":
+    def translate(self, v: np.ndarray) -> Set:
         """Return the set shifted by the vector `v` of length dim (exact in real arithmetic)."""
         v = self._checked("translate", as_vector, "v", v, self.dim)
         return self._translate(v)
@@ -133,7 +133,7 @@ class Set(ABC):
         dims = self._checked("polygon_2d", projection_dims, dims, self.dim)
         return self._polygon_2d(dims, self._checked("polygon_2d", as_tolerance, "tol", tol, False))
 
-    def intersect_halfspace(self, H: np.ndarray, g) -> "Set":
+    def intersect_halfspace(self, H: np.ndarray, g) -> Set:
         """Return `{x in self : H x <= g}` (exact); H is (k, dim) or (dim,), g is (k,) or a scalar.
 
         The result may be empty; test with `is_empty()`.
@@ -141,13 +141,13 @@ class Set(ABC):
         H, g = self._checked("intersect_halfspace", halfspace_args, H, g, self.dim)
         return self._intersect_halfspace(H, g)
 
-    def minkowski_sum(self, other: "Set") -> "Set":
+    def minkowski_sum(self, other: Set) -> Set:
         """Return `{x + y : x in self, y in other}` (exact; the types each set type accepts are in its
         `_minkowski_sum`)."""
         self._checked("minkowski_sum", same_dim, self, other)
         return self._minkowski_sum(other)
 
-    def joint_with(self, other: "Set") -> "Set":
+    def joint_with(self, other: Set) -> Set:
         """Return the set of `[x; y]` over `other`'s predicate, when the leading predicate variables (or
         generators) of `other` are this set's: a point of `other` for predicate value `a` pairs with this
         set's point for the first variables of `a` (exact: the dependency between them is kept).
@@ -157,8 +157,10 @@ class Set(ABC):
         has fewer variables than this set.
         """
         if not isinstance(other, type(self)):
-            raise ValueError(f"{type(self).__name__}.joint_with: other must be a {type(self).__name__} (the network "
-                             f"reach keeps the set type), got {type(other).__name__}")
+            raise ValueError(
+                f"{type(self).__name__}.joint_with: other must be a {type(self).__name__} (the network "
+                f"reach keeps the set type), got {type(other).__name__}"
+            )
         return self._joint_with(other)
 
     def is_empty(self) -> bool:
@@ -169,20 +171,22 @@ class Set(ABC):
     def _support_function_outer(self, directions: np.ndarray) -> np.ndarray:
         return self._support_function(directions)
 
-    def _translate(self, v: np.ndarray) -> "Set":
+    def _translate(self, v: np.ndarray) -> Set:
         return self._affine_map(np.eye(self.dim), v)
 
-    def _intersect_halfspace(self, H: np.ndarray, g: np.ndarray) -> "Set":
+    def _intersect_halfspace(self, H: np.ndarray, g: np.ndarray) -> Set:
         return self.to_star()._intersect_halfspace(H, g)  # to_star is exact
 
-    def _minkowski_sum(self, other: "Set") -> "Set":
+    def _minkowski_sum(self, other: Set) -> Set:
         raise ValueError(
             f"{type(self).__name__}.minkowski_sum is not available; convert first (to_zonotope() or to_star())"
         )
 
-    def _joint_with(self, other: "Set") -> "Set":
-        raise ValueError(f"{type(self).__name__}.joint_with is not available: a {type(self).__name__} has no "
-                         f"predicate variables to share")
+    def _joint_with(self, other: Set) -> Set:
+        raise ValueError(
+            f"{type(self).__name__}.joint_with is not available: a {type(self).__name__} has no "
+            f"predicate variables to share"
+        )
 
     def _checked(self, method: str, check, *args):
         """Run the argument check `check(*args)`; its ValueError is raised again naming `Type.method`."""
@@ -282,8 +286,9 @@ def as_tolerance(name: str, value, allow_zero: bool) -> float:
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a number, got {value!r}") from None
     if not np.isfinite(tol) or tol < 0 or (tol == 0 and not allow_zero):
-        raise ValueError(f"{name} must be a finite {'non-negative' if allow_zero else 'positive'} number, "
-                         f"got {value!r}")
+        raise ValueError(
+            f"{name} must be a finite {'non-negative' if allow_zero else 'positive'} number, got {value!r}"
+        )
     return tol
 
 

@@ -24,7 +24,9 @@ class Box(Set):
         ub = as_vector("ub", ub, lb.shape[0])
         bad = np.flatnonzero(lb > ub)
         if bad.size:
-            raise ValueError(f"lb > ub in dimensions {bad.tolist()} (lb={lb[bad].tolist()}, ub={ub[bad].tolist()})")
+            raise ValueError(
+                f"lb > ub in dimensions {bad.tolist()} (lb={lb[bad].tolist()}, ub={ub[bad].tolist()})"
+            )
         self.lb = lb
         self.ub = ub
 
@@ -53,7 +55,7 @@ class Box(Set):
         """Return (lb, ub) (exact)."""
         return self.lb.copy(), self.ub.copy()
 
-    def box(self) -> "Box":
+    def box(self) -> Box:
         """Return the box itself (exact)."""
         return self
 
@@ -81,19 +83,19 @@ class Box(Set):
         lo, hi = self.lb[list(dims)], self.ub[list(dims)]
         return np.array([[lo[0], lo[1]], [hi[0], lo[1]], [hi[0], hi[1]], [lo[0], hi[1]]])
 
-    def intersection(self, other: "Box") -> "Box | None":
+    def intersection(self, other: Box) -> Box | None:
         """Return the intersection with another box (exact), or None when it is empty."""
         self._checked("intersection", same_dim, self, other)
         lb = np.maximum(self.lb, other.lb)
         ub = np.minimum(self.ub, other.ub)
         return None if np.any(lb > ub) else Box(lb, ub)
 
-    def hull(self, other: "Box") -> "Box":
+    def hull(self, other: Box) -> Box:
         """Return the smallest box containing both boxes (an outer approximation of their union)."""
         self._checked("hull", same_dim, self, other)
         return Box(np.minimum(self.lb, other.lb), np.maximum(self.ub, other.ub))
 
-    def split(self, dim: int, parts: int = 2) -> list["Box"]:
+    def split(self, dim: int, parts: int = 2) -> list[Box]:
         """Split into `parts` equal boxes along dimension `dim` (exact: their union is the box)."""
         if not 0 <= dim < self.dim:
             raise ValueError(f"split dimension {dim} is outside [0, {self.dim})")
@@ -128,4 +130,3 @@ class Box(Set):
 
         n = self.dim
         return Star(np.zeros(n), np.eye(n), np.zeros((0, n)), np.zeros(0), self.lb, self.ub)
-

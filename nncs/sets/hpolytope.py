@@ -29,7 +29,7 @@ class HPolytope(Set):
         self.H, self.g = H, g
 
     @classmethod
-    def from_box(cls, box: Box) -> "HPolytope":
+    def from_box(cls, box: Box) -> HPolytope:
         """Return the box as 2n half-spaces (exact)."""
         eye = np.eye(box.dim)
         return cls(np.vstack([eye, -eye]), np.concatenate([box.ub, -box.lb]))
@@ -68,7 +68,7 @@ class HPolytope(Set):
         margin = 1.0 + 1e-3 * np.maximum(np.abs(lo), np.abs(hi))
         return lp.LinearProgram(self.H, self.g, lo - margin, hi + margin)
 
-    def intersection(self, other: "HPolytope") -> "HPolytope":
+    def intersection(self, other: HPolytope) -> HPolytope:
         """Return the intersection with another H-polytope (exact: the constraints stacked)."""
         if not isinstance(other, HPolytope):
             raise ValueError(f"HPolytope.intersection needs an HPolytope, got {type(other).__name__}")
@@ -86,7 +86,7 @@ class HPolytope(Set):
             return HPolytope(self.H @ W_inv, self.g + self.H @ W_inv @ b)
         return self.to_star()._affine_map(W, b)
 
-    def _intersect_halfspace(self, H, g) -> "HPolytope":
+    def _intersect_halfspace(self, H, g) -> HPolytope:
         """`{x in self : H x <= g}` (exact: the constraints stacked)."""
         return HPolytope(np.vstack([self.H, H]), np.concatenate([self.g, g]))
 

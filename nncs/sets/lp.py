@@ -99,7 +99,9 @@ def _check_inputs(A: np.ndarray, b: np.ndarray, lb: np.ndarray, ub: np.ndarray) 
     if np.any(np.isnan(lb)) or np.any(np.isnan(ub)):
         raise ValueError("lp: variable bounds contain NaN")
     if np.any(lb > ub):
-        raise ValueError(f"lp: lower bound above upper bound for variables {np.flatnonzero(lb > ub).tolist()}")
+        raise ValueError(
+            f"lp: lower bound above upper bound for variables {np.flatnonzero(lb > ub).tolist()}"
+        )
     return A, b, lb, ub
 
 
@@ -300,7 +302,9 @@ def lp_bounds(
     return LinearProgram(A_ub, b_ub, lb, ub).bounds(objectives)
 
 
-def min_violation(A_ub: np.ndarray, b_ub: np.ndarray, lb: np.ndarray, ub: np.ndarray) -> tuple[float, np.ndarray]:
+def min_violation(
+    A_ub: np.ndarray, b_ub: np.ndarray, lb: np.ndarray, ub: np.ndarray
+) -> tuple[float, np.ndarray]:
     """Return (certified lower bound on min_a max_i (A a - b)_i over the box, a minimiser).
 
     A positive first value certifies that `{a : A a <= b, lb <= a <= ub}` is empty. The box must be finite

@@ -43,7 +43,9 @@ def _chebyshev_point(A, b, lb, ub) -> tuple[np.ndarray, float]:
     m = lb.shape[0]
     norms = np.linalg.norm(A, axis=1, keepdims=True)
     eye = np.eye(m)
-    rows = np.vstack([np.hstack([A, norms]), np.hstack([eye, np.ones((m, 1))]), np.hstack([-eye, np.ones((m, 1))])])
+    rows = np.vstack(
+        [np.hstack([A, norms]), np.hstack([eye, np.ones((m, 1))]), np.hstack([-eye, np.ones((m, 1))])]
+    )
     rhs = np.concatenate([b, ub, -lb])
     r_max = float((ub - lb).max(initial=0.0)) / 2 + 1.0
     program = lp.LinearProgram(rows, rhs, np.append(lb, 0.0), np.append(ub, r_max))

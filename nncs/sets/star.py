@@ -6,6 +6,7 @@ Affine maps, half-space intersections and products are exact; bounds come from c
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -14,6 +15,8 @@ from nncs.sets.base import Set, as_matrix, as_rng, as_vector, rounding_slack
 from nncs.sets.box import Box
 from nncs.sets.sampling import sample_polytope
 
+if TYPE_CHECKING:
+    from nncs.sets.zonotope import Zonotope
 
 MAX_POLYGON_DIRECTIONS = 256
 """The most support directions `Star.polygon_2d` refines to (its inner polygon has at most that many vertices)."""
@@ -67,12 +70,12 @@ class Star(Set):
 
     # -- constructors -------------------------------------------------------------------------------------
     @classmethod
-    def from_box(cls, box: Box) -> "Star":
+    def from_box(cls, box: Box) -> Star:
         """Return the box as a star whose predicate variables are its coordinates (exact)."""
         return box.to_star()
 
     # -- exact operations ---------------------------------------------------------------------------------
-    def _affine_map(self, W, b) -> "Star":
+    def _affine_map(self, W, b) -> Star:
         """`{W x + b : x in self}` over the same predicate (exact in real arithmetic).
 
         The float64 products `W c` and `W V` are rounded to nearest: an error of a few ulps of the terms' size,
@@ -81,7 +84,7 @@ class Star(Set):
         """
         return self.with_basis(W @ self.c + b, W @ self.V)
 
-    def with_basis(self, c, V) -> "Star":
+    def with_basis(self, c, V) -> Star:
         """Return `{c + V a}` over this star's predicate (exact), sharing its LP model when already built.
 
         Stars that differ only in c and V (affine maps, exact-star's per-neuron rows) solve their LPs on one
@@ -92,17 +95,17 @@ class Star(Set):
             out.__dict__["lp_program"] = self.__dict__["lp_program"]
         return out
 
-    def _translate(self, v) -> "Star":
+    def _translate(self, v) -> Star:
         """The star shifted by `v` (exact in real arithmetic: `c + v` is rounded to nearest)."""
         return Star(self.c + v, self.V, self.C, self.d, self.lb, self.ub)
 
-    def _intersect_halfspace(self, H, g) -> "Star":
+    def _intersect_halfspace(self, H, g) -> Star:
         """`{x in self : H x <= g}` (exact): the constraints appended to the predicate as `H V a <= g - H c`."""
         C = np.vstack([self.C, H @ self.V])
         d = np.concatenate([self.d, g - H @ self.c])
         return Star(self.c, self.V, C, d, self.lb, self.ub)
 
-    def with_predicate_bounds(self, lb, ub) -> "Star":
+    def with_predicate_bounds(self, lb, ub) -> Star:
         """Return the star with predicate bounds intersected with [lb, ub] (exact for the new predicate)."""
         lb = np.maximum(self.lb, as_vector("lb", lb, self.nvars))
         ub = np.minimum(self.ub, as_vector("ub", ub, self.nvars))
@@ -110,7 +113,7 @@ class Star(Set):
             raise ValueError("with_predicate_bounds: the new predicate bounds are empty")
         return Star(self.c, self.V, self.C, self.d, lb, ub)
 
-    def _minkowski_sum(self, other: "Set") -> "Star":
+    def _minkowski_sum(self, other: Set) -> Star:
         """`{x + y : x in self, y in other}` with the other's variables appended (exact).
 
         `other` may be any set (a Star, Zonotope, Box, or bounded HPolytope, by its exact `to_star()`); its
@@ -126,7 +129,7 @@ class Star(Set):
             np.concatenate([self.ub, other.ub]),
         )
 
-    def cartesian_product(self, other: "Set", shared: bool = False) -> "Star":
+    def cartesian_product(self, other: Set, shared: bool = False) -> Star:
         """Return `{(x, y)}` of this star's points x and the other's points y (exact).
 
         Args:
@@ -154,9 +157,11 @@ class Star(Set):
         m = big.nvars
         V_self = np.hstack([self.V, np.zeros((self.dim, m - self.nvars))])
         V_other = np.hstack([other.V, np.zeros((other.dim, m - other.nvars))])
-        return Star(np.concatenate([self.c, other.c]), np.vstack([V_self, V_other]), big.C, big.d, big.lb, big.ub)
+        return Star(
+            np.concatenate([self.c, other.c]), np.vstack([V_self, V_other]), big.C, big.d, big.lb, big.ub
+        )
 
-    def _joint_with(self, other: "Star") -> "Star":
+    def _joint_with(self, other: Star) -> Star:
         """`[x; y]` over `other`'s predicate, whose first variables are this star's (exact).
 
         Unlike `cartesian_product(shared=True)` the predicates are not compared: `other`'s may restrict this
@@ -164,10 +169,14 @@ class Star(Set):
         exactly the pairs of that branch.
         """
         if other.nvars < self.nvars:
-            raise ValueError(f"Star.joint_with: other must be a Star whose first {self.nvars} predicate variables "
-                             f"are this one's, got {other!r}")
+            raise ValueError(
+                f"Star.joint_with: other must be a Star whose first {self.nvars} predicate variables "
+                f"are this one's, got {other!r}"
+            )
         V = np.hstack([self.V, np.zeros((self.dim, other.nvars - self.nvars))])
-        return Star(np.concatenate([self.c, other.c]), np.vstack([V, other.V]), other.C, other.d, other.lb, other.ub)
+        return Star(
+            np.concatenate([self.c, other.c]), np.vstack([V, other.V]), other.C, other.d, other.lb, other.ub
+        )
 
     # -- bounds -------------------------------------------------------------------------------------------
     @cached_property
@@ -191,8 +200,9 @@ class Star(Set):
         centre = D @ self.c + objectives @ mid
         spread = np.abs(objectives) @ rad
         scale = np.maximum(np.abs(self.lb), np.abs(self.ub))
-        slack = rounding_slack(np.abs(D) @ np.abs(self.c) + (np.abs(D) @ np.abs(self.V)) @ scale,
-                               self.dim + self.nvars + 2)
+        slack = rounding_slack(
+            np.abs(D) @ np.abs(self.c) + (np.abs(D) @ np.abs(self.V)) @ scale, self.dim + self.nvars + 2
+        )
         return centre - spread - slack, centre + spread + slack
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
@@ -219,7 +229,9 @@ class Star(Set):
         if self.nconstraints == 0:
             return self._predicate_box_extent(D)[1]
         objectives = D @ self.V
-        best = np.array([self.lp_program.maximize(o) for o in objectives])  # certified for the rounded objectives
+        best = np.array(
+            [self.lp_program.maximize(o) for o in objectives]
+        )  # certified for the rounded objectives
         # the rounding of D V (times the predicate's size) and of adding D c, outward
         scale = np.maximum(np.abs(self.lb), np.abs(self.ub))
         magnitude = np.abs(D) @ np.abs(self.c) + (np.abs(D) @ np.abs(self.V)) @ scale + np.abs(best)
@@ -235,14 +247,14 @@ class Star(Set):
             return False
         return not lp.is_feasible(self.C, self.d, self.lb, self.ub)
 
-    def tighten_predicate_bounds(self) -> "Star":
+    def tighten_predicate_bounds(self) -> Star:
         """Return the same set with each predicate bound tightened by LP (exact: the set does not change)."""
         if self.nconstraints == 0:
             return self
         lo, hi = self.lp_program.bounds(np.eye(self.nvars))
         return Star(self.c, self.V, self.C, self.d, np.maximum(lo, self.lb), np.minimum(hi, self.ub))
 
-    def to_zonotope(self) -> "Zonotope":
+    def to_zonotope(self) -> Zonotope:
         """Return the zonotope of the predicate box mapped through V (outer approximation; exact if k = 0 up
         to its rounding, which one extra box generator per dimension covers)."""
         from nncs.sets.zonotope import Zonotope
@@ -253,7 +265,7 @@ class Star(Set):
         slack = rounding_slack(np.abs(self.c) + np.abs(self.V) @ scale, self.nvars + 2)
         return Zonotope(self.c + self.V @ mid, np.hstack([self.V[:, keep] * rad[keep], np.diag(slack)]))
 
-    def to_star(self) -> "Star":
+    def to_star(self) -> Star:
         """Return the star itself (exact)."""
         return self
 
@@ -299,7 +311,9 @@ class Star(Set):
             if np.linalg.norm(edge) <= tol * diameter or a1 - a0 <= 1e-9:
                 k += 1
                 continue
-            normal_angle = np.arctan2(-edge[0], edge[1])  # outward normal (ey, -ex) of the edge p -> q (ccw order)
+            normal_angle = np.arctan2(
+                -edge[0], edge[1]
+            )  # outward normal (ey, -ex) of the edge p -> q (ccw order)
             while normal_angle < a0:
                 normal_angle += 2 * np.pi
             if not a0 < normal_angle < a1:
@@ -336,7 +350,9 @@ def _check_prefix_predicate(small: Star, big: Star) -> None:
     """Check that `small`'s predicate is the leading part of `big`'s (else ValueError)."""
     m = small.nvars
     if not (np.array_equal(small.lb, big.lb[:m]) and np.array_equal(small.ub, big.ub[:m])):
-        raise ValueError("cartesian_product(shared=True): the predicate bounds differ; the stars are not over one predicate")
+        raise ValueError(
+            "cartesian_product(shared=True): the predicate bounds differ; the stars are not over one predicate"
+        )
     if small.nconstraints == 0:
         return
     padded = np.hstack([small.C, np.zeros((small.nconstraints, big.nvars - m))])

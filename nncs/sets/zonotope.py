@@ -69,7 +69,7 @@ class Zonotope(Set):
     def __repr__(self) -> str:
         return f"Zonotope(dim={self.dim}, generators={self.ngens})"
 
-    def _affine_map(self, W, b) -> "Zonotope":
+    def _affine_map(self, W, b) -> Zonotope:
         """`{W x + b : x in self}` (exact in real arithmetic).
 
         The float64 products `W c` and `W G` are rounded to nearest: an error of a few ulps of the terms' size,
@@ -78,29 +78,35 @@ class Zonotope(Set):
         """
         return Zonotope(W @ self.c + b, W @ self.G)
 
-    def _translate(self, v) -> "Zonotope":
+    def _translate(self, v) -> Zonotope:
         """The zonotope shifted by `v` (exact in real arithmetic: `c + v` is rounded to nearest)."""
         return Zonotope(self.c + v, self.G)
 
-    def _minkowski_sum(self, other: Set) -> "Zonotope":
+    def _minkowski_sum(self, other: Set) -> Zonotope:
         """`{x + y : x in self, y in other}` for a Zonotope or Box `other` (exact; any `zonotope_exact` type)."""
         if not other.zonotope_exact:
-            raise ValueError(f"minkowski_sum of a Zonotope needs a Zonotope or Box, got {type(other).__name__}")
+            raise ValueError(
+                f"minkowski_sum of a Zonotope needs a Zonotope or Box, got {type(other).__name__}"
+            )
         other = other.to_zonotope()
         return Zonotope(self.c + other.c, np.hstack([self.G, other.G]))
 
-    def _joint_with(self, other: "Zonotope") -> "Zonotope":
+    def _joint_with(self, other: Zonotope) -> Zonotope:
         """`[x; y]` sharing this zonotope's generators: `other`'s first generators are this one's (exact)."""
         if other.ngens < self.ngens:
-            raise ValueError(f"Zonotope.joint_with: other must be a Zonotope whose first {self.ngens} generators "
-                             f"are this one's, got {other!r}")
+            raise ValueError(
+                f"Zonotope.joint_with: other must be a Zonotope whose first {self.ngens} generators "
+                f"are this one's, got {other!r}"
+            )
         G = np.hstack([self.G, np.zeros((self.dim, other.ngens - self.ngens))])
         return Zonotope(np.concatenate([self.c, other.c]), np.vstack([G, other.G]))
 
-    def cartesian_product(self, other: "Zonotope | Box") -> "Zonotope":
+    def cartesian_product(self, other: Zonotope | Box) -> Zonotope:
         """Return `{(x, y) : x in self, y in other}` with independent generators (exact)."""
         if not (isinstance(other, Set) and other.zonotope_exact):
-            raise ValueError(f"cartesian_product of a Zonotope needs a Zonotope or Box, got {type(other).__name__}")
+            raise ValueError(
+                f"cartesian_product of a Zonotope needs a Zonotope or Box, got {type(other).__name__}"
+            )
         other = other.to_zonotope()
         G = np.zeros((self.dim + other.dim, self.ngens + other.ngens))
         G[: self.dim, : self.ngens] = self.G
@@ -128,7 +134,9 @@ class Zonotope(Set):
         if self.ngens == 0:
             return np.all(np.abs(p - self.c) <= tol * (1 + np.abs(p).max(axis=1, keepdims=True)), axis=1)
         m = self.ngens
-        return lp.image_contains(p, self.c, self.G, np.zeros((0, m)), np.zeros(0), -np.ones(m), np.ones(m), tol)
+        return lp.image_contains(
+            p, self.c, self.G, np.zeros((0, m)), np.zeros(0), -np.ones(m), np.ones(m), tol
+        )
 
     def _sample(self, n: int, rng) -> np.ndarray:
         """`n` points of the zonotope: half with uniform factors e, half with e at the corners {-1, 1}^m."""
@@ -137,7 +145,7 @@ class Zonotope(Set):
         e[corner] = np.sign(e[corner]) + (e[corner] == 0)
         return self.c + e @ self.G.T
 
-    def reduce_order(self, order: float, method: str = "girard") -> "Zonotope":
+    def reduce_order(self, order: float, method: str = "girard") -> Zonotope:
         """Return a zonotope with at most `order * dim` generators that contains this one (outer approximation).
 
         Girard's method (2005): the generators with the smallest `|g|_1 - |g|_inf` are replaced by their
@@ -150,7 +158,7 @@ class Zonotope(Set):
         G = girard_generators(self.G, order)
         return self if G is self.G else Zonotope(self.c, G)
 
-    def remove_zero_generators(self) -> "Zonotope":
+    def remove_zero_generators(self) -> Zonotope:
         """Return the same zonotope without all-zero generator columns (exact)."""
         return Zonotope(self.c, self.G[:, np.any(self.G != 0, axis=0)])
 
@@ -177,6 +185,6 @@ class Zonotope(Set):
         m = self.ngens
         return Star(self.c, self.G, np.zeros((0, m)), np.zeros(0), -np.ones(m), np.ones(m))
 
-    def to_zonotope(self) -> "Zonotope":
+    def to_zonotope(self) -> Zonotope:
         """Return the zonotope itself (exact)."""
         return self

@@ -12,13 +12,11 @@ import pytest
 
 import nncs
 import nncs.nn
+from nncs import controllers, plants
+from nncs.controllers import acc
 from nncs.dynamics.simulate import simulate
 from nncs.loop.simulate import reference_closed_loop
 from nncs.nn import Linear, ReLU
-
-from nncs import controllers
-from nncs import plants
-from nncs.controllers import acc
 
 HERE = Path(controllers.__file__).resolve().parent
 ONNX = HERE / "acc_controller.onnx"
@@ -43,7 +41,9 @@ def card_expert(inp):
 
 def state_map(x):
     """[30, 1.4, v_ego, x_lead - x_ego, v_lead - v_ego] of states (n, 6)."""
-    return np.column_stack([np.full(len(x), 30.0), np.full(len(x), 1.4), x[:, 4], x[:, 0] - x[:, 3], x[:, 1] - x[:, 4]])
+    return np.column_stack(
+        [np.full(len(x), 30.0), np.full(len(x), 1.4), x[:, 4], x[:, 0] - x[:, 3], x[:, 1] - x[:, 4]]
+    )
 
 
 def margin(xs):
@@ -101,8 +101,16 @@ def test_closed_loop_with_the_network_stays_safe_for_5_s(net):
     assert nncs.Box(lo, hi).contains(state_map(xs.reshape(-1, 6))).all()
     # the worst trajectory, re-integrated with the tight reference integrator, agrees
     w = int(np.argmin(m.min(axis=1)))
-    _, ref, _ = reference_closed_loop(plant, lambda s: net(state_map(s[None]))[0], x0[w], 0.1, 50,
-                                      samples_per_period=11, rtol=1e-10, atol=1e-10)
+    _, ref, _ = reference_closed_loop(
+        plant,
+        lambda s: net(state_map(s[None]))[0],
+        x0[w],
+        0.1,
+        50,
+        samples_per_period=11,
+        rtol=1e-10,
+        atol=1e-10,
+    )
     np.testing.assert_allclose(margin(ref), m[w], atol=1e-4)
 
 
@@ -113,8 +121,9 @@ def test_closed_loop_check_reports_safe_expert_and_region():
     x0 = np.array(rep["worst_initial_state"])
     assert np.all((x0 >= X0_LO) & (x0 <= X0_HI))
     # an unsafe controller (full throttle) is reported with a negative margin
-    bad = acc.closed_loop_check(lambda inp: np.full((len(inp), 1), 8.0), n_random=5, seed=0, steps=50,
-                                confirm=False)
+    bad = acc.closed_loop_check(
+        lambda inp: np.full((len(inp), 1), 8.0), n_random=5, seed=0, steps=50, confirm=False
+    )
     assert bad["min_margin"] < 0
 
 
@@ -127,8 +136,10 @@ def test_bad_input_shapes_and_names_raise():
         controllers.load("nope")
 
 
-@pytest.mark.skipif(os.environ.get("NNCS_RETRAIN_TEST") != "1",
-                    reason="full retraining takes about 30-40 s; set NNCS_RETRAIN_TEST=1 to run it")
+@pytest.mark.skipif(
+    os.environ.get("NNCS_RETRAIN_TEST") != "1",
+    reason="full retraining takes about 30-40 s; set NNCS_RETRAIN_TEST=1 to run it",
+)
 def test_retraining_reproduces_the_saved_controller(tmp_path, net):
     card = acc.build(out_dir=tmp_path)
     again = nncs.nn.load_network(tmp_path / "acc_controller.onnx")

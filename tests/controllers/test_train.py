@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 
 import nncs
-from nncs.nn import Linear, ReLU, Tanh
-
 from nncs.controllers import train as T
+from nncs.nn import Linear, ReLU, Tanh
 
 BOX = nncs.Box([-2.0, 10.0, 5.0], [3.0, 30.0, 5.0])  # the third input is constant
 
@@ -73,8 +72,15 @@ def test_callable_sampler_and_linear_model():
     def sampler(n, rng):
         return rng.uniform(-1, 1, size=(n, 2))
 
-    res = T.imitate(lambda x: x @ np.array([[1.0], [-3.0]]) + 0.5, sampler, (), "relu", seed=0, steps=600,
-                    options=T.TrainOptions(n_samples=200, n_validation=200, learning_rate=5e-2))
+    res = T.imitate(
+        lambda x: x @ np.array([[1.0], [-3.0]]) + 0.5,
+        sampler,
+        (),
+        "relu",
+        seed=0,
+        steps=600,
+        options=T.TrainOptions(n_samples=200, n_validation=200, learning_rate=5e-2),
+    )
     W, b = weights(res.network)[0]
     np.testing.assert_allclose(W, [[1.0, -3.0]], atol=1e-3)
     np.testing.assert_allclose(b, [0.5], atol=1e-3)
@@ -99,13 +105,30 @@ def test_bad_arguments_raise_value_error(kwargs, match):
     args = {"expert": smooth_expert, "sampler": BOX, "layers": (4,), "activation": "relu", "steps": 2}
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
-        T.imitate(args["expert"], args["sampler"], args["layers"], args["activation"], 0, args["steps"],
-                  T.TrainOptions(n_samples=16, n_validation=16))
+        T.imitate(
+            args["expert"],
+            args["sampler"],
+            args["layers"],
+            args["activation"],
+            0,
+            args["steps"],
+            T.TrainOptions(n_samples=16, n_validation=16),
+        )
 
 
-@pytest.mark.parametrize("field, value", [("n_samples", 0), ("n_validation", 0), ("learning_rate", -1.0),
-                                          ("learning_rate", float("nan")), ("final_lr_ratio", 0.0),
-                                          ("beta1", 1.0), ("beta2", -0.1), ("eps", 0.0)])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("n_samples", 0),
+        ("n_validation", 0),
+        ("learning_rate", -1.0),
+        ("learning_rate", float("nan")),
+        ("final_lr_ratio", 0.0),
+        ("beta1", 1.0),
+        ("beta2", -0.1),
+        ("eps", 0.0),
+    ],
+)
 def test_bad_options_raise_value_error(field, value):
     with pytest.raises(ValueError, match=field):
         T.TrainOptions(**{field: value})

@@ -13,13 +13,12 @@ import pytest
 from scipy.linalg import expm as scipy_expm
 
 import nncs  # noqa: F401
+from nncs import plants
 from nncs.dynamics import simulate as S
 from nncs.dynamics.flowpipe import Flowpipe, FlowpipeOptions, expm, flowpipe
 from nncs.dynamics.symbolic import SymbolicPlant
 from nncs.sets import Box, Star, Zonotope
 from nncs.sets.lp import LPError
-
-from nncs import plants
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 TOL = 1e-9  # float noise only (the sets' contains() tolerance, relative to the point's size)
@@ -45,7 +44,7 @@ def _samples(p, X, U, n_random, n_corner, seed):
     pts.append(np.stack([lo, hi]))
     z = np.vstack(pts)
     n, m = p.n_states, p.n_inputs
-    return z[:, :n], z[:, n:n + m], z[:, n + m:]
+    return z[:, :n], z[:, n : n + m], z[:, n + m :]
 
 
 def _contains(s, pts) -> np.ndarray:
@@ -66,15 +65,19 @@ def _assert_sound(fp: Flowpipe, p, x0, u, w, period, per_segment=4):
     times = np.unique(np.concatenate([fp.times, np.linspace(0, period, per_segment * m + 1)]))
     if not p.is_continuous:
         times = np.array([0.0, period])
-    _, xs = S.reference_period(p, x0, u, w, period, samples=len(times)) if np.allclose(
-        times, np.linspace(0, period, len(times))) else (None, np.stack(
-            [S.reference_trajectory(p, x0[i], u[i], w[i], times) for i in range(len(x0))]))
+    _, xs = (
+        S.reference_period(p, x0, u, w, period, samples=len(times))
+        if np.allclose(times, np.linspace(0, period, len(times)))
+        else (None, np.stack([S.reference_trajectory(p, x0[i], u[i], w[i], times) for i in range(len(x0))]))
+    )
     for k, t in enumerate(times):
         idx = fp.segment_at(t)
         assert idx, f"no segment covers t={t}"
         for i in idx:
             inside = _contains(fp.segments[i], xs[:, k])
-            assert inside.all(), f"{p.name}: trajectory {np.flatnonzero(~inside)[:3]} leaves segment {i} at t={t}"
+            assert inside.all(), (
+                f"{p.name}: trajectory {np.flatnonzero(~inside)[:3]} leaves segment {i} at t={t}"
+            )
     inside = _contains(fp.final, xs[:, -1])
     assert inside.all(), f"{p.name}: final set misses trajectories {np.flatnonzero(~inside)[:3]}"
     return xs
@@ -101,10 +104,19 @@ def test_final_widths_do_not_grow_beyond_golden(name):
     widths = _final_widths(flowpipe(p, X, U, T))
     path = GOLDEN / f"{name}.json"
     if os.environ.get("NNCS_UPDATE_GOLDEN") == "1":
-        path.write_text(json.dumps({"plant": name, "period": T, "final_widths": widths.tolist(),
-                                    "note": "interval-hull widths of flowpipe(...).final with default options "
-                                            "on plants.example(name); regenerate with NNCS_UPDATE_GOLDEN=1"},
-                                   indent=1) + "\n")
+        path.write_text(
+            json.dumps(
+                {
+                    "plant": name,
+                    "period": T,
+                    "final_widths": widths.tolist(),
+                    "note": "interval-hull widths of flowpipe(...).final with default options "
+                    "on plants.example(name); regenerate with NNCS_UPDATE_GOLDEN=1",
+                },
+                indent=1,
+            )
+            + "\n"
+        )
     golden = np.array(json.loads(path.read_text())["final_widths"])
     # independent check of the golden numbers themselves: at least the spread of simulated end states
     # (corners and random points of the joint box, fine-step RK4) and at most 1.25 times it
@@ -113,7 +125,7 @@ def test_final_widths_do_not_grow_beyond_golden(name):
     corners = np.array(list(itertools.product(*zip(lo, hi))))
     z = np.vstack([corners, np.random.default_rng(0).uniform(lo, hi, (100, len(lo)))])
     n, m = p.n_states, p.n_inputs
-    _, xs = S.rk4_period(p, z[:, :n], z[:, n:n + m], z[:, n + m:], T, substeps=100)
+    _, xs = S.rk4_period(p, z[:, :n], z[:, n : n + m], z[:, n + m :], T, substeps=100)
     spread = xs[:, -1].max(axis=0) - xs[:, -1].min(axis=0)
     assert np.all(golden >= spread - 1e-9) and np.all(widths >= spread - 1e-9)
     assert np.all(widths <= 1.25 * spread + 1e-6), f"{name}: widths {widths} vs simulated spread {spread}"
@@ -121,8 +133,10 @@ def test_final_widths_do_not_grow_beyond_golden(name):
     grown = widths > golden * (1 + 1e-6) + 1e-12
     assert not grown.any(), f"{name}: final widths grew: {widths[grown]} > golden {golden[grown]}"
     shrunk = widths < golden * (1 - 0.02) - 1e-12
-    assert not shrunk.any(), (f"{name}: final widths shrank to {widths[shrunk]} from {golden[shrunk]}: "
-                              f"check soundness, then update tests/golden with NNCS_UPDATE_GOLDEN=1")
+    assert not shrunk.any(), (
+        f"{name}: final widths shrank to {widths[shrunk]} from {golden[shrunk]}: "
+        f"check soundness, then update tests/golden with NNCS_UPDATE_GOLDEN=1"
+    )
 
 
 @pytest.mark.parametrize("name", ["acc_linear", "double_integrator"])
@@ -274,8 +288,14 @@ def test_linear_star_with_disturbance_appends_variables():
 
 
 def _euler_pendulum(dt=0.05):
-    return SymbolicPlant(["th", "om"], ["u"], ["th + dt*om", "om + dt*(2*sin(th) + 8*u)"], parameters={"dt": dt},
-                         time="discrete", name="euler_pendulum")
+    return SymbolicPlant(
+        ["th", "om"],
+        ["u"],
+        ["th + dt*om", "om + dt*(2*sin(th) + 8*u)"],
+        parameters={"dt": dt},
+        time="discrete",
+        name="euler_pendulum",
+    )
 
 
 def test_discrete_nonlinear_step_is_sound():
@@ -312,7 +332,9 @@ def test_expm_matches_scipy():
     rng = np.random.default_rng(11)
     for scale in (0.01, 1.0, 30.0):
         M = rng.normal(size=(7, 7)) * scale
-        np.testing.assert_allclose(expm(M), scipy_expm(M), rtol=1e-10, atol=1e-12 * np.abs(scipy_expm(M)).max())
+        np.testing.assert_allclose(
+            expm(M), scipy_expm(M), rtol=1e-10, atol=1e-12 * np.abs(scipy_expm(M)).max()
+        )
 
 
 def test_bad_arguments_raise():
@@ -340,8 +362,9 @@ def test_bad_arguments_raise():
         flowpipe(q, Box([0], [1]), None, 1.0)
     fp = flowpipe(q, Box([0], [1]), None, 1.0, disturbance=Box([-0.1], [0.1]))
     lo, hi = fp.final.bounds()
-    np.testing.assert_allclose([lo[0], hi[0]], [-0.1 * (1 - np.exp(-1)), np.exp(-1) + 0.1 * (1 - np.exp(-1))],
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        [lo[0], hi[0]], [-0.1 * (1 - np.exp(-1)), np.exp(-1) + 0.1 * (1 - np.exp(-1))], rtol=1e-12
+    )
     with pytest.raises(ValueError, match="expected a Box, Zonotope or Star"):
         flowpipe(p, np.zeros(4), U, T)
 

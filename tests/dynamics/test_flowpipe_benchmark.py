@@ -3,7 +3,6 @@
 import math
 
 import nncs  # noqa: F401
-
 from benchmarks import flowpipes
 
 

@@ -8,14 +8,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import nncs  # noqa: F401
+from nncs import plants
 from nncs.dynamics import simulate as S
-from nncs.loop.simulate import reference_closed_loop
 from nncs.dynamics.flowpipe import FlowpipeOptions, flowpipe
 from nncs.dynamics.symbolic import SymbolicPlant
+from nncs.loop.simulate import reference_closed_loop
 from nncs.sets import Box
 from nncs.sets.lp import LPError
-
-from nncs import plants
 
 
 def _contains(s, pts):
@@ -81,8 +80,12 @@ matrices = st.lists(st.floats(min_value=-2.0, max_value=2.0), min_size=4, max_si
 
 
 @settings(max_examples=12, deadline=None)
-@given(matrices, st.lists(st.floats(min_value=-1.0, max_value=1.0), min_size=2, max_size=2),
-       st.floats(min_value=0.1, max_value=1.5), st.integers(min_value=1, max_value=6))
+@given(
+    matrices,
+    st.lists(st.floats(min_value=-1.0, max_value=1.0), min_size=2, max_size=2),
+    st.floats(min_value=0.1, max_value=1.5),
+    st.integers(min_value=1, max_value=6),
+)
 def test_random_linear_systems_are_enclosed(a, b, period, substeps):
     A = np.array(a).reshape(2, 2)
     expr = [f"{float(A[i, 0])!r}*x1 + {float(A[i, 1])!r}*x2 + {float(b[i])!r}*u + 0.5" for i in range(2)]
@@ -91,8 +94,12 @@ def test_random_linear_systems_are_enclosed(a, b, period, substeps):
     lin = flowpipe(p, X, U, period, FlowpipeOptions(substeps=substeps))
     non = flowpipe(p, X, U, period, FlowpipeOptions(substeps=substeps, method="nonlinear"))
     rng = np.random.default_rng(0)
-    z = np.vstack([rng.uniform([-0.5, 0.2, -1.0], [0.0, 0.6, 1.0], size=(12, 3)),
-                   [[-0.5, 0.2, -1.0], [0.0, 0.6, 1.0], [-0.5, 0.6, 1.0], [0.0, 0.2, -1.0]]])
+    z = np.vstack(
+        [
+            rng.uniform([-0.5, 0.2, -1.0], [0.0, 0.6, 1.0], size=(12, 3)),
+            [[-0.5, 0.2, -1.0], [0.0, 0.6, 1.0], [-0.5, 0.6, 1.0], [0.0, 0.2, -1.0]],
+        ]
+    )
     times = np.linspace(0.0, period, 4 * substeps + 1)
     _, xs = S.reference_period(p, z[:, :2], z[:, 2:], None, period, samples=len(times))
     for fp in (lin, non):
@@ -100,4 +107,6 @@ def test_random_linear_systems_are_enclosed(a, b, period, substeps):
             for i in fp.segment_at(t):
                 assert _contains(fp.segments[i], xs[:, k]).all()
         assert _contains(fp.final, xs[:, -1]).all()
-    np.testing.assert_allclose(np.array(lin.final.bounds()), np.array(non.final.bounds()), rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(
+        np.array(lin.final.bounds()), np.array(non.final.bounds()), rtol=1e-7, atol=1e-9
+    )

@@ -5,11 +5,10 @@ import pytest
 from scipy.linalg import expm
 
 import nncs  # noqa: F401
-from nncs.dynamics import simulate as S
-from nncs.loop.simulate import reference_closed_loop
-from nncs.dynamics.symbolic import SymbolicPlant
-
 from nncs import plants
+from nncs.dynamics import simulate as S
+from nncs.dynamics.symbolic import SymbolicPlant
+from nncs.loop.simulate import reference_closed_loop
 
 
 def test_reference_matches_closed_form_double_integrator():
@@ -65,8 +64,9 @@ def test_discrete_plant_steps_f():
 def test_closed_loop_simulation_matches_reference():
     p = plants.get("double_integrator")
     K = np.array([[-1.0, -1.5]])
-    times, xs = S.simulate(p, np.array([[1.0, 0.0], [0.5, 0.2]]), period=0.1, steps=20,
-                           controller=lambda x: x @ K.T, substeps=20)
+    times, xs = S.simulate(
+        p, np.array([[1.0, 0.0], [0.5, 0.2]]), period=0.1, steps=20, controller=lambda x: x @ K.T, substeps=20
+    )
     for i, x0 in enumerate([[1.0, 0.0], [0.5, 0.2]]):
         rt, rx, ru = reference_closed_loop(p, lambda x: K @ x, x0, 0.1, 20, samples_per_period=21)
         np.testing.assert_allclose(rt, times)

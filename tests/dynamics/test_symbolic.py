@@ -6,10 +6,9 @@ import pytest
 import sympy as sp
 
 import nncs  # noqa: F401  (float64 JAX)
+from nncs import plants
 from nncs.dynamics import interval as I
 from nncs.dynamics.symbolic import SymbolicPlant
-
-from nncs import plants
 
 
 def _acc_f(z, mu=1e-4, a_lead=-2.0):
@@ -47,7 +46,9 @@ def test_disturbance_jacobian_and_vmap():
     batch = np.asarray(jax.vmap(p.f, in_axes=(0, None, None))(X, u, w))
     rows = np.stack([p.f_numpy(xi, u, w) for xi in X])
     np.testing.assert_allclose(batch, rows, rtol=1e-14)
-    np.testing.assert_allclose(np.asarray(p.f_batch(X, np.tile(u, (7, 1)), np.tile(w, (7, 1)))), rows, rtol=1e-14)
+    np.testing.assert_allclose(
+        np.asarray(p.f_batch(X, np.tile(u, (7, 1)), np.tile(w, (7, 1)))), rows, rtol=1e-14
+    )
 
 
 def test_compiled_once():
@@ -111,23 +112,26 @@ def test_rational_constants_are_enclosed():
     assert out.lo[0] < 1 / 3 < out.hi[0]  # 1/3 is not a double: the enclosure must straddle its rounding
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(dynamics=["x + y"]), r"dynamics of 'x'.*unknown names \['y'\]"),
-    (dict(dynamics=["floor(x)"]), "unsupported function 'floor'"),
-    (dict(dynamics=["x", "x"]), "2 expressions for 1 states"),
-    (dict(time="hybrid"), "time must be one of"),
-    (dict(parameters={"k": float("nan")}), "parameter 'k'.*not finite"),
-    (dict(parameters={"k": float("inf")}), "parameter 'k'.*not finite"),
-    (dict(parameters={"k": "abc"}), "parameter 'k'.*not a number"),
-    (dict(states=["x", "x"], dynamics=["k", "k"]), "'x' is declared more than once"),
-    (dict(inputs=["k"]), "'k' is declared more than once"),
-    (dict(states=["lambda"], dynamics=["k"]), "'lambda' is not a valid name"),
-    (dict(dynamics=["x +* 2"]), "cannot parse"),
-    (dict(disturbances={"w": (1.0, -1.0)}), "disturbance 'w': lower bound"),
-    (dict(disturbances={"w": (0.0, float("inf"))}), "disturbance 'w'.*not finite"),
-    (dict(states=[]), "at least one state"),
-    (dict(dynamics=["E*x"]), r"dynamics of 'x'.*unknown names \['E'\]"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(dynamics=["x + y"]), r"dynamics of 'x'.*unknown names \['y'\]"),
+        (dict(dynamics=["floor(x)"]), "unsupported function 'floor'"),
+        (dict(dynamics=["x", "x"]), "2 expressions for 1 states"),
+        (dict(time="hybrid"), "time must be one of"),
+        (dict(parameters={"k": float("nan")}), "parameter 'k'.*not finite"),
+        (dict(parameters={"k": float("inf")}), "parameter 'k'.*not finite"),
+        (dict(parameters={"k": "abc"}), "parameter 'k'.*not a number"),
+        (dict(states=["x", "x"], dynamics=["k", "k"]), "'x' is declared more than once"),
+        (dict(inputs=["k"]), "'k' is declared more than once"),
+        (dict(states=["lambda"], dynamics=["k"]), "'lambda' is not a valid name"),
+        (dict(dynamics=["x +* 2"]), "cannot parse"),
+        (dict(disturbances={"w": (1.0, -1.0)}), "disturbance 'w': lower bound"),
+        (dict(disturbances={"w": (0.0, float("inf"))}), "disturbance 'w'.*not finite"),
+        (dict(states=[]), "at least one state"),
+        (dict(dynamics=["E*x"]), r"dynamics of 'x'.*unknown names \['E'\]"),
+    ],
+)
 def test_bad_definitions_raise_value_error_naming_the_problem(kwargs, message):
     args = dict(states=["x"], inputs=[], dynamics=["k*x"], parameters={"k": 1.0})
     args.update(kwargs)

@@ -21,9 +21,10 @@ import signal
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -143,8 +144,13 @@ def _where(exc: BaseException) -> str:
     return "?" if f is None else f"{Path(f.filename).name}:{f.name}"
 
 
-def check_outcome(loader: str, fn: Callable[[], Any], name: str | None,
-                  seconds: float = CASE_SECONDS, value_error_ok: bool = True) -> Defect | None:
+def check_outcome(
+    loader: str,
+    fn: Callable[[], Any],
+    name: str | None,
+    seconds: float = CASE_SECONDS,
+    value_error_ok: bool = True,
+) -> Defect | None:
     """Run `fn` bounded and return the Defect when the loader property fails (None when it holds).
 
     Args:
@@ -191,14 +197,22 @@ def report(defect: Defect | None, data: bytes | str | None = None, suffix: str =
         return
     if LOG:
         raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else (data or b"")
-        entry = {"signature": defect.signature(), "known": is_known(defect), "message": defect.message[:300],
-                 "suffix": suffix, "size": len(raw), "input_b64": base64.b64encode(raw[:20000]).decode()}
+        entry = {
+            "signature": defect.signature(),
+            "known": is_known(defect),
+            "message": defect.message[:300],
+            "suffix": suffix,
+            "size": len(raw),
+            "input_b64": base64.b64encode(raw[:20000]).decode(),
+        }
         with open(LOG, "a") as f:
             f.write(json.dumps(entry) + "\n")
     if is_known(defect) or TOLERATE_ALL:
         return
     shown = data if data is None or len(data) < 400 else data[:400]
-    raise AssertionError(f"loader property violated: {defect.signature()}: {defect.message!r}\ninput: {shown!r}")
+    raise AssertionError(
+        f"loader property violated: {defect.signature()}: {defect.message!r}\ninput: {shown!r}"
+    )
 
 
 # ---------------------------------------------------------------------------------------------- examples
@@ -209,12 +223,67 @@ def max_examples(default: int) -> int:
 
 
 # ---------------------------------------------------------------------------------------------- byte mutations
-NASTY_NUMBERS = ["nan", "NaN", "inf", "-inf", "Infinity", "1e309", "-1e309", "1e-320", "0", "-0", "-1", "0.0",
-                 "99999999999999999999", "1e18", "2147483648", "-9223372036854775809", "1e6", "3.5", "1_000",
-                 "0x10", "1e", ".", "--1", "+", "1/0", "True", "null", ""]
-NASTY_BYTES = [b"\xff", b"\xfe\xff", b"\x00", b"\xc3\x28", b"\xed\xa0\x80", b"\r", b"\n", b"\t", b'"', b"'",
-               b"(", b")", b"[", b"]", b"{", b"}", b",", b"=", b";", b"#", b"//", b"\\", b"\xef\xbb\xbf",
-               "ｘ".encode(), "é".encode(), b"__import__", b".equals", b"**", b"1e999"]
+NASTY_NUMBERS = [
+    "nan",
+    "NaN",
+    "inf",
+    "-inf",
+    "Infinity",
+    "1e309",
+    "-1e309",
+    "1e-320",
+    "0",
+    "-0",
+    "-1",
+    "0.0",
+    "99999999999999999999",
+    "1e18",
+    "2147483648",
+    "-9223372036854775809",
+    "1e6",
+    "3.5",
+    "1_000",
+    "0x10",
+    "1e",
+    ".",
+    "--1",
+    "+",
+    "1/0",
+    "True",
+    "null",
+    "",
+]
+NASTY_BYTES = [
+    b"\xff",
+    b"\xfe\xff",
+    b"\x00",
+    b"\xc3\x28",
+    b"\xed\xa0\x80",
+    b"\r",
+    b"\n",
+    b"\t",
+    b'"',
+    b"'",
+    b"(",
+    b")",
+    b"[",
+    b"]",
+    b"{",
+    b"}",
+    b",",
+    b"=",
+    b";",
+    b"#",
+    b"//",
+    b"\\",
+    b"\xef\xbb\xbf",
+    "ｘ".encode(),
+    "é".encode(),
+    b"__import__",
+    b".equals",
+    b"**",
+    b"1e999",
+]
 
 
 @st.composite
@@ -226,7 +295,9 @@ def mutated_bytes(draw, seeds: list[bytes], tokens: list[bytes] = (), max_ops: i
         return b""
     pool = list(NASTY_BYTES) + list(tokens) + [n.encode() for n in NASTY_NUMBERS]
     for _ in range(draw(st.integers(1, max_ops))):
-        op = draw(st.sampled_from(["truncate", "flip", "insert", "delete", "dup", "number", "number", "token"]))
+        op = draw(
+            st.sampled_from(["truncate", "flip", "insert", "delete", "dup", "number", "number", "token"])
+        )
         n = len(data)
         pos = draw(st.integers(0, n)) if n else 0
         if op == "truncate":
@@ -236,7 +307,7 @@ def mutated_bytes(draw, seeds: list[bytes], tokens: list[bytes] = (), max_ops: i
         elif op == "insert":
             data[pos:pos] = draw(st.binary(min_size=1, max_size=8))
         elif op == "delete":
-            del data[pos:pos + draw(st.integers(1, 32))]
+            del data[pos : pos + draw(st.integers(1, 32))]
         elif op == "dup" and n:
             end = min(n, pos + draw(st.integers(1, 200)))
             data[pos:pos] = data[pos:end] * draw(st.integers(1, 50))
@@ -260,9 +331,42 @@ def _number_spans(data: bytes) -> list[tuple[int, int]]:
 # ---------------------------------------------------------------------------------------------- structured
 def _atoms() -> st.SearchStrategy:
     return st.one_of(
-        st.sampled_from([0, 1, -1, 2**63, -(2**63) - 1, 10**30, 0.0, -0.0, 1e308, -1e308, 5e-324,
-                         math.nan, math.inf, -math.inf, True, False, "", "x", "nan", "1e999", "y0", "__class__",
-                         "ｘ", "x_lead - x_ego", "1/0", "sin(", "é", [], {}, [[]], [1, "a"], {"a": 1}]),
+        st.sampled_from(
+            [
+                0,
+                1,
+                -1,
+                2**63,
+                -(2**63) - 1,
+                10**30,
+                0.0,
+                -0.0,
+                1e308,
+                -1e308,
+                5e-324,
+                math.nan,
+                math.inf,
+                -math.inf,
+                True,
+                False,
+                "",
+                "x",
+                "nan",
+                "1e999",
+                "y0",
+                "__class__",
+                "ｘ",
+                "x_lead - x_ego",
+                "1/0",
+                "sin(",
+                "é",
+                [],
+                {},
+                [[]],
+                [1, "a"],
+                {"a": 1},
+            ]
+        ),
         st.integers(-(10**20), 10**20),
         st.floats(allow_nan=True, allow_infinity=True),
         st.text(max_size=12),
@@ -306,7 +410,9 @@ def mutated_tree(draw, seed: Any, max_ops: int = 3, deep_max: int = 3000) -> Any
     for _ in range(draw(st.integers(1, max_ops))):
         paths = _paths(obj)
         path = draw(st.sampled_from(paths))
-        op = draw(st.sampled_from(["replace", "replace", "replace", "deep", "delete", "add", "repeat", "drop"]))
+        op = draw(
+            st.sampled_from(["replace", "replace", "replace", "deep", "delete", "add", "repeat", "drop"])
+        )
         parent = _get_path(obj, path[:-1]) if path else None
         if op == "replace" or (op in ("delete", "repeat", "drop") and not path):
             value = draw(_atoms())
@@ -326,7 +432,9 @@ def mutated_tree(draw, seed: Any, max_ops: int = 3, deep_max: int = 3000) -> Any
         elif op == "add":
             target = _get_path(obj, path)
             if isinstance(target, dict):
-                target[draw(st.sampled_from(["uper", "horizon_s", "lowr", "activaton", "x", ""]))] = draw(_atoms())
+                target[draw(st.sampled_from(["uper", "horizon_s", "lowr", "activaton", "x", ""]))] = draw(
+                    _atoms()
+                )
             elif isinstance(target, list):
                 target.append(draw(_atoms()))
         elif op == "repeat" and isinstance(parent, list):

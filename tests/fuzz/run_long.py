@@ -30,12 +30,31 @@ def main(argv: list[str]) -> int:
     t0, rounds, cases = time.time(), 0, 0
     n_tests = 15  # the hypothesis loader tests in test_fuzz_loaders.py (deep-nesting / bomb ones included)
     while time.time() - t0 < minutes * 60:
-        env = dict(os.environ, NNCS_FUZZ_EXAMPLES=str(per_round), NNCS_FUZZ_SEED=str(random.randrange(2**31)),
-                   NNCS_FUZZ_TOLERATE_ALL="1", NNCS_FUZZ_LOG=str(log))
+        env = dict(
+            os.environ,
+            NNCS_FUZZ_EXAMPLES=str(per_round),
+            NNCS_FUZZ_SEED=str(random.randrange(2**31)),
+            NNCS_FUZZ_TOLERATE_ALL="1",
+            NNCS_FUZZ_LOG=str(log),
+        )
         left = max(300, int(minutes * 60 - (time.time() - t0)) + 300)
         try:
-            subprocess.run([sys.executable, "-m", "pytest", "tests/fuzz/test_fuzz_loaders.py", "-q", "-p",
-                            "no:cacheprovider", "-k", "fuzz_"], env=env, timeout=left, capture_output=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pytest",
+                    "tests/fuzz/test_fuzz_loaders.py",
+                    "-q",
+                    "-p",
+                    "no:cacheprovider",
+                    "-k",
+                    "fuzz_",
+                ],
+                env=env,
+                timeout=left,
+                capture_output=True,
+            )
         except subprocess.TimeoutExpired:
             print("last round cut at the time limit (its defects are in the log)")
             break
@@ -49,12 +68,16 @@ def main(argv: list[str]) -> int:
             e = json.loads(line)
             sigs[e["signature"]] += 1
             first.setdefault(e["signature"], e)
-    print(f"{rounds} rounds, about {cases} cases (max; hypothesis may stop a test early), {elapsed:.1f} minutes")
+    print(
+        f"{rounds} rounds, about {cases} cases (max; hypothesis may stop a test early), {elapsed:.1f} minutes"
+    )
     for k, (sig, n) in enumerate(sigs.most_common()):
         e = first[sig]
         suffix = e["suffix"].split()[0] if e["suffix"] else ".bin"
         (repro / f"defect{k}{suffix}").write_bytes(base64.b64decode(e["input_b64"]))
-        print(f"{n:5d} {'known' if e['known'] else 'NEW  '} {sig}  -> {repro}/defect{k}{suffix}  {e['message'][:100]!r}")
+        print(
+            f"{n:5d} {'known' if e['known'] else 'NEW  '} {sig}  -> {repro}/defect{k}{suffix}  {e['message'][:100]!r}"
+        )
     return 0
 
 

@@ -38,8 +38,14 @@ _SEED = os.environ.get("NNCS_FUZZ_SEED")
 
 def fuzz_settings(default_examples: int):
     """Bounded, reproducible hypothesis settings (NNCS_FUZZ_EXAMPLES / NNCS_FUZZ_SEED for long runs)."""
-    s = settings(max_examples=M.max_examples(default_examples), deadline=None, derandomize=_SEED is None,
-                 database=None, suppress_health_check=list(HealthCheck), print_blob=False)
+    s = settings(
+        max_examples=M.max_examples(default_examples),
+        deadline=None,
+        derandomize=_SEED is None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        print_blob=False,
+    )
 
     def wrap(f):
         f = s(f)
@@ -69,7 +75,7 @@ def _problem_seeds() -> list[dict]:
         if net.startswith("@benchmarks/"):
             if _shared() is None:
                 continue
-            full = _shared() / net[len("@benchmarks/"):]
+            full = _shared() / net[len("@benchmarks/") :]
         else:
             full = (path.parent / net).resolve()
         if not full.is_file():
@@ -77,18 +83,33 @@ def _problem_seeds() -> list[dict]:
         data["controller"]["network"] = str(full)
         seeds.append(data)
     acc_json = str(ROOT / "controllers" / "acc_controller.onnx")
-    seeds.append({  # a symbolic plant with every [plant] key (the case studies use library models)
-        "name": "double_integrator",
-        "plant": {"states": ["x", "v"], "inputs": ["u"], "dynamics": ["v", "u * k + w - 0.1*sin(x)"],
-                  "parameters": {"k": 1.5}, "disturbances": {"w": [-0.01, 0.01]}, "time": "continuous"},
-        "controller": {"network": acc_json, "period": 0.1, "inputs": ["x", "v", "x + v", "1", "0.5*x - v"],
-                       "outputs": ["y0 / 10"]},
-        "initial": {"lower": [0.0, -0.1], "upper": [0.1, 0.1]},
-        "horizon": {"steps": 10},
-        "spec": [{"always": ["x <= 5", "x >= -5"], "from": 0.0, "to": 1.0}, {"goal": ["v <= 10"]},
-                 {"avoid": ["x >= 4", "v >= 4"]}],
-        "options": {"preset": "fast", "seed": 0},
-    })
+    seeds.append(
+        {  # a symbolic plant with every [plant] key (the case studies use library models)
+            "name": "double_integrator",
+            "plant": {
+                "states": ["x", "v"],
+                "inputs": ["u"],
+                "dynamics": ["v", "u * k + w - 0.1*sin(x)"],
+                "parameters": {"k": 1.5},
+                "disturbances": {"w": [-0.01, 0.01]},
+                "time": "continuous",
+            },
+            "controller": {
+                "network": acc_json,
+                "period": 0.1,
+                "inputs": ["x", "v", "x + v", "1", "0.5*x - v"],
+                "outputs": ["y0 / 10"],
+            },
+            "initial": {"lower": [0.0, -0.1], "upper": [0.1, 0.1]},
+            "horizon": {"steps": 10},
+            "spec": [
+                {"always": ["x <= 5", "x >= -5"], "from": 0.0, "to": 1.0},
+                {"goal": ["v <= 10"]},
+                {"avoid": ["x >= 4", "v >= 4"]},
+            ],
+            "options": {"preset": "fast", "seed": 0},
+        }
+    )
     return seeds
 
 
@@ -99,14 +120,16 @@ PROBLEM_TEXT_SEEDS = [M.dumps_toml(d).encode() for d in PROBLEM_SEEDS]
 def test_toml_emitter_round_trips_every_seed():
     for data in PROBLEM_SEEDS:
         assert tomllib.loads(M.dumps_toml(data)) == data
-    odd = {"a": [float("inf"), -0.0, "q\"\\\n\x01", True, [], {}], "b": {"c d": {"e": [1, [2, [3]]]}}}
+    odd = {"a": [float("inf"), -0.0, 'q"\\\n\x01', True, [], {}], "b": {"c d": {"e": [1, [2, [3]]]}}}
     back = tomllib.loads(M.dumps_toml(odd))
     assert back["b"] == odd["b"] and back["a"][0] == float("inf") and back["a"][2] == odd["a"][2]
 
 
 def test_seeds_load():
     """Every seed is a valid input (so the fuzzer starts from files the loaders accept)."""
-    assert len(PROBLEM_SEEDS) >= (2 if _shared() is None else 3)  # the bundled controllers' case studies at least
+    assert len(PROBLEM_SEEDS) >= (
+        2 if _shared() is None else 3
+    )  # the bundled controllers' case studies at least
     for i, text in enumerate(PROBLEM_TEXT_SEEDS):
         load_problem(_write(f"seed{i}.toml", text))
     for suffix, seeds in NETWORK_SEEDS.items():
@@ -126,8 +149,20 @@ def _check_problem(data: bytes) -> None:
 
 
 @fuzz_settings(60)
-@given(data=M.mutated_bytes(PROBLEM_TEXT_SEEDS, tokens=[b"[options]\n", b"[[spec]]\n", b"preset = {}\n",
-                                                         b"uper = [1, 2]\n", b"steps = 0\n", b"\"1/0\"", b"nan"]))
+@given(
+    data=M.mutated_bytes(
+        PROBLEM_TEXT_SEEDS,
+        tokens=[
+            b"[options]\n",
+            b"[[spec]]\n",
+            b"preset = {}\n",
+            b"uper = [1, 2]\n",
+            b"steps = 0\n",
+            b'"1/0"',
+            b"nan",
+        ],
+    )
+)
 def test_fuzz_problem_text(data):
     _check_problem(data)
 
@@ -148,7 +183,9 @@ def test_fuzz_problem_structure(data):
 @given(depth=st.integers(1, 100_000), kind=st.sampled_from(["[", "{a = "]))
 def test_fuzz_problem_deep_nesting(depth, kind):
     close = "]" if kind == "[" else "}"
-    _check_problem((M.dumps_toml(PROBLEM_SEEDS[0]) + "extra = " + kind * depth + "1" + close * depth).encode())
+    _check_problem(
+        (M.dumps_toml(PROBLEM_SEEDS[0]) + "extra = " + kind * depth + "1" + close * depth).encode()
+    )
 
 
 # ---------------------------------------------------------------------------------------------- networks
@@ -160,8 +197,15 @@ def _nnet_text(seed: int, sizes: list[int]) -> str:
     rng = np.random.default_rng(seed)
     n_in, n_out = sizes[0], sizes[-1]
     lines = [f"{len(sizes) - 1},{n_in},{n_out},{max(sizes)},", ",".join(map(str, sizes)) + ",", "0,"]
-    lines += [",".join(repr(float(v)) for v in row) + "," for row in
-              (rng.uniform(-2, -1, n_in), rng.uniform(1, 2, n_in), rng.normal(size=n_in + 1), rng.uniform(0.5, 2, n_in + 1))]
+    lines += [
+        ",".join(repr(float(v)) for v in row) + ","
+        for row in (
+            rng.uniform(-2, -1, n_in),
+            rng.uniform(1, 2, n_in),
+            rng.normal(size=n_in + 1),
+            rng.uniform(0.5, 2, n_in + 1),
+        )
+    ]
     for k in range(len(sizes) - 1):
         W, b = rng.normal(size=(sizes[k + 1], sizes[k])), rng.normal(size=sizes[k + 1])
         lines += [",".join(repr(float(v)) for v in row) + "," for row in W] + [f"{float(v)!r}," for v in b]
@@ -190,12 +234,28 @@ def _mat_bytes(layers: list[tuple], acts: list | None = None) -> bytes:
 def _network_seeds() -> dict[str, list[bytes]]:
     rng = np.random.default_rng(0)
     seeds: dict[str, list[bytes]] = {
-        ".json": [json.dumps(network_to_json_dict(load_network(ROOT / "controllers" / "acc_controller.onnx"))).encode()],
+        ".json": [
+            json.dumps(
+                network_to_json_dict(load_network(ROOT / "controllers" / "acc_controller.onnx"))
+            ).encode()
+        ],
         ".onnx": [(ROOT / "controllers" / "acc_controller.onnx").read_bytes()],
         ".nnet": [NNET_TINY.encode(), _nnet_text(1, [3, 5, 4, 2]).encode()],
-        ".mat": [_mat_bytes([(rng.normal(size=(4, 3)), rng.normal(size=(4, 1))), (rng.normal(size=(2, 4)), rng.normal(size=(2, 1)))]),
-                 _mat_bytes([(rng.normal(size=(3, 2)), rng.normal(size=(3, 1))), (rng.normal(size=(1, 3)), rng.normal(size=(1, 1)))],
-                            ["tanh", "purelin"])],
+        ".mat": [
+            _mat_bytes(
+                [
+                    (rng.normal(size=(4, 3)), rng.normal(size=(4, 1))),
+                    (rng.normal(size=(2, 4)), rng.normal(size=(2, 1))),
+                ]
+            ),
+            _mat_bytes(
+                [
+                    (rng.normal(size=(3, 2)), rng.normal(size=(3, 1))),
+                    (rng.normal(size=(1, 3)), rng.normal(size=(1, 1))),
+                ],
+                ["tanh", "purelin"],
+            ),
+        ],
     }
     shared = _shared()
     if shared is not None:
@@ -217,17 +277,37 @@ def _check_network(suffix: str, data: bytes) -> None:
 
 
 @fuzz_settings(40)
-@given(data=M.mutated_bytes(NETWORK_SEEDS[".json"], tokens=[b'"activation": "tansig"', b"[[]]", b"[]", b"NaN",
-                                                              b"Infinity", b'{"name": "leakyrelu", "alpha": "x"}']))
+@given(
+    data=M.mutated_bytes(
+        NETWORK_SEEDS[".json"],
+        tokens=[
+            b'"activation": "tansig"',
+            b"[[]]",
+            b"[]",
+            b"NaN",
+            b"Infinity",
+            b'{"name": "leakyrelu", "alpha": "x"}',
+        ],
+    )
+)
 def test_fuzz_json_network_text(data):
     _check_network(".json", data)
 
 
 @fuzz_settings(60)
-@given(data=st.sampled_from([json.loads(s) for s in NETWORK_SEEDS[".json"][:1]]
-                            + [{"layers": [{"W": [[1.0, 2.0]], "b": [0.5], "activation": "relu"},
-                                           {"W": [[1.0]], "b": [0.0], "activation": {"name": "leakyrelu", "alpha": 0.1}}]}])
-       .flatmap(lambda s: M.mutated_tree(s, deep_max=500)))
+@given(
+    data=st.sampled_from(
+        [json.loads(s) for s in NETWORK_SEEDS[".json"][:1]]
+        + [
+            {
+                "layers": [
+                    {"W": [[1.0, 2.0]], "b": [0.5], "activation": "relu"},
+                    {"W": [[1.0]], "b": [0.0], "activation": {"name": "leakyrelu", "alpha": 0.1}},
+                ]
+            }
+        ]
+    ).flatmap(lambda s: M.mutated_tree(s, deep_max=500))
+)
 def test_fuzz_json_network_structure(data):
     _check_network(".json", json.dumps(data, allow_nan=True).encode())
 
@@ -255,7 +335,11 @@ def mutated_onnx(draw) -> bytes:
     model = onnx.load_from_string(draw(st.sampled_from(NETWORK_SEEDS[".onnx"][:1])))
     g = model.graph
     for _ in range(draw(st.integers(1, 3))):
-        op = draw(st.sampled_from(["init_shape", "init_nan", "init_drop", "op", "node_drop", "attr", "dim", "rename"]))
+        op = draw(
+            st.sampled_from(
+                ["init_shape", "init_nan", "init_drop", "op", "node_drop", "attr", "dim", "rename"]
+            )
+        )
         if op.startswith("init") and g.initializer:
             k = draw(st.integers(0, len(g.initializer) - 1))
             arr = numpy_helper.to_array(g.initializer[k])
@@ -264,14 +348,32 @@ def mutated_onnx(draw) -> bytes:
                 continue
             if op == "init_nan":
                 arr = arr.copy()
-                arr.reshape(-1)[draw(st.integers(0, max(0, arr.size - 1)))] = draw(st.sampled_from([np.nan, np.inf, 1e38]))
+                arr.reshape(-1)[draw(st.integers(0, max(0, arr.size - 1)))] = draw(
+                    st.sampled_from([np.nan, np.inf, 1e38])
+                )
             else:
                 arr = arr.reshape(-1)[: draw(st.integers(0, arr.size))]
                 arr = arr.reshape(draw(st.sampled_from([(-1,), (1, -1), (-1, 1)]))) if arr.size else arr
             g.initializer[k].CopyFrom(numpy_helper.from_array(arr, g.initializer[k].name))
         elif op == "op" and g.node:
-            g.node[draw(st.integers(0, len(g.node) - 1))].op_type = draw(st.sampled_from(
-                ["Relu", "Gemm", "MatMul", "Add", "Conv", "Softmax", "Clip", "Reshape", "Flatten", "Div", "Sub", ""]))
+            g.node[draw(st.integers(0, len(g.node) - 1))].op_type = draw(
+                st.sampled_from(
+                    [
+                        "Relu",
+                        "Gemm",
+                        "MatMul",
+                        "Add",
+                        "Conv",
+                        "Softmax",
+                        "Clip",
+                        "Reshape",
+                        "Flatten",
+                        "Div",
+                        "Sub",
+                        "",
+                    ]
+                )
+            )
         elif op == "node_drop" and g.node:
             del g.node[draw(st.integers(0, len(g.node) - 1))]
         elif op == "attr" and g.node:
@@ -279,8 +381,12 @@ def mutated_onnx(draw) -> bytes:
             if node.attribute:
                 del node.attribute[0]
             else:
-                node.attribute.append(onnx.helper.make_attribute(draw(st.sampled_from(["transA", "transB", "alpha", "axis"])),
-                                                                 draw(st.sampled_from([1, 0, 2.5, -1]))))
+                node.attribute.append(
+                    onnx.helper.make_attribute(
+                        draw(st.sampled_from(["transA", "transB", "alpha", "axis"])),
+                        draw(st.sampled_from([1, 0, 2.5, -1])),
+                    )
+                )
         elif op == "dim" and g.input:
             dims = g.input[0].type.tensor_type.shape.dim
             if dims:
@@ -304,9 +410,22 @@ def test_fuzz_nnet_text(data):
     _check_network(".nnet", data)
 
 
-_NASTY_ARRAYS = st.sampled_from([np.zeros((0, 3)), np.zeros((3, 0)), np.zeros((0,)), np.array([[np.nan]]),
-                                 np.array([[np.inf, 1.0]]), np.ones((2, 2, 2)), np.array(["ab"]), np.array([[1e308]]),
-                                 np.ones((1, 1)), np.ones((3, 1)), np.ones((1, 3)), np.array([[True]])])
+_NASTY_ARRAYS = st.sampled_from(
+    [
+        np.zeros((0, 3)),
+        np.zeros((3, 0)),
+        np.zeros((0,)),
+        np.array([[np.nan]]),
+        np.array([[np.inf, 1.0]]),
+        np.ones((2, 2, 2)),
+        np.array(["ab"]),
+        np.array([[1e308]]),
+        np.ones((1, 1)),
+        np.ones((3, 1)),
+        np.ones((1, 3)),
+        np.array([[True]]),
+    ]
+)
 
 
 @st.composite
@@ -325,8 +444,10 @@ def mat_files(draw) -> bytes:
         layers.append((W, b))
     acts = None
     if draw(st.booleans()):
-        acts = [draw(st.sampled_from(["relu", "tanh", "purelin", "logsig", "softmax", "", "poslin", "satlin"]))
-                for _ in range(draw(st.integers(max(0, n - 1), n + 1)))]
+        acts = [
+            draw(st.sampled_from(["relu", "tanh", "purelin", "logsig", "softmax", "", "poslin", "satlin"]))
+            for _ in range(draw(st.integers(max(0, n - 1), n + 1)))
+        ]
     try:
         return _mat_bytes(layers, acts)
     except (ValueError, TypeError):  # scipy cannot write it: not an input
@@ -347,7 +468,8 @@ def test_fuzz_mat_bytes(data):
 
 # ---------------------------------------------------------------------------------------------- VNN-LIB
 def _vnnlib_seeds() -> list[bytes]:
-    seeds = [b"""; two inputs, two outputs, a disjunction of boxes and of unsafe regions
+    seeds = [
+        b"""; two inputs, two outputs, a disjunction of boxes and of unsafe regions
 (declare-const X_0 Real)
 (declare-const X_1 Real)
 (declare-const Y_0 Real)
@@ -355,7 +477,8 @@ def _vnnlib_seeds() -> list[bytes]:
 (assert (or (and (>= X_0 -1) (<= X_0 1) (>= X_1 0) (< X_1 0.5))
             (and (> X_0 1) (<= X_0 2) (>= X_1 -0.5) (<= X_1 0.5))))
 (assert (or (>= Y_0 3.5) (and (<= (+ Y_1 (* 2 Y_0)) -2.5) (= Y_0 (- Y_1 1)))))
-"""]
+"""
+    ]
     shared = _shared()
     if shared is not None:
         for k in (1, 2, 6):
@@ -374,10 +497,28 @@ def _check_vnnlib(data: bytes) -> None:
 
 
 @fuzz_settings(100)
-@given(data=M.mutated_bytes(VNNLIB_SEEDS, tokens=[b"(and ", b"(or ", b"(assert ", b"X_0", b"X_00", b"Y_0", b"X_7",
-                                                  b"(declare-const X_0 Real)", b"(declare-const X_00 Real)",
-                                                  b"(declare-const X_99 Real)", b"(declare-const Y_3 Int)",
-                                                  b"(* X_0 X_1)", b"(<= X_0 nan)", b"(>= Y_0 inf)", b"()"]))
+@given(
+    data=M.mutated_bytes(
+        VNNLIB_SEEDS,
+        tokens=[
+            b"(and ",
+            b"(or ",
+            b"(assert ",
+            b"X_0",
+            b"X_00",
+            b"Y_0",
+            b"X_7",
+            b"(declare-const X_0 Real)",
+            b"(declare-const X_00 Real)",
+            b"(declare-const X_99 Real)",
+            b"(declare-const Y_3 Int)",
+            b"(* X_0 X_1)",
+            b"(<= X_0 nan)",
+            b"(>= Y_0 inf)",
+            b"()",
+        ],
+    )
+)
 def test_fuzz_vnnlib_text(data):
     _check_vnnlib(data)
 
@@ -387,11 +528,14 @@ def vnnlib_generated(draw) -> bytes:
     """A VNN-LIB file built from declarations, input bounds and an output formula of random shape and size."""
     n_x, n_y = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     idx = st.one_of(st.integers(0, 4), st.sampled_from([10, 1000, 100_000, 10**8]))
-    decls = [f"(declare-const X_{i} Real)" for i in range(n_x)] + [f"(declare-const Y_{i} Real)" for i in range(n_y)]
+    decls = [f"(declare-const X_{i} Real)" for i in range(n_x)] + [
+        f"(declare-const Y_{i} Real)" for i in range(n_y)
+    ]
     if draw(st.booleans()):
         decls.append(f"(declare-const {draw(st.sampled_from(['X', 'Y']))}_{draw(idx)} Real)")
-    num = st.one_of(st.sampled_from(["nan", "inf", "-inf", "1e309", "0", "-0", "1e-320"]),
-                    st.floats(-10, 10).map(repr))
+    num = st.one_of(
+        st.sampled_from(["nan", "inf", "-inf", "1e309", "0", "-0", "1e-320"]), st.floats(-10, 10).map(repr)
+    )
     lines = decls + [f"(assert (>= X_{i} {draw(num)}))\n(assert (<= X_{i} {draw(num)}))" for i in range(n_x)]
 
     def formula(depth):
@@ -400,7 +544,7 @@ def vnnlib_generated(draw) -> bytes:
         head = draw(st.sampled_from(["and", "or"]))
         return f"({head} " + " ".join(formula(depth - 1) for _ in range(draw(st.integers(0, 3)))) + ")"
 
-    lines += [f"(assert {formula(draw(st.integers(0, 4))) })" for _ in range(draw(st.integers(0, 3)))]
+    lines += [f"(assert {formula(draw(st.integers(0, 4)))})" for _ in range(draw(st.integers(0, 3)))]
     return "\n".join(lines).encode()
 
 
@@ -410,8 +554,10 @@ def test_fuzz_vnnlib_generated(data):
     _check_vnnlib(data)
 
 
-_VNN_HEAD = "(declare-const X_0 Real)\n(declare-const Y_0 Real)\n(declare-const Y_1 Real)\n" \
-            "(assert (>= X_0 0))\n(assert (<= X_0 1))\n"
+_VNN_HEAD = (
+    "(declare-const X_0 Real)\n(declare-const Y_0 Real)\n(declare-const Y_1 Real)\n"
+    "(assert (>= X_0 0))\n(assert (<= X_0 1))\n"
+)
 
 
 BOMB_SECONDS = 2.0
@@ -434,15 +580,41 @@ def test_fuzz_vnnlib_size_bombs(kind, size):
 
 # ---------------------------------------------------------------------------------------------- JSON reports
 REPORT_SEEDS = [
-    {"name": "di", "states": ["x", "v"], "verdict": "safe", "time_s": 0.5, "message": "proven",
-     "steps": [{"t": 0.1 * k, "lower": [0.1 * k, -0.1], "upper": [0.1 * k + 0.2, 0.1 + 0.01 * k]} for k in range(6)],
-     "parts": [{"lower": [0.0, -0.1], "upper": [0.1, 0.1], "status": "safe"}], "counterexample": None,
-     "options": {"seed": 0}},
-    {"name": "di", "states": ["x", "v"], "verdict": "unsafe", "time_s": 0.2, "message": "counterexample",
-     "steps": [], "parts": [],
-     "counterexample": {"x0": [0.0, 0.1], "w": [], "trajectory": {"t": [0.0, 0.1, 0.2], "x": [[0.0, 0.1], [0.01, 0.2], [0.03, 0.3]],
-                                                                   "u": [[1.0], [1.0]]}, "spec": 0, "violation": 0.1},
-     "options": {}},
+    {
+        "name": "di",
+        "states": ["x", "v"],
+        "verdict": "safe",
+        "time_s": 0.5,
+        "message": "proven",
+        "steps": [
+            {"t": 0.1 * k, "lower": [0.1 * k, -0.1], "upper": [0.1 * k + 0.2, 0.1 + 0.01 * k]}
+            for k in range(6)
+        ],
+        "parts": [{"lower": [0.0, -0.1], "upper": [0.1, 0.1], "status": "safe"}],
+        "counterexample": None,
+        "options": {"seed": 0},
+    },
+    {
+        "name": "di",
+        "states": ["x", "v"],
+        "verdict": "unsafe",
+        "time_s": 0.2,
+        "message": "counterexample",
+        "steps": [],
+        "parts": [],
+        "counterexample": {
+            "x0": [0.0, 0.1],
+            "w": [],
+            "trajectory": {
+                "t": [0.0, 0.1, 0.2],
+                "x": [[0.0, 0.1], [0.01, 0.2], [0.03, 0.3]],
+                "u": [[1.0], [1.0]],
+            },
+            "spec": 0,
+            "violation": 0.1,
+        },
+        "options": {},
+    },
 ]
 
 
@@ -451,7 +623,9 @@ def _cli_plot(report: Path, out: Path, states: str | None = None) -> tuple[int, 
     from nncs.cli import main
 
     err = io.StringIO()
-    argv = ["plot", str(report), "--out", str(out), "--quiet"] + (["--states", states] if states is not None else [])
+    argv = ["plot", str(report), "--out", str(out), "--quiet"] + (
+        ["--states", states] if states is not None else []
+    )
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
         code = main(argv)
     return code, err.getvalue()
@@ -478,7 +652,9 @@ def _check_plot(data: bytes, states: str | None) -> None:
     M.report(defect, data, f".json --states {states}")
 
 
-_STATES = st.one_of(st.none(), st.sampled_from(["0", "1", "x", "v,x", "5", "-1", "q", "", ",", "0,0", "nan", "x0"]))
+_STATES = st.one_of(
+    st.none(), st.sampled_from(["0", "1", "x", "v,x", "5", "-1", "q", "", ",", "0,0", "nan", "x0"])
+)
 
 
 @fuzz_settings(25)
@@ -499,22 +675,67 @@ def test_fuzz_plot_report_text(data, states):
 # the strict xfail fails, and the entry is removed from KNOWN_DEFECTS.
 _NNET_INF = NNET_TINY.replace("2,2,1,3,", "inf,2,1,3,").encode()
 _REPORT_BAD_STEPS = json.dumps({**REPORT_SEEDS[0], "steps": ["a", "b"]}).encode()
-_REPORT_NO_X0 = json.dumps({**REPORT_SEEDS[1], "counterexample": {"trajectory": {"t": [0.0], "x": [[0.0, 0.0]]}}}).encode()
+_REPORT_NO_X0 = json.dumps(
+    {**REPORT_SEEDS[1], "counterexample": {"trajectory": {"t": [0.0], "x": [[0.0, 0.0]]}}}
+).encode()
 REPRODUCERS: list[tuple[str, str, str, bytes]] = [
-    ("network.nnet|no-file-name|UnicodeDecodeError|text_formats.py:load_nnet", "network.nnet", ".nnet", b"\xff" + NNET_TINY.encode()),
-    ("vnnlib|no-file-name|UnicodeDecodeError|vnnlib.py:load_vnnlib", "vnnlib", ".vnnlib", b"\xff" + VNNLIB_SEEDS[0]),
-    ("problem|no-file-name|UnicodeDecodeError|problem.py:load_problem", "problem", ".toml", b"name = \"\xff\"\n"),
-    ("network.json|no-file-name|UnicodeDecodeError|text_formats.py:load_json", "network.json", ".json", b"\xff{}"),
+    (
+        "network.nnet|no-file-name|UnicodeDecodeError|text_formats.py:load_nnet",
+        "network.nnet",
+        ".nnet",
+        b"\xff" + NNET_TINY.encode(),
+    ),
+    (
+        "vnnlib|no-file-name|UnicodeDecodeError|vnnlib.py:load_vnnlib",
+        "vnnlib",
+        ".vnnlib",
+        b"\xff" + VNNLIB_SEEDS[0],
+    ),
+    (
+        "problem|no-file-name|UnicodeDecodeError|problem.py:load_problem",
+        "problem",
+        ".toml",
+        b'name = "\xff"\n',
+    ),
+    (
+        "network.json|no-file-name|UnicodeDecodeError|text_formats.py:load_json",
+        "network.json",
+        ".json",
+        b"\xff{}",
+    ),
     ("cli-plot|exception|UnicodeDecodeError|cli.py:_plot_report", "cli-plot", ".json", b"\xff{}"),
-    ("problem|exception|RecursionError|problem.py:load_problem", "problem", ".toml", b"x = " + b"[" * 5000 + b"]" * 5000),
-    ("problem|long-message|ProblemError|problem.py:_get", "problem", ".toml",
-     M.dumps_toml({**PROBLEM_SEEDS[0], "initial": {"lower": M.deep(300, "dict"), "upper": [0.0]}}).encode()),
-    ("network.json|exception|RecursionError|text_formats.py:load_json", "network.json", ".json",
-     b'{"layers": ' + b"[" * 100000 + b"]" * 100000 + b"}"),
-    ("vnnlib|exception|RecursionError|vnnlib.py:<listcomp>", "vnnlib", ".vnnlib",
-     (_VNN_HEAD + "(assert " + "(and " * 5000 + "(>= Y_0 1)" + ")" * 5000 + ")\n").encode()),
-    ("vnnlib|timeout|-|-", "vnnlib", ".vnnlib",
-     (_VNN_HEAD + "(assert (and " + "(or (>= Y_0 1) (>= Y_1 2)) " * 24 + "))\n").encode()),
+    (
+        "problem|exception|RecursionError|problem.py:load_problem",
+        "problem",
+        ".toml",
+        b"x = " + b"[" * 5000 + b"]" * 5000,
+    ),
+    (
+        "problem|long-message|ProblemError|problem.py:_get",
+        "problem",
+        ".toml",
+        M.dumps_toml(
+            {**PROBLEM_SEEDS[0], "initial": {"lower": M.deep(300, "dict"), "upper": [0.0]}}
+        ).encode(),
+    ),
+    (
+        "network.json|exception|RecursionError|text_formats.py:load_json",
+        "network.json",
+        ".json",
+        b'{"layers": ' + b"[" * 100000 + b"]" * 100000 + b"}",
+    ),
+    (
+        "vnnlib|exception|RecursionError|vnnlib.py:<listcomp>",
+        "vnnlib",
+        ".vnnlib",
+        (_VNN_HEAD + "(assert " + "(and " * 5000 + "(>= Y_0 1)" + ")" * 5000 + ")\n").encode(),
+    ),
+    (
+        "vnnlib|timeout|-|-",
+        "vnnlib",
+        ".vnnlib",
+        (_VNN_HEAD + "(assert (and " + "(or (>= Y_0 1) (>= Y_1 2)) " * 24 + "))\n").encode(),
+    ),
     ("vnnlib|memory|-|-", "vnnlib", ".vnnlib", (_VNN_HEAD + "(declare-const X_100000000 Real)\n").encode()),
     ("network.nnet|exception|OverflowError|text_formats.py:load_nnet", "network.nnet", ".nnet", _NNET_INF),
     ("cli-plot|exception|TypeError|plot.py:<listcomp>", "cli-plot", ".json", _REPORT_BAD_STEPS),
@@ -544,7 +765,9 @@ def _repro_params():
     for i, (sig, loader, suffix, data) in enumerate(REPRODUCERS):
         known = any(__import__("fnmatch").fnmatchcase(sig, pat) for pat in M.KNOWN_DEFECTS)
         marks = [pytest.mark.xfail(reason=f"known defect {sig}", strict=True)] if known else []
-        out.append(pytest.param(loader, suffix, data, id=f"{i}-{sig.split('|')[0]}-{sig.split('|')[1]}", marks=marks))
+        out.append(
+            pytest.param(loader, suffix, data, id=f"{i}-{sig.split('|')[0]}-{sig.split('|')[1]}", marks=marks)
+        )
     return out
 
 

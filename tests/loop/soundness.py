@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from nncs.loop.simulate import reference_closed_loop
 from nncs.loop import ReachResult
+from nncs.loop.simulate import reference_closed_loop
 
 
 def reference_traces(result: ReachResult, x0: np.ndarray, w: np.ndarray | None = None, samples: int = 21):
@@ -14,14 +14,22 @@ def reference_traces(result: ReachResult, x0: np.ndarray, w: np.ndarray | None =
     traces = []
     for i, x in enumerate(x0):
         wi = () if w is None else w[i]
-        t, xs, _ = reference_closed_loop(system.plant, system.control, x, system.period, result.steps, w=wi,
-                                         samples_per_period=samples)
+        t, xs, _ = reference_closed_loop(
+            system.plant, system.control, x, system.period, result.steps, w=wi, samples_per_period=samples
+        )
         traces.append(xs)
     return t, np.array(traces)
 
 
-def assert_inside(result: ReachResult, times: np.ndarray, states: np.ndarray, rng, directions: int = 8,
-                  exact_every: int = 0, tol: float = 1e-7) -> int:
+def assert_inside(
+    result: ReachResult,
+    times: np.ndarray,
+    states: np.ndarray,
+    rng,
+    directions: int = 8,
+    exact_every: int = 0,
+    tol: float = 1e-7,
+) -> int:
     """Assert every state (N, K, n) at times (K,) satisfies each covering segment's support-function bounds in
     the coordinate axes and random directions (necessary for membership); with exact_every = k, every k-th
     time is also checked with the exact LP membership test. Returns the number of checks made."""

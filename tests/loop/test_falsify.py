@@ -6,9 +6,9 @@ import pytest
 
 import nncs
 from nncs import plants
-from nncs.loop.simulate import reference_closed_loop
 from nncs.loop import ClosedLoop, Options
 from nncs.loop.falsify import falsify, trace_violation
+from nncs.loop.simulate import reference_closed_loop
 from nncs.nn.network import network_from_pairs
 from nncs.spec import make_spec
 
@@ -51,7 +51,13 @@ def test_gradient_stage_compiles_once_per_system_and_specs():
     grads = [k for k in system.memo_keys() if k[0] == "gradient"]
     assert len(grads) == 1
     other = make_spec("avoid", ["x >= 1.2", "x <= 1.21"], ["x", "v"], window=(1.0, 1.0))
-    falsify(system, nncs.Box([0.0, 0.0], [1.0, 0.1]), 10, [other], Options(falsify_samples=2, falsify_steps=5, seed=3))
+    falsify(
+        system,
+        nncs.Box([0.0, 0.0], [1.0, 0.1]),
+        10,
+        [other],
+        Options(falsify_samples=2, falsify_steps=5, seed=3),
+    )
     assert len([k for k in system.memo_keys() if k[0] == "gradient"]) == 2  # new specs: new entry
 
 

@@ -51,13 +51,16 @@ def test_acc_trajectories_inside(acc_system, set_type, steps):
 
 
 @pytest.mark.parametrize("activation", ["relu", "tanh"])
-@pytest.mark.parametrize("plant_name, box, period, set_type", [
-    ("double_integrator", nncs.Box([0.5, -0.1], [0.6, 0.0]), 0.2, "star"),
-    ("double_integrator", nncs.Box([0.5, -0.1], [0.6, 0.0]), 0.2, "zonotope"),
-    ("van_der_pol", nncs.Box([1.0, 0.0], [1.05, 0.05]), 0.1, "zonotope"),
-    ("van_der_pol", nncs.Box([1.0, 0.0], [1.05, 0.05]), 0.1, "star"),
-    ("double_integrator_discrete", nncs.Box([0.5, -0.1], [0.6, 0.0]), 1.0, "star"),
-])
+@pytest.mark.parametrize(
+    "plant_name, box, period, set_type",
+    [
+        ("double_integrator", nncs.Box([0.5, -0.1], [0.6, 0.0]), 0.2, "star"),
+        ("double_integrator", nncs.Box([0.5, -0.1], [0.6, 0.0]), 0.2, "zonotope"),
+        ("van_der_pol", nncs.Box([1.0, 0.0], [1.05, 0.05]), 0.1, "zonotope"),
+        ("van_der_pol", nncs.Box([1.0, 0.0], [1.05, 0.05]), 0.1, "star"),
+        ("double_integrator_discrete", nncs.Box([0.5, -0.1], [0.6, 0.0]), 1.0, "star"),
+    ],
+)
 def test_random_controllers_on_library_plants(plant_name, box, period, set_type, activation):
     rng = np.random.default_rng(abs(hash((plant_name, set_type, activation))) % 2**32)
     plant = plants.get(plant_name)
@@ -131,8 +134,18 @@ def test_bad_arguments():
         Options(set_type="star", nn_method="approx-zono")
 
 
-CASES = [("acc", 10), ("acc_arch", 10), ("acc_linear", 10), ("acc_arch_tanh", 6), ("tora", 5), ("tora_relu_tanh", 10),
-         ("tora_sigmoid", 10), ("pendulum", 20), ("unicycle", 8), ("acc_cav2020_v27", 8)]
+CASES = [
+    ("acc", 10),
+    ("acc_arch", 10),
+    ("acc_linear", 10),
+    ("acc_arch_tanh", 6),
+    ("tora", 5),
+    ("tora_relu_tanh", 10),
+    ("tora_sigmoid", 10),
+    ("pendulum", 20),
+    ("unicycle", 8),
+    ("acc_cav2020_v27", 8),
+]
 
 
 @pytest.mark.parametrize("name, steps", CASES)
@@ -147,7 +160,11 @@ def test_case_study_trajectories_inside(shared_benchmarks, name, steps):
     x0 = corners_and_samples(problem.initial, 4, rng)
     x0 = x0[rng.choice(len(x0), min(len(x0), 10), replace=False)]
     plant = problem.system.plant
-    w = rng.uniform(*plant.disturbance_bounds, (len(x0), plant.n_disturbances)) if plant.n_disturbances else None
+    w = (
+        rng.uniform(*plant.disturbance_bounds, (len(x0), plant.n_disturbances))
+        if plant.n_disturbances
+        else None
+    )
     times, states = reference_traces(result, x0, w=w, samples=6)
     assert assert_inside(result, times, states, rng) > 0
 
@@ -178,10 +195,13 @@ def test_fit_acc_10_20_trajectories_inside(acc_10_20_system, set_type, steps):
 
 
 @pytest.mark.parametrize("activation", ["relu", "tanh"])
-@pytest.mark.parametrize("plant_name, box, period, set_type", [
-    ("double_integrator", nncs.Box([0.5, -0.1], [0.6, 0.0]), 0.2, "star"),
-    ("van_der_pol", nncs.Box([1.0, 0.0], [1.05, 0.05]), 0.1, "zonotope"),
-])
+@pytest.mark.parametrize(
+    "plant_name, box, period, set_type",
+    [
+        ("double_integrator", nncs.Box([0.5, -0.1], [0.6, 0.0]), 0.2, "star"),
+        ("van_der_pol", nncs.Box([1.0, 0.0], [1.05, 0.05]), 0.1, "zonotope"),
+    ],
+)
 def test_fit_random_controllers_on_library_plants(plant_name, box, period, set_type, activation):
     rng = np.random.default_rng(abs(hash((plant_name, set_type, activation, "fit"))) % 2**32)
     plant = plants.get(plant_name)

@@ -9,8 +9,8 @@ from scipy.integrate import solve_ivp
 
 import nncs
 from nncs import plants
-from nncs.loop import ClosedLoop
 from nncs.dynamics.simulate import period_times
+from nncs.loop import ClosedLoop
 from nncs.loop.simulate import reference_closed_loop, rollout, simulate_closed_loop
 from nncs.nn.network import Linear, network_from_pairs
 from nncs.problem import load_problem
@@ -24,8 +24,12 @@ def hand_forward(system: ClosedLoop, x: np.ndarray) -> np.ndarray:
             z = layer.W @ z + layer.b
         else:
             name = type(layer).__name__
-            z = {"ReLU": lambda v: np.maximum(v, 0.0), "Tanh": np.tanh,
-                 "Sigmoid": lambda v: 1.0 / (1.0 + np.exp(-v)), "Identity": lambda v: v}[name](z)
+            z = {
+                "ReLU": lambda v: np.maximum(v, 0.0),
+                "Tanh": np.tanh,
+                "Sigmoid": lambda v: 1.0 / (1.0 + np.exp(-v)),
+                "Identity": lambda v: v,
+            }[name](z)
     return system.output_W @ z + system.output_b
 
 
@@ -57,7 +61,9 @@ def hand_reference(system, rhs, x0, steps):
     x, out = np.array(x0, dtype=float), [np.array(x0, dtype=float)]
     for _ in range(steps):
         u = hand_forward(system, x)
-        sol = solve_ivp(lambda t, z: rhs(z, u), (0.0, system.period), x, method="DOP853", rtol=1e-12, atol=1e-12)
+        sol = solve_ivp(
+            lambda t, z, u=u: rhs(z, u), (0.0, system.period), x, method="DOP853", rtol=1e-12, atol=1e-12
+        )
         x = sol.y[:, -1]
         out.append(x)
     return np.array(out)
@@ -97,8 +103,9 @@ def test_rollout_agrees_with_reference_over_the_horizon(name, shared_benchmarks)
         assert xs.shape == (len(x0), steps * S + 1, system.plant.n_states)
         errors[S] = 0.0
         for i in range(len(x0)):
-            t, ref, us = reference_closed_loop(system.plant, system.control, x0[i], system.period, steps,
-                                               samples_per_period=S + 1)
+            t, ref, us = reference_closed_loop(
+                system.plant, system.control, x0[i], system.period, steps, samples_per_period=S + 1
+            )
             np.testing.assert_array_equal(t, period_times(system.period, steps, S))
             assert us.shape == (steps, system.plant.n_inputs)
             errors[S] = max(errors[S], np.abs(xs[i] - ref).max())
@@ -118,13 +125,17 @@ def test_rollout_period_boundaries_match_independent_numpy(name, shared_benchmar
     assert boundaries.shape[1] == steps + 1
     for i in range(len(x0)):
         # the same arithmetic written out in numpy: equal up to rounding
-        np.testing.assert_allclose(boundaries[i], hand_rk4(system, rhs, x0[i], steps, S), rtol=1e-11, atol=1e-11)
+        np.testing.assert_allclose(
+            boundaries[i], hand_rk4(system, rhs, x0[i], steps, S), rtol=1e-11, atol=1e-11
+        )
         # a different integrator (scipy DOP853, tight): equal up to the RK4 truncation error
-        np.testing.assert_allclose(boundaries[i], hand_reference(system, rhs, x0[i], steps), rtol=0,
-                                   atol=BOUNDS[name])
+        np.testing.assert_allclose(
+            boundaries[i], hand_reference(system, rhs, x0[i], steps), rtol=0, atol=BOUNDS[name]
+        )
         # and the reference integrator of the module agrees with the hand-written one
-        _, ref, _ = reference_closed_loop(system.plant, system.control, x0[i], system.period, steps,
-                                          samples_per_period=2)
+        _, ref, _ = reference_closed_loop(
+            system.plant, system.control, x0[i], system.period, steps, samples_per_period=2
+        )
         np.testing.assert_allclose(ref, hand_reference(system, rhs, x0[i], steps), rtol=1e-9, atol=1e-9)
 
 
@@ -135,7 +146,7 @@ def test_batch_rows_equal_single_runs(shared_benchmarks):
     w = np.zeros((len(x0), 0))
     batch = np.asarray(rollout(system, 6, 4)(x0, w))
     for i in range(len(x0)):
-        single = np.asarray(rollout(system, 6, 4)(x0[i:i + 1], w[i:i + 1]))[0]
+        single = np.asarray(rollout(system, 6, 4)(x0[i : i + 1], w[i : i + 1]))[0]
         np.testing.assert_allclose(batch[i], single, rtol=1e-14, atol=1e-14)
     t, eager = simulate_closed_loop(system, x0, 6, substeps=4)
     np.testing.assert_array_equal(t, period_times(system.period, 6, 4))
@@ -153,7 +164,9 @@ def test_discrete_plant_is_stepped_exactly():
     system = ClosedLoop(plant, linear_feedback([[-0.4, -0.9]], 0.1), dt)
     x0 = np.array([[1.0, -0.5], [0.25, 0.75]])
     steps = 7
-    xs = np.asarray(rollout(system, steps, 10)(x0, np.zeros((2, 0))))  # substeps do not apply: one step a period
+    xs = np.asarray(
+        rollout(system, steps, 10)(x0, np.zeros((2, 0)))
+    )  # substeps do not apply: one step a period
     assert xs.shape == (2, steps + 1, 2)
     for i in range(2):
         x, expect = x0[i].copy(), [x0[i].copy()]
@@ -188,8 +201,11 @@ def test_rollout_is_memoised_per_steps_and_substeps():
     assert rollout(system, 5, 4) is rollout(system, 5, 4)
     assert rollout(system, 5, 4) is not rollout(system, 5, 3)
     assert rollout(system, 6, 4) is not rollout(system, 5, 4)
-    assert [k for k in system.memo_keys() if k[0] == "rollout"] == [("rollout", 5, 4), ("rollout", 5, 3),
-                                                                      ("rollout", 6, 4)]
+    assert [k for k in system.memo_keys() if k[0] == "rollout"] == [
+        ("rollout", 5, 4),
+        ("rollout", 5, 3),
+        ("rollout", 6, 4),
+    ]
 
 
 def test_check_time_is_called_every_period_and_stops():
@@ -218,4 +234,3 @@ def test_bad_arguments_raise():
         simulate_closed_loop(system, np.zeros((2, 3)), 3)
     with pytest.raises(ValueError, match="x0: contains NaN"):
         simulate_closed_loop(system, [np.nan, 0.0], 3)
-

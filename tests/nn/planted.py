@@ -74,9 +74,11 @@ def planted_pair(seed: int, d: int = 4, hidden: int = 8, r: float = 1e-2) -> tup
     """
     rng = np.random.default_rng(seed)
     lo, hi = -np.ones(d), np.ones(d)
-    g = [(rng.normal(size=(hidden, d)), rng.normal(size=hidden) * 0.5),
-         (rng.normal(size=(hidden, hidden)) / np.sqrt(hidden), rng.normal(size=hidden) * 0.5),
-         (rng.normal(size=(1, hidden)), rng.normal(size=1) * 0.5)]
+    g = [
+        (rng.normal(size=(hidden, d)), rng.normal(size=hidden) * 0.5),
+        (rng.normal(size=(hidden, hidden)) / np.sqrt(hidden), rng.normal(size=hidden) * 0.5),
+        (rng.normal(size=(1, hidden)), rng.normal(size=1) * 0.5),
+    ]
     scale = 0.5 / max(_interval_abs(g, lo, hi), 1e-12)
     g[2] = (g[2][0] * scale, g[2][1] * scale)
     assert _interval_abs(g, lo, hi) <= 0.5 + 1e-9

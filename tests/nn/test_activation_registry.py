@@ -43,15 +43,18 @@ def test_every_activation_declares_its_knowledge(act):
         np.testing.assert_allclose(slopes[k] * x + icepts[k], y, atol=1e-15)
     if act.shape == S_SHAPED:
         h = 1e-6
-        np.testing.assert_allclose(act.derivative(x), (act.forward(x + h) - act.forward(x - h)) / (2 * h),
-                                   atol=1e-5)  # O(h) at a kink of f' (softsign at 0)
+        np.testing.assert_allclose(
+            act.derivative(x), (act.forward(x + h) - act.forward(x - h)) / (2 * h), atol=1e-5
+        )  # O(h) at a kink of f' (softsign at 0)
         assert act.derivative(np.array([act.inflection]))[0] >= act.derivative(x).max() - 1e-12
 
 
 @pytest.mark.parametrize("act", INSTANCES, ids=repr)
 def test_every_activation_round_trips_through_json_and_onnx(act):
     rng = np.random.default_rng(0)
-    net = Network([Linear(rng.normal(size=(3, 2)), rng.normal(size=3)), act, Linear(rng.normal(size=(1, 3)), [0.1])])
+    net = Network(
+        [Linear(rng.normal(size=(3, 2)), rng.normal(size=3)), act, Linear(rng.normal(size=(1, 3)), [0.1])]
+    )
     back = network_from_json_dict(network_to_json_dict(net))
     x = rng.normal(size=(40, 2)) * 3
     np.testing.assert_array_equal(back(x), net(x))
@@ -67,9 +70,11 @@ def test_every_activation_round_trips_through_json_and_onnx(act):
 def test_a_name_that_is_taken_is_refused_and_nothing_is_registered():
     before = dict(ACTIVATIONS)
     with pytest.raises(ValueError, match="name 'relu' is taken by ReLU"):
+
         class Other(PiecewiseLinear):  # noqa: F841
             name = "brandnewname"
             aliases = ("relu",)
+
     assert ACTIVATIONS == before
 
 
@@ -110,8 +115,13 @@ def test_a_class_defined_elsewhere_is_supported_everywhere_by_its_declaration_al
         assert np.all(s[:, None] * x + t_lo[:, None] <= y) and np.all(s[:, None] * x + t_hi[:, None] >= y)
         # every method, the sampled image inside the output
         rng = np.random.default_rng(2)
-        net = Network([Linear(rng.normal(size=(4, 2)), rng.normal(size=4)), act,
-                       Linear(rng.normal(size=(2, 4)), rng.normal(size=2))])
+        net = Network(
+            [
+                Linear(rng.normal(size=(4, 2)), rng.normal(size=4)),
+                act,
+                Linear(rng.normal(size=(2, 4)), rng.normal(size=2)),
+            ]
+        )
         box = Box([-1.0, -0.5], [1.5, 1.0])
         xs = np.vstack([box.sample(1000, 3), box.vertices()])
         W1, b1, W2, b2 = net.layers[0].W, net.layers[0].b, net.layers[2].W, net.layers[2].b

@@ -14,8 +14,13 @@ from nncs.nn.network import LeakyReLU, Linear, Network, ReLU, Sigmoid, Tanh
 from nncs.sets import Box
 from tests.nn.random_nets import random_net
 
-ACTS = {"relu": [ReLU], "tanh": [Tanh], "sigmoid": [Sigmoid], "leaky": [lambda: LeakyReLU(0.1)],
-        "mixed": [ReLU, Tanh, Sigmoid, lambda: LeakyReLU(0.2)]}
+ACTS = {
+    "relu": [ReLU],
+    "tanh": [Tanh],
+    "sigmoid": [Sigmoid],
+    "leaky": [lambda: LeakyReLU(0.1)],
+    "mixed": [ReLU, Tanh, Sigmoid, lambda: LeakyReLU(0.2)],
+}
 N_SAMPLES = 3000
 
 
@@ -50,8 +55,12 @@ def test_every_mode_bounds_every_sampled_objective_over_a_box(kind, seed):
     lb, ub = lo[None], hi[None]
     modes = {
         "crown": lambda C_, e_: bound_objectives(net.layers, lb, ub, C_, e_)[0][0],
-        "crown-objective-only": lambda C_, e_: bound_objectives(net.layers, lb, ub, C_, e_, backsub_every=False)[0][0],
-        "crown-gathered-rows": lambda C_, e_: bound_objectives(net.layers, lb, ub, C_, e_, opts_dense=2.0)[0][0],
+        "crown-objective-only": lambda C_, e_: bound_objectives(
+            net.layers, lb, ub, C_, e_, backsub_every=False
+        )[0][0],
+        "crown-gathered-rows": lambda C_, e_: bound_objectives(net.layers, lb, ub, C_, e_, opts_dense=2.0)[0][
+            0
+        ],
         "alpha-crown": lambda C_, e_: bound_objectives(net.layers, lb, ub, C_, e_, alpha_steps=6)[0][0],
     }
     for name, f in modes.items():
@@ -155,7 +164,10 @@ def exact_output(net: Network, x: np.ndarray) -> list[Fraction]:
     v = [Fraction(float(t)) for t in x]
     for layer in net.layers:
         if isinstance(layer, Linear):
-            v = [sum((Fraction(float(w)) * t for w, t in zip(row, v)), Fraction(float(b))) for row, b in zip(layer.W, layer.b)]
+            v = [
+                sum((Fraction(float(w)) * t for w, t in zip(row, v)), Fraction(float(b)))
+                for row, b in zip(layer.W, layer.b)
+            ]
         elif isinstance(layer, LeakyReLU):
             v = [t if t >= 0 else Fraction(float(layer.alpha)) * t for t in v]
         else:
@@ -171,8 +183,12 @@ def test_rounding_slack_covers_the_exact_value_at_a_point_input(seed):
     layers = []
     dims = [4, 8, 8, 3]
     for k in range(3):
-        layers.append(Linear(rng.normal(size=(dims[k + 1], dims[k])) * 10 ** rng.uniform(-3, 3),
-                             rng.normal(size=dims[k + 1]) * 1e3))
+        layers.append(
+            Linear(
+                rng.normal(size=(dims[k + 1], dims[k])) * 10 ** rng.uniform(-3, 3),
+                rng.normal(size=dims[k + 1]) * 1e3,
+            )
+        )
         if k < 2:
             layers.append(ReLU() if k % 2 else LeakyReLU(0.3))
     net = Network(layers)
@@ -200,14 +216,18 @@ def test_backsubstitute_rows_and_dense_groupings_agree():
     mask, s, t = affine_pieces(act, l.reshape(-1), u.reshape(-1))
     ls, lt, us, ut = (v.copy() for v in (s, t, s, t))
     R = np.flatnonzero(~mask)
-    ls[R], lt[R], us[R], ut[R] = lines(act, l.reshape(-1)[R], u.reshape(-1)[R]).best(l.reshape(-1)[R], u.reshape(-1)[R])
+    ls[R], lt[R], us[R], ut[R] = lines(act, l.reshape(-1)[R], u.reshape(-1)[R]).best(
+        l.reshape(-1)[R], u.reshape(-1)[R]
+    )
     steps = [("affine", L1.W, L1.b), ("act",) + tuple(v.reshape(B, -1) for v in (ls, lt, us, ut))]
     mags = [np.maximum(np.abs(lo), np.abs(hi)), np.maximum(np.abs(l), np.abs(u))]
-    dense = backsubstitute(steps, np.broadcast_to(L2.W, (B,) + L2.W.shape), np.broadcast_to(L2.b, (B, 4)), lo, hi,
-                           mags=mags)
+    dense = backsubstitute(
+        steps, np.broadcast_to(L2.W, (B,) + L2.W.shape), np.broadcast_to(L2.b, (B, 4)), lo, hi, mags=mags
+    )
     rows = np.repeat(np.arange(B), 4)
-    gathered = backsubstitute(steps, np.tile(L2.W, (B, 1))[:, None, :], np.tile(L2.b, B)[:, None], lo, hi,
-                              mags=mags, rows=rows)
+    gathered = backsubstitute(
+        steps, np.tile(L2.W, (B, 1))[:, None, :], np.tile(L2.b, B)[:, None], lo, hi, mags=mags, rows=rows
+    )
     np.testing.assert_allclose(gathered.lower.reshape(B, 4), dense.lower, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(gathered.upper.reshape(B, 4), dense.upper, rtol=1e-12, atol=1e-12)
     x = box_samples(rng, lo[2], hi[2])

@@ -36,7 +36,9 @@ def _reference(x, layers):
     for v in x:
         for lay in layers:
             if isinstance(lay, Linear):
-                v = np.array([sum(lay.W[i, j] * v[j] for j in range(len(v))) + lay.b[i] for i in range(lay.W.shape[0])])
+                v = np.array(
+                    [sum(lay.W[i, j] * v[j] for j in range(len(v))) + lay.b[i] for i in range(lay.W.shape[0])]
+                )
             elif isinstance(lay, ReLU):
                 v = np.array([max(t, 0.0) for t in v])
             elif isinstance(lay, LeakyReLU):
@@ -93,8 +95,15 @@ def test_then_and_slicing_compose_to_the_same_function():
 
 def test_simplified_merges_linear_layers_and_keeps_the_function():
     rng = np.random.default_rng(3)
-    net = Network([Linear(rng.normal(size=(3, 2)), rng.normal(size=3)), Identity(),
-                   Linear(rng.normal(size=(4, 3)), rng.normal(size=4)), ReLU(), Linear(rng.normal(size=(1, 4)), [0.0])])
+    net = Network(
+        [
+            Linear(rng.normal(size=(3, 2)), rng.normal(size=3)),
+            Identity(),
+            Linear(rng.normal(size=(4, 3)), rng.normal(size=4)),
+            ReLU(),
+            Linear(rng.normal(size=(1, 4)), [0.0]),
+        ]
+    )
     s = net.simplified()
     assert [type(lay).__name__ for lay in s.layers] == ["Linear", "ReLU", "Linear"]
     x = rng.normal(size=(10, 2))

@@ -30,7 +30,9 @@ def test_planted_counterexamples():
     counts = {"violated": {}, "holds": {}}
     for seed in range(PAIRS):
         for inst in planted_pair(seed, d=3 + seed % 3):
-            res = verify_property(inst.net, parse_vnnlib(inst.vnnlib), VerifyOptions(timeout=TIMEOUT, seed=seed))
+            res = verify_property(
+                inst.net, parse_vnnlib(inst.vnnlib), VerifyOptions(timeout=TIMEOUT, seed=seed)
+            )
             counts[inst.expected][res.result] = counts[inst.expected].get(res.result, 0) + 1
             if inst.expected == "violated":
                 assert res.result != "holds", f"seed {seed}: 'holds' on a planted violation at {inst.x_star}"

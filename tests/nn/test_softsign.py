@@ -86,10 +86,27 @@ def _intervals():
     a, b = rng.normal(size=400) * 4, rng.normal(size=400) * 4
     l, u = np.minimum(a, b), np.maximum(a, b)
     extra = [
-        (0.0, 0.0), (2.5, 2.5), (-3.0, -3.0), (-1e10, -1e10), (1e-300, 1e-300),  # l = u
-        (-1e12, 1e12), (-1e100, 1e100), (-1e150, 1e150), (-1e9, 1e-3), (-1e-3, 1e9),  # huge, across 0
-        (1e6, 1e9), (-1e9, -1e6), (1e-12, 1e100), (-1e100, -1e-12),  # huge, one side
-        (-1e-9, 1e-9), (0.0, 1e-12), (-1e-12, 0.0), (0.0, 5.0), (-5.0, 0.0), (-0.5, 0.5), (-40.0, 0.1),
+        (0.0, 0.0),
+        (2.5, 2.5),
+        (-3.0, -3.0),
+        (-1e10, -1e10),
+        (1e-300, 1e-300),  # l = u
+        (-1e12, 1e12),
+        (-1e100, 1e100),
+        (-1e150, 1e150),
+        (-1e9, 1e-3),
+        (-1e-3, 1e9),  # huge, across 0
+        (1e6, 1e9),
+        (-1e9, -1e6),
+        (1e-12, 1e100),
+        (-1e100, -1e-12),  # huge, one side
+        (-1e-9, 1e-9),
+        (0.0, 1e-12),
+        (-1e-12, 0.0),
+        (0.0, 5.0),
+        (-5.0, 0.0),
+        (-0.5, 0.5),
+        (-40.0, 0.1),
     ]
     l = np.concatenate([l, [e[0] for e in extra]])
     u = np.concatenate([u, [e[1] for e in extra]])
@@ -102,8 +119,13 @@ def _grid(l, u, n=4001):
     x[:, 0], x[:, -1] = l, u
     # near the ends and the inflection too (a grid step of 1e97 would miss them)
     near = np.stack([np.clip(v, l, u) for v in (0.0, 1e-9, -1e-9, 1.0, -1.0, 1e3, -1e3)], axis=1)
-    ends = np.concatenate([l[:, None] + (u - l)[:, None] * np.geomspace(1e-12, 1e-3, 50)[None, :],
-                           u[:, None] - (u - l)[:, None] * np.geomspace(1e-12, 1e-3, 50)[None, :]], axis=1)
+    ends = np.concatenate(
+        [
+            l[:, None] + (u - l)[:, None] * np.geomspace(1e-12, 1e-3, 50)[None, :],
+            u[:, None] - (u - l)[:, None] * np.geomspace(1e-12, 1e-3, 50)[None, :],
+        ],
+        axis=1,
+    )
     return np.clip(np.hstack([x, near, ends]), l[:, None], u[:, None])
 
 
@@ -161,8 +183,14 @@ def test_star_methods_keep_the_input_dependency(method):
     (T,) = reach(net, S, method)
     m = S.nvars
     assert T.nvars >= m
-    joint = Star(np.concatenate([S.c, T.c]), np.vstack([np.hstack([S.V, np.zeros((S.dim, T.nvars - m))]), T.V]),
-                 T.C, T.d, T.lb, T.ub)
+    joint = Star(
+        np.concatenate([S.c, T.c]),
+        np.vstack([np.hstack([S.V, np.zeros((S.dim, T.nvars - m))]), T.V]),
+        T.C,
+        T.d,
+        T.lb,
+        T.ub,
+    )
     x = samples(input_box(3), 3)[:300]
     assert joint.contains(np.hstack([x, by_hand(net, x)]), tol=1e-7).all()
 
@@ -179,12 +207,21 @@ def test_approx_zono_on_a_zonotope_input_and_star_input():
 def test_exact_star_refuses_softsign_clearly_before_any_work():
     net = Network([Linear(np.eye(2), np.zeros(2)), ReLU(), Linear(np.eye(2), np.zeros(2)), Softsign()])
     calls = []
-    with pytest.raises(ValueError, match=r"'exact-star' does not support layer 3 \(Softsign\(\)\): exact-star needs "
-                                         r"piecewise-linear activations \(ReLU, LeakyReLU, SatLin, SatLins\)"):
-        reach(net, Box([-1.0, -1.0], [1.0, 1.0]), "exact-star", ReachOptions(check_time=lambda: calls.append(1)))
+    with pytest.raises(
+        ValueError,
+        match=r"'exact-star' does not support layer 3 \(Softsign\(\)\): exact-star needs "
+        r"piecewise-linear activations \(ReLU, LeakyReLU, SatLin, SatLins\)",
+    ):
+        reach(
+            net, Box([-1.0, -1.0], [1.0, 1.0]), "exact-star", ReachOptions(check_time=lambda: calls.append(1))
+        )
     assert calls == []
     assert ("star", Softsign, "exact-star") not in RULES
-    for key in (("star", Softsign, "approx-star"), ("zono", Softsign, "approx-zono"), ("poly", Softsign, "abs-dom")):
+    for key in (
+        ("star", Softsign, "approx-star"),
+        ("zono", Softsign, "approx-zono"),
+        ("poly", Softsign, "abs-dom"),
+    ):
         assert key in RULES
 
 
@@ -219,18 +256,29 @@ def test_onnx_export_round_trip_equals_reference_evaluator(tmp_path):
 def test_onnx_import_of_a_hand_built_softsign_graph():
     rng = np.random.default_rng(8)
     W1, b1, W2 = rng.normal(size=(3, 4)), rng.normal(size=4), rng.normal(size=(4, 2))
-    nodes = [helper.make_node("MatMul", ["x", "W1"], ["h"]), helper.make_node("Add", ["h", "b1"], ["hb"]),
-             helper.make_node("Softsign", ["hb"], ["s"]), helper.make_node("MatMul", ["s", "W2"], ["y"])]
+    nodes = [
+        helper.make_node("MatMul", ["x", "W1"], ["h"]),
+        helper.make_node("Add", ["h", "b1"], ["hb"]),
+        helper.make_node("Softsign", ["hb"], ["s"]),
+        helper.make_node("MatMul", ["s", "W2"], ["y"]),
+    ]
     inits = [numpy_helper.from_array(v, k) for k, v in (("W1", W1), ("b1", b1), ("W2", W2))]
-    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.DOUBLE, ["N", 3])],
-                              [helper.make_tensor_value_info("y", TensorProto.DOUBLE, ["N", 2])], initializer=inits)
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.DOUBLE, ["N", 3])],
+        [helper.make_tensor_value_info("y", TensorProto.DOUBLE, ["N", 2])],
+        initializer=inits,
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     net = network_from_onnx_model(model)
     assert any(isinstance(lay, Softsign) for lay in net.layers)
     x = rng.normal(size=(100, 3)) * 4
     expected = softsign(x @ W1 + b1) @ W2
     np.testing.assert_allclose(net(x), expected, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(ReferenceEvaluator(model).run(None, {"x": x})[0], expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        ReferenceEvaluator(model).run(None, {"x": x})[0], expected, rtol=1e-12, atol=1e-12
+    )
     again = network_from_onnx_model(network_to_onnx_model(net))
     assert again.equals(net)
 
@@ -249,8 +297,11 @@ def test_json_round_trip_and_names(tmp_path):
     for name in ("Softsign", "soft_sign", "SOFT-SIGN", {"name": "softsign"}):
         assert activation_from_name(name, "here") == Softsign()
     hand = {"layers": [{"W": [[2.0]], "b": [0.5], "activation": "softsign"}]}
-    np.testing.assert_allclose(network_from_json_dict(hand)(np.array([[1.0], [-3.0]])),
-                               softsign(np.array([[2.5], [-5.5]])), rtol=1e-15)
+    np.testing.assert_allclose(
+        network_from_json_dict(hand)(np.array([[1.0], [-3.0]])),
+        softsign(np.array([[2.5], [-5.5]])),
+        rtol=1e-15,
+    )
 
 
 def test_nnv_mat_file_with_softsign_layers(tmp_path):

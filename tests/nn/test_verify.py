@@ -19,8 +19,13 @@ def random_net(seed, dims):
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 10_000), n_in=st.integers(1, 4), depth=st.integers(1, 4), backsub=st.booleans(),
-       dense=st.sampled_from([0.0, 0.5, 2.0]))
+@given(
+    seed=st.integers(0, 10_000),
+    n_in=st.integers(1, 4),
+    depth=st.integers(1, 4),
+    backsub=st.booleans(),
+    dense=st.sampled_from([0.0, 0.5, 2.0]),
+)
 def test_objective_bounds_are_sound_by_sampling(seed, n_in, depth, backsub, dense):
     rng = np.random.default_rng(seed)
     net = random_net(seed, [n_in] + [5] * depth + [3])
@@ -28,7 +33,9 @@ def test_objective_bounds_are_sound_by_sampling(seed, n_in, depth, backsub, dens
     ub = lb + rng.uniform(0.0, 1.0, size=(4, n_in))
     C = rng.normal(size=(2, 3))
     e = rng.normal(size=2)
-    low, G = bound_objectives(net.layers, lb, ub, C, e, backsub, dense)  # dense 0: per-box blocks, 2: gathered rows
+    low, G = bound_objectives(
+        net.layers, lb, ub, C, e, backsub, dense
+    )  # dense 0: per-box blocks, 2: gathered rows
     assert low.shape == (4, 2) and G.shape == (4, 2, n_in)
     for b in range(4):
         x = lb[b] + (ub[b] - lb[b]) * rng.random(size=(300, n_in))
@@ -87,8 +94,15 @@ def test_dimension_mismatch_is_an_error():
 # A fast subset of ACAS Xu with known answers (ground_truth.csv); each takes a few seconds here.
 # 1_2 phi1 needs the influence split (smear splitting: > 365k sub-boxes), 1_9 phi7's counterexample lies on the
 # input box's boundary (4M uniform samples miss it).
-ACAS_SUBSET = [("1_7", 3, "violated"), ("2_1", 2, "violated"), ("1_9", 4, "violated"), ("2_7", 3, "holds"), ("3_8", 3, "holds"),
-               ("1_2", 1, "holds"), ("1_9", 7, "violated")]
+ACAS_SUBSET = [
+    ("1_7", 3, "violated"),
+    ("2_1", 2, "violated"),
+    ("1_9", 4, "violated"),
+    ("2_7", 3, "holds"),
+    ("3_8", 3, "holds"),
+    ("1_2", 1, "holds"),
+    ("1_9", 7, "violated"),
+]
 
 
 @pytest.mark.parametrize("net_id,prop,expected", ACAS_SUBSET)
@@ -141,7 +155,9 @@ def _cancelling_net() -> Network:
     blames x1, while the gaps of the four crossing ReLUs are all due to it.
     """
     W1 = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, -1.0], [0.0, 1.0], [0.0, -1.0]])
-    return Network([Linear(W1, np.zeros(5)), ReLU(), Linear(np.array([[1.0, 1.0, 1.0, -1.0, -1.0]]), np.zeros(1))])
+    return Network(
+        [Linear(W1, np.zeros(5)), ReLU(), Linear(np.array([[1.0, 1.0, 1.0, -1.0, -1.0]]), np.zeros(1))]
+    )
 
 
 def test_influence_blames_the_input_behind_the_relaxation_gaps():
@@ -178,7 +194,13 @@ def test_unknown_split_rule_is_an_error():
 def test_attack_tries_the_input_box_boundary():
     # y = 1000 relu(x0 + x1 - 1.9995) >= 0.4 only where x0 + x1 >= 1.9996: a corner of area ~1e-7, where
     # uniform samples never land and the gradient is zero everywhere else; the corner (1, 1) itself violates
-    net = Network([Linear(np.array([[1.0, 1.0]]), np.array([-1.9995])), ReLU(), Linear(np.array([[1000.0]]), np.zeros(1))])
+    net = Network(
+        [
+            Linear(np.array([[1.0, 1.0]]), np.array([-1.9995])),
+            ReLU(),
+            Linear(np.array([[1000.0]]), np.zeros(1)),
+        ]
+    )
     prop = parse_vnnlib(_prop_text(2, 1, [0.0, 0.0], [1.0, 1.0], "(assert (>= Y_0 0.4))\n"))
     found = attack(net, prop, VerifyOptions(attack_samples=2000, attack_restarts=1, attack_steps=1))
     assert found is not None
@@ -203,7 +225,11 @@ def test_objective_bounds_survive_cancellation(n, scale):
     W1 = np.abs(rng.normal(size=(n, 1))) * scale
     W2 = rng.normal(size=(1, n)) * scale
     W2[0, -1] -= (W2 @ W1)[0, 0] / W1[-1, 0]
-    coef = sum(F(float(a)) * F(float(b)) for a, b in zip(W2[0], W1[:, 0]))  # y = coef * x exactly, x in [1, 2]
+    coef = sum(
+        F(float(a)) * F(float(b)) for a, b in zip(W2[0], W1[:, 0])
+    )  # y = coef * x exactly, x in [1, 2]
     net = Network([Linear(W1, np.zeros(n)), ReLU(), Linear(W2, np.zeros(1))])
-    low, _ = bound_objectives(net.layers, np.array([[1.0]]), np.array([[2.0]]), np.array([[1.0], [-1.0]]), np.zeros(2))
+    low, _ = bound_objectives(
+        net.layers, np.array([[1.0]]), np.array([[2.0]]), np.array([[1.0], [-1.0]]), np.zeros(2)
+    )
     assert F(float(low[0, 0])) <= min(coef, 2 * coef) and F(float(-low[0, 1])) >= max(coef, 2 * coef)

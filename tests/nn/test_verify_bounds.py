@@ -15,18 +15,36 @@ from tests.nn.test_verify import _prop_text
 GENEROUS = 60.0  # seconds: a run past this means a time check is missing
 
 
-@pytest.mark.parametrize("value", [-1, -1.0, 0, 0.0, float("nan"), float("inf"), float("-inf"), "5", None, True])
+@pytest.mark.parametrize(
+    "value", [-1, -1.0, 0, 0.0, float("nan"), float("inf"), float("-inf"), "5", None, True]
+)
 def test_bad_timeout_is_an_error(value):
     with pytest.raises(ValueError, match="timeout"):
         VerifyOptions(timeout=value)
 
 
-@pytest.mark.parametrize("field, value", [
-    ("attack_samples", -1), ("attack_samples", 10**6 + 1), ("attack_restarts", 0), ("attack_steps", -1),
-    ("batch", 0), ("batch", 2.5), ("seed", -3), ("box_samples", -1), ("alpha_steps", -1), ("alpha_after", -1),
-    ("box_attack", -1), ("box_attack_steps", -1), ("min_width", float("nan")), ("min_width", -0.1),
-    ("min_width", 1.0), ("backsub_every", 1), ("reuse_bounds", "yes"),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("attack_samples", -1),
+        ("attack_samples", 10**6 + 1),
+        ("attack_restarts", 0),
+        ("attack_steps", -1),
+        ("batch", 0),
+        ("batch", 2.5),
+        ("seed", -3),
+        ("box_samples", -1),
+        ("alpha_steps", -1),
+        ("alpha_after", -1),
+        ("box_attack", -1),
+        ("box_attack_steps", -1),
+        ("min_width", float("nan")),
+        ("min_width", -0.1),
+        ("min_width", 1.0),
+        ("backsub_every", 1),
+        ("reuse_bounds", "yes"),
+    ],
+)
 def test_bad_numeric_options_are_errors(field, value):
     with pytest.raises(ValueError, match=field):
         VerifyOptions(**{field: value})

@@ -6,15 +6,20 @@ import numpy as np
 import pytest
 
 import nncs  # noqa: F401
-from nncs.dynamics.symbolic import SymbolicPlant
-
 from nncs import plants
+from nncs.dynamics.symbolic import SymbolicPlant
 
 # the equations as published (shared/benchmarks/closed_loop/README.md and the sources in each docstring),
 # written independently of the sympy models: f(x, u, w) -> x'
 HAND = {
-    "acc": lambda x, u, w: [x[1], x[2], -2 * x[2] + 2 * -2.0 - 1e-4 * x[1] ** 2,
-                            x[4], x[5], -2 * x[5] + 2 * u[0] - 1e-4 * x[4] ** 2],
+    "acc": lambda x, u, w: [
+        x[1],
+        x[2],
+        -2 * x[2] + 2 * -2.0 - 1e-4 * x[1] ** 2,
+        x[4],
+        x[5],
+        -2 * x[5] + 2 * u[0] - 1e-4 * x[4] ** 2,
+    ],
     "acc_linear": lambda x, u, w: [x[1], x[2], -2 * x[2] - 4.0, x[4], x[5], -2 * x[5] + 2 * u[0]],
     "tora": lambda x, u, w: [x[1], -x[0] + 0.1 * np.sin(x[2]), x[3], u[0]],
     "pendulum": lambda x, u, w: [x[1], 2 * np.sin(x[0]) + 8 * u[0]],

@@ -115,8 +115,9 @@ def assert_within_polygon(points: np.ndarray, poly: np.ndarray, slack: float) ->
     assert np.all(distance <= slack + 1e-12), f"a point lies {distance.max()} from the degenerate polygon"
 
 
-def check_polygon_2d(s, dims: tuple[int, int], rng: np.random.Generator, points: np.ndarray, exact: bool,
-                     tol: float = 1e-4) -> np.ndarray:
+def check_polygon_2d(
+    s, dims: tuple[int, int], rng: np.random.Generator, points: np.ndarray, exact: bool, tol: float = 1e-4
+) -> np.ndarray:
     """Check `s.polygon_2d(dims, tol)` against the set's own points `points` (drawn independently of the polygon
     code) and its support function (a second method).
 

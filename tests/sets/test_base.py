@@ -51,7 +51,9 @@ BAD_CALLS = [
 
 
 @pytest.mark.parametrize("kind", SET_KINDS)
-@pytest.mark.parametrize("method, args, kwargs, words", BAD_CALLS, ids=[f"{c[0]}-{i}" for i, c in enumerate(BAD_CALLS)])
+@pytest.mark.parametrize(
+    "method, args, kwargs, words", BAD_CALLS, ids=[f"{c[0]}-{i}" for i, c in enumerate(BAD_CALLS)]
+)
 def test_public_methods_refuse_bad_arguments_naming_the_method(kind, method, args, kwargs, words):
     s = random_set(kind, np.random.default_rng(0), 2)
     expected = f"{type(s).__name__}.{method}: {words}"
@@ -64,7 +66,11 @@ def test_public_methods_accept_good_arguments(kind):
     rng = np.random.default_rng(1)
     s = random_set(kind, rng, 3)
     pts = s.sample(20, rng)
-    assert pts.shape == (20, 3) and s.sample(0, rng).shape == (0, 3) and s.sample(np.int64(2), rng).shape == (2, 3)
+    assert (
+        pts.shape == (20, 3)
+        and s.sample(0, rng).shape == (0, 3)
+        and s.sample(np.int64(2), rng).shape == (2, 3)
+    )
     assert s.contains(pts, tol=1e-7).all() and s.contains(pts[0]).shape == (1,)
     W, b = rng.normal(size=(2, 3)), rng.normal(size=2)
     assert s.affine_map(W, b).contains(pts @ W.T + b, tol=1e-7).all()

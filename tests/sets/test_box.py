@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 import nncs
 from tests.sets.strategies import boxes, random_affine, seeds
@@ -144,7 +143,9 @@ def test_interface_operations_on_boxes():
     assert cut.contains([[0.2, 0.2], [0.6, 0.6], [0, 1]]).tolist() == [True, False, True]
     moved = b.translate([1.0, -1.0])
     assert moved.contains([[1, -1], [2, 1]]).all() and not moved.contains([[0.9, 0]]).any()
-    np.testing.assert_array_equal(b.support_function_outer([[1, 1], [-1, 0]]), b.support_function([[1, 1], [-1, 0]]))
+    np.testing.assert_array_equal(
+        b.support_function_outer([[1, 1], [-1, 0]]), b.support_function([[1, 1], [-1, 0]])
+    )
     assert not b.is_empty()
     with pytest.raises(ValueError, match="Box.minkowski_sum is not available"):
         b.minkowski_sum(b)

@@ -99,7 +99,8 @@ def test_polygon_2d_inner_against_samples_and_support(poly, seed):
     rng = np.random.default_rng(seed)
     if poly.dim < 2:
         poly = nncs.HPolytope(np.hstack([poly.H, np.zeros((poly.nconstraints, 1))]), poly.g).intersection(
-            nncs.HPolytope([[0.0, 1.0], [0.0, -1.0]], [1.0, 0.0]))
+            nncs.HPolytope([[0.0, 1.0], [0.0, -1.0]], [1.0, 0.0])
+        )
     dims = tuple(rng.choice(poly.dim, 2, replace=False))
     check_polygon_2d(poly, dims, rng, poly.sample(200, rng), exact=False, tol=1e-4)
 

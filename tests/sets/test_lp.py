@@ -33,7 +33,9 @@ def test_certified_bounds_enclose_scipy_optimum(seed, m, k):
     certified = program.minimize(c)
     assert certified <= ref.fun + 1e-12
     assert certified == pytest.approx(ref.fun, abs=1e-7)
-    ref_max = linprog(-c, A_ub=A if k else None, b_ub=b if k else None, bounds=list(zip(lb, ub)), method="highs")
+    ref_max = linprog(
+        -c, A_ub=A if k else None, b_ub=b if k else None, bounds=list(zip(lb, ub)), method="highs"
+    )
     assert program.maximize(c) >= -ref_max.fun - 1e-12
 
 

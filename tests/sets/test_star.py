@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 import nncs
@@ -16,8 +15,12 @@ SETTINGS = settings(max_examples=30, deadline=None)
 def scipy_range(star: nncs.Star, direction: np.ndarray) -> tuple[float, float]:
     """min and max of direction.x over the star, by scipy's linprog (an independent LP path)."""
     obj = star.V.T @ direction
-    kw = dict(A_ub=star.C if star.nconstraints else None, b_ub=star.d if star.nconstraints else None,
-              bounds=list(zip(star.lb, star.ub)), method="highs")
+    kw = dict(
+        A_ub=star.C if star.nconstraints else None,
+        b_ub=star.d if star.nconstraints else None,
+        bounds=list(zip(star.lb, star.ub)),
+        method="highs",
+    )
     lo = linprog(obj, **kw)
     hi = linprog(-obj, **kw)
     assert lo.status == 0 and hi.status == 0
@@ -71,7 +74,6 @@ def test_affine_map_sound_and_bounds_tight(star, seed):
 @SETTINGS
 @given(stars(), seeds)
 def test_bounds_attained_by_star_points(star, seed):
-    rng = np.random.default_rng(seed)
     program = lp.LinearProgram(star.C, star.d, star.lb, star.ub)
     lo, hi = star.bounds()
     for i in range(star.dim):
@@ -115,9 +117,12 @@ def test_shared_product_keeps_dependency():
     # an "output" star over x's predicate plus one appended variable, as neural reach builds it
     extra_C = np.hstack([rng.normal(size=(1, 3)), [[1.0]]])
     u = nncs.Star(
-        [0.5], np.hstack([rng.normal(size=(1, 3)), [[2.0]]]),
+        [0.5],
+        np.hstack([rng.normal(size=(1, 3)), [[2.0]]]),
         np.vstack([np.hstack([x.C, np.zeros((x.nconstraints, 1))]), extra_C]),
-        np.concatenate([x.d, [5.0]]), np.append(x.lb, -1), np.append(x.ub, 1),
+        np.concatenate([x.d, [5.0]]),
+        np.append(x.lb, -1),
+        np.append(x.ub, 1),
     )
     joint = x.cartesian_product(u, shared=True)
     assert joint.nvars == 4 and joint.dim == 3
@@ -277,7 +282,9 @@ def test_joint_with_keeps_the_dependency_of_a_restricted_predicate():
     pairs = np.hstack([x.c + a[:, :3] @ x.V.T, u.c + a @ u.V.T])
     assert joint.contains(pairs).all()
     mixed = np.hstack([pairs[:100, :2], pairs[100:, 2:]])
-    assert not joint.contains(mixed).all()  # a state paired with another state's control is (generally) outside
+    assert not joint.contains(
+        mixed
+    ).all()  # a state paired with another state's control is (generally) outside
     with pytest.raises(ValueError, match="joint_with"):
         u.joint_with(x)  # x has fewer variables than u
     with pytest.raises(ValueError, match="joint_with"):
@@ -289,4 +296,6 @@ def test_lp_program_is_the_predicate_model():
     prog = s.lp_program
     assert prog is s.lp_program
     assert prog.maximize(np.array([1.0, 1.0])) == pytest.approx(1.0, abs=1e-9)
-    np.testing.assert_allclose(s.support_function_outer([1.0, 1.0]), [2.0], atol=1e-12)  # the predicate box only
+    np.testing.assert_allclose(
+        s.support_function_outer([1.0, 1.0]), [2.0], atol=1e-12
+    )  # the predicate box only

@@ -181,7 +181,9 @@ def test_bounds_support_and_reduction_are_outer_in_exact_arithmetic():
         c, G, h = rng.uniform(-1, 1, 2), rng.uniform(-1, 1, (2, 20)), rng.uniform(-1, 1, 2)
         z = nncs.Zonotope(c, G)
         signs = np.sign(h @ G)
-        vertex = [F(float(c[i])) + sum(F(float(G[i, j])) * int(signs[j]) for j in range(20)) for i in range(2)]
+        vertex = [
+            F(float(c[i])) + sum(F(float(G[i, j])) * int(signs[j]) for j in range(20)) for i in range(2)
+        ]
         assert F(float(z.support_function(h)[0])) >= F(float(h[0])) * vertex[0] + F(float(h[1])) * vertex[1]
         lo, hi = z.bounds()
         for i in range(2):
@@ -191,7 +193,9 @@ def test_bounds_support_and_reduction_are_outer_in_exact_arithmetic():
         kept = [j for j in range(20) if any(np.array_equal(G[:, j], g) for g in r.G.T)]
         for i in range(2):
             boxed = sum(abs(F(float(G[i, j]))) for j in range(20) if j not in kept)
-            covered = sum(abs(F(float(g[i]))) for g in r.G.T if not any(np.array_equal(g, G[:, j]) for j in kept))
+            covered = sum(
+                abs(F(float(g[i]))) for g in r.G.T if not any(np.array_equal(g, G[:, j]) for j in kept)
+            )
             assert covered >= boxed
 
 
@@ -225,7 +229,9 @@ def test_polygon_2d_is_the_exact_projection(seed, n, m):
 def test_joint_with_keeps_the_shared_generators(x, seed):
     rng = np.random.default_rng(seed)
     extra = rng.integers(0, 3)
-    u = nncs.Zonotope(rng.normal(size=2), np.hstack([rng.normal(size=(2, x.ngens)), rng.normal(size=(2, extra))]))
+    u = nncs.Zonotope(
+        rng.normal(size=2), np.hstack([rng.normal(size=(2, x.ngens)), rng.normal(size=(2, extra))])
+    )
     joint = x.joint_with(u)
     assert joint.dim == x.dim + 2 and joint.ngens == u.ngens
     e = rng.uniform(-1, 1, (100, u.ngens))

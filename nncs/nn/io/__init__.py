@@ -13,10 +13,10 @@ from nncs.nn.io.text_formats import (
     load_mat,
     load_nnet,
     named_errors,
-    read_json,
-    read_text,
     network_from_json_dict,
     network_to_json_dict,
+    read_json,
+    read_text,
     save_json,
 )
 from nncs.nn.network import Network

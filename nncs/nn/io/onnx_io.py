@@ -13,8 +13,16 @@ import numpy as np
 
 from nncs.nn.network import ACTIVATIONS, Activation, Linear, Network, ReLU, SatLin
 
-__all__ = ["load_onnx", "save_onnx", "network_from_onnx_model", "network_to_onnx_model", "SUPPORTED_OPS",
-           "ACTIVATION_OPS", "activation_from_onnx", "clip_layers"]
+__all__ = [
+    "load_onnx",
+    "save_onnx",
+    "network_from_onnx_model",
+    "network_to_onnx_model",
+    "SUPPORTED_OPS",
+    "ACTIVATION_OPS",
+    "activation_from_onnx",
+    "clip_layers",
+]
 
 
 ACTIVATION_OPS: dict[str, tuple[type[Activation], ...]] = {}
@@ -39,7 +47,19 @@ def _sync_activation_ops() -> None:
 
 _sync_activation_ops()
 
-_GRAPH_OPS = ("Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Clip", "Flatten", "Reshape", "Identity", "Constant")
+_GRAPH_OPS = (
+    "Gemm",
+    "MatMul",
+    "Add",
+    "Sub",
+    "Mul",
+    "Div",
+    "Clip",
+    "Flatten",
+    "Reshape",
+    "Identity",
+    "Constant",
+)
 
 SUPPORTED_OPS = tuple(dict.fromkeys(_GRAPH_OPS + tuple(ACTIVATION_OPS)))
 """Every ONNX operator the reader folds into a Network (the graph operators and those of ACTIVATION_OPS)."""
@@ -117,7 +137,9 @@ def network_from_onnx_model(model, source: str = "model") -> Network:
     consts: dict[str, np.ndarray] = {t.name: nph.to_array(t).astype(float) for t in graph.initializer}
     data_inputs = [i for i in graph.input if i.name not in consts]
     if len(data_inputs) != 1:
-        raise ValueError(f"{source}: expected exactly one non-constant graph input, found {[i.name for i in data_inputs]}")
+        raise ValueError(
+            f"{source}: expected exactly one non-constant graph input, found {[i.name for i in data_inputs]}"
+        )
     current = data_inputs[0].name
     dim = _input_dim(data_inputs[0])
     n_inputs = dim
@@ -125,7 +147,9 @@ def network_from_onnx_model(model, source: str = "model") -> Network:
 
     def need_dim(label: str) -> int:
         if dim is None:
-            raise ValueError(f"{source}: {label} needs the input dimension, which the graph input does not state")
+            raise ValueError(
+                f"{source}: {label} needs the input dimension, which the graph input does not state"
+            )
         return dim
 
     def const_vector(name: str, label: str) -> np.ndarray:
@@ -160,7 +184,9 @@ def network_from_onnx_model(model, source: str = "model") -> Network:
             continue
         data_pos = [k for k, name in enumerate(ins) if name and name not in consts]
         if not data_pos:  # constant folding of operators whose inputs are all constants
-            consts[node.output[0]] = _fold_constant(op, [consts[n] for n in ins if n], attrs, f"{source}: {label}")
+            consts[node.output[0]] = _fold_constant(
+                op, [consts[n] for n in ins if n], attrs, f"{source}: {label}"
+            )
             continue
         if len(data_pos) > 1 or ins[data_pos[0]] != current:
             raise ValueError(f"{source}: {label} does not continue a single feed-forward chain")
@@ -229,11 +255,15 @@ def network_from_onnx_model(model, source: str = "model") -> Network:
 def _activation_params(op: str, attrs: dict, ins: list, consts: dict) -> dict:
     """An activation node's parameters by name: float attributes (as the float32 decimals they spell) and
     the constant inputs that the op's classes declare in `onnx_inputs` (by position after the data)."""
-    if op == "Clip":  # Clip(data, min, max) with any bounds is read even when no activation class matches them
+    if (
+        op == "Clip"
+    ):  # Clip(data, min, max) with any bounds is read even when no activation class matches them
         names: tuple = ("min", "max")
     else:
         names = next((tuple(cls.onnx_inputs) for cls in ACTIVATION_OPS.get(op, ())), ())
-    params = {k: (float(v) if k in names else _f32(v)) for k, v in attrs.items() if isinstance(v, (int, float))}
+    params = {
+        k: (float(v) if k in names else _f32(v)) for k, v in attrs.items() if isinstance(v, (int, float))
+    }
     for k, name in enumerate(names):
         if len(ins) > k + 1 and ins[k + 1]:
             params[name] = float(consts[ins[k + 1]].reshape(-1)[0])
@@ -294,9 +324,13 @@ def network_to_onnx_model(net: Network, dtype: str = "float64", opset: int = 13)
             params = layer.onnx_params()
             ins = [cur]
             for name in layer.onnx_inputs:  # constant inputs (Clip's min, max)
-                inits.append(numpy_helper.from_array(np.array(params.pop(name), dtype=np_dtype), f"{name}{i}"))
+                inits.append(
+                    numpy_helper.from_array(np.array(params.pop(name), dtype=np_dtype), f"{name}{i}")
+                )
                 ins.append(f"{name}{i}")
-            nodes.append(helper.make_node(layer.onnx_op, ins, [out], name=f"{layer.onnx_op.lower()}{i}", **params))
+            nodes.append(
+                helper.make_node(layer.onnx_op, ins, [out], name=f"{layer.onnx_op.lower()}{i}", **params)
+            )
         else:
             raise ValueError(f"layer {i}: cannot save {layer!r} to ONNX")
         cur = out

@@ -13,7 +13,14 @@ import numpy as np
 
 from nncs.nn.network import IDENTITY, Linear, Network, ReLU, activation_from_name
 
-__all__ = ["load_nnet", "load_json", "save_json", "load_mat", "network_to_json_dict", "network_from_json_dict"]
+__all__ = [
+    "load_nnet",
+    "load_json",
+    "save_json",
+    "load_mat",
+    "network_to_json_dict",
+    "network_from_json_dict",
+]
 
 
 MAX_PARAMETERS = 10**8
@@ -29,7 +36,15 @@ def named_errors(path: Path):
     """
     try:
         yield
-    except (ValueError, TypeError, IndexError, KeyError, AttributeError, OverflowError, RecursionError) as exc:
+    except (
+        ValueError,
+        TypeError,
+        IndexError,
+        KeyError,
+        AttributeError,
+        OverflowError,
+        RecursionError,
+    ) as exc:
         msg = str(exc)
         if isinstance(exc, ValueError) and str(path) in msg:
             raise
@@ -60,7 +75,9 @@ def read_text(path: Path, what: str = "file", max_bytes: int | None = None, erro
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise error(f"{path}: not UTF-8 text (invalid byte at offset {e.start}: {e.reason}); expected a {what}") from None
+        raise error(
+            f"{path}: not UTF-8 text (invalid byte at offset {e.start}: {e.reason}); expected a {what}"
+        ) from None
 
 
 def read_json(path: Path, what: str = "JSON file", max_bytes: int | None = None) -> object:
@@ -82,7 +99,9 @@ def read_json(path: Path, what: str = "JSON file", max_bytes: int | None = None)
 def _count(value: float, path: Path, lineno_what: str) -> int:
     """A positive integer count from a header number; ValueError naming the file otherwise."""
     if not np.isfinite(value) or value != int(value) or not 0 < value <= MAX_PARAMETERS:
-        raise ValueError(f"{path}: {lineno_what} must be a positive integer (at most {MAX_PARAMETERS}), got {value}")
+        raise ValueError(
+            f"{path}: {lineno_what} must be a positive integer (at most {MAX_PARAMETERS}), got {value}"
+        )
     return int(value)
 
 
@@ -117,24 +136,32 @@ def load_nnet(path: str | Path, normalize: bool = True, clip_inputs: bool = Fals
         try:
             vals = np.array([float(t) for t in ln.replace(",", " ").split()], dtype=float)
         except ValueError:
-            raise ValueError(f"{path}: line {lineno}: cannot parse numbers for {what}: {ln.strip()[:60]!r}") from None
+            raise ValueError(
+                f"{path}: line {lineno}: cannot parse numbers for {what}: {ln.strip()[:60]!r}"
+            ) from None
         if count is not None and vals.size != count:
             raise ValueError(f"{path}: line {lineno}: {what} has {vals.size} values, expected {count}")
         return vals
 
     head = row("the header", 4)
-    n_layers, n_in, n_out = (_count(v, path, f"header value {k} ({name})")
-                             for k, (v, name) in enumerate(zip(head[:3], ("layers", "inputs", "outputs"))))
+    n_layers, n_in, n_out = (
+        _count(v, path, f"header value {k} ({name})")
+        for k, (v, name) in enumerate(zip(head[:3], ("layers", "inputs", "outputs")))
+    )
     if n_layers > 10**4:
         raise ValueError(f"{path}: header declares {n_layers} layers (at most 10000)")
     raw_sizes = row("the layer sizes", n_layers + 1)
     sizes = np.array([_count(v, path, f"layer size {k}") for k, v in enumerate(raw_sizes)], dtype=np.int64)
     n_params = int(np.sum(sizes[:-1] * sizes[1:] + sizes[1:]))
     if n_params > MAX_PARAMETERS:
-        raise ValueError(f"{path}: layer sizes {sizes.tolist()[:8]} declare {n_params} parameters "
-                         f"(at most {MAX_PARAMETERS})")
+        raise ValueError(
+            f"{path}: layer sizes {sizes.tolist()[:8]} declare {n_params} parameters "
+            f"(at most {MAX_PARAMETERS})"
+        )
     if sizes[0] != n_in or sizes[-1] != n_out:
-        raise ValueError(f"{path}: layer sizes {sizes.tolist()} disagree with {n_in} inputs / {n_out} outputs")
+        raise ValueError(
+            f"{path}: layer sizes {sizes.tolist()} disagree with {n_in} inputs / {n_out} outputs"
+        )
     row("the symmetric flag")
     mins = row("the input minimums", n_in)
     maxs = row("the input maximums", n_in)
@@ -149,7 +176,11 @@ def load_nnet(path: str | Path, normalize: bool = True, clip_inputs: bool = Fals
             width = maxs - mins  # per-input clip as lo + w * satlin((x - lo) / w)
             if np.any(width <= 0):
                 raise ValueError(f"{path}: input minimums are not below the maximums")
-            layers += [Linear(eye / width, -mins / width)] + clip_layers(0.0, 1.0, n_in)[:1] + [Linear(np.diag(width), mins)]
+            layers += (
+                [Linear(eye / width, -mins / width)]
+                + clip_layers(0.0, 1.0, n_in)[:1]
+                + [Linear(np.diag(width), mins)]
+            )
         if np.any(ranges == 0):
             raise ValueError(f"{path}: a normalisation range is zero")
         layers.append(Linear(np.diag(1.0 / ranges[:n_in]), -means[:n_in] / ranges[:n_in]))
@@ -162,7 +193,9 @@ def load_nnet(path: str | Path, normalize: bool = True, clip_inputs: bool = Fals
     if normalize:
         layers.append(Linear(np.eye(n_out) * ranges[n_in], np.full(n_out, means[n_in])))
     try:
-        return Network(tuple(layers)).simplified() if normalize and not clip_inputs else Network(tuple(layers))
+        return (
+            Network(tuple(layers)).simplified() if normalize and not clip_inputs else Network(tuple(layers))
+        )
     except ValueError as e:
         raise ValueError(f"{path}: {e}") from None
 
@@ -194,7 +227,9 @@ def network_from_json_dict(data: dict, source: str = "network") -> Network:
         if not (np.all(np.isfinite(W)) and np.all(np.isfinite(b))):
             raise ValueError(f"{where}: W or b has NaN or infinite entries")
         if layers and W.shape[1] != _out_dim(layers):
-            raise ValueError(f"{where}: W expects {W.shape[1]} inputs but the previous layer gives {_out_dim(layers)}")
+            raise ValueError(
+                f"{where}: W expects {W.shape[1]} inputs but the previous layer gives {_out_dim(layers)}"
+            )
         layers.append(Linear(W, b))
         act = activation_from_name(spec.get("activation", "linear"), where)
         if act.shape != IDENTITY:
@@ -257,9 +292,7 @@ def _cells(value, key: str, path: Path) -> list[np.ndarray]:
     raise ValueError(f"{path}: {key!r} must be a cell array (one matrix per layer)")
 
 
-def load_mat(
-    path: str | Path, hidden_activation: str = "relu", output_activation: str = "linear"
-) -> Network:
+def load_mat(path: str | Path, hidden_activation: str = "relu", output_activation: str = "linear") -> Network:
     """Load an NNV/MATLAB `.mat` file with cell arrays `W` and `b` (W{k} of shape (out, in)). Exact.
 
     Activations come from a cell array `act_fcns` (or `activations`) when the file has one, else
@@ -274,7 +307,9 @@ def load_mat(
         raise ValueError(f"{path}: not a readable .mat file ({type(e).__name__}: {e})") from None
     for key in ("W", "b"):
         if key not in data:
-            raise ValueError(f"{path}: missing variable {key!r} (found {sorted(k for k in data if not k.startswith('__'))})")
+            raise ValueError(
+                f"{path}: missing variable {key!r} (found {sorted(k for k in data if not k.startswith('__'))})"
+            )
     Ws, bs = _cells(data["W"], "W", path), _cells(data["b"], "b", path)
     if len(Ws) != len(bs):
         raise ValueError(f"{path}: {len(Ws)} weight matrices but {len(bs)} bias vectors")
@@ -287,6 +322,9 @@ def load_mat(
                 raise ValueError(f"{path}: {key!r} has {len(acts)} entries for {len(Ws)} layers")
     if acts is None:
         acts = [hidden_activation] * (len(Ws) - 1) + [output_activation]
-    layer_specs = [{"W": np.atleast_2d(W).tolist(), "b": b.reshape(-1).tolist(), "activation": a} for W, b, a in zip(Ws, bs, acts)]
+    layer_specs = [
+        {"W": np.atleast_2d(W).tolist(), "b": b.reshape(-1).tolist(), "activation": a}
+        for W, b, a in zip(Ws, bs, acts)
+    ]
     with named_errors(path):
         return network_from_json_dict({"layers": layer_specs}, source=str(path))

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
-
+from nncs.nn.methods.fit import fit_reach, fit_supports
+from nncs.nn.methods.poly import PolyState, poly_activation, poly_linear
+from nncs.nn.methods.star import approx_star_activation, exact_star_activation, star_linear
+from nncs.nn.methods.zono import zono_activation, zono_linear
 from nncs.nn.network import (
     ACTIVATIONS,
     IDENTITY,
@@ -22,14 +25,18 @@ from nncs.nn.network import (
     Linear,
     Network,
 )
-from nncs.nn.methods.fit import fit_reach, fit_supports
-from nncs.nn.methods.poly import PolyState, poly_activation, poly_linear
-from nncs.nn.methods.star import approx_star_activation, exact_star_activation, star_linear
-from nncs.nn.methods.zono import zono_activation, zono_linear
 from nncs.sets import Box, Star, Zonotope
 
-__all__ = ["reach", "ReachOptions", "METHODS", "RULES", "NETWORK_RULES", "register_rule", "register_activation",
-           "check_supported"]
+__all__ = [
+    "reach",
+    "ReachOptions",
+    "METHODS",
+    "RULES",
+    "NETWORK_RULES",
+    "register_rule",
+    "register_activation",
+    "check_supported",
+]
 
 METHODS = ("exact-star", "approx-star", "approx-zono", "abs-dom", "fit")
 
@@ -78,14 +85,18 @@ class ReachOptions:
                 raise ValueError(f"ReachOptions.{name} must be an integer >= 1, got {value!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral) or self.seed < 0:
             raise ValueError(f"ReachOptions.seed must be an integer >= 0, got {self.seed!r}")
-        if isinstance(self.fit_tol, bool) or not isinstance(self.fit_tol, numbers.Real) or not (
-                math.isfinite(self.fit_tol) and self.fit_tol > 0):
+        if (
+            isinstance(self.fit_tol, bool)
+            or not isinstance(self.fit_tol, numbers.Real)
+            or not (math.isfinite(self.fit_tol) and self.fit_tol > 0)
+        ):
             raise ValueError(f"ReachOptions.fit_tol must be a positive finite number, got {self.fit_tol!r}")
 
 
 Rule = Callable[[object, object, ReachOptions], list]
 RULES: dict[tuple[str, type, str], Rule] = {}
 """(set kind, layer type, method) -> rule(set, layer, options) -> list of sets."""
+
 
 def register_rule(kind: str, layer_type: type, method: str, rule: Rule) -> None:
     """Add or replace the rule for (set kind, layer type, method)."""
@@ -118,8 +129,11 @@ def register_activation(act_type: type[Activation]) -> None:
     if act_type.shape == IDENTITY:
         rules = {(kind, method): _identity for method, kind in _METHOD_KIND.items()}
     elif act_type.shape in (PIECEWISE_LINEAR, S_SHAPED):
-        rules = {("star", "approx-star"): approx_star_activation, ("zono", "approx-zono"): zono_activation,
-                 ("poly", "abs-dom"): poly_activation}
+        rules = {
+            ("star", "approx-star"): approx_star_activation,
+            ("zono", "approx-zono"): zono_activation,
+            ("poly", "abs-dom"): poly_activation,
+        }
         if act_type.shape == PIECEWISE_LINEAR:
             rules[("star", "exact-star")] = exact_star_activation
     else:
@@ -176,7 +190,9 @@ def check_supported(net: Network, method: str, input_kind: str | None = None) ->
         if _rule(kind, layer, method) is None:
             hint = ""
             if method == "exact-star" and _rule("star", layer, "approx-star") is not None:
-                pwl = ", ".join(a.__name__ for a in dict.fromkeys(ACTIVATIONS.values()) if a.shape == PIECEWISE_LINEAR)
+                pwl = ", ".join(
+                    a.__name__ for a in dict.fromkeys(ACTIVATIONS.values()) if a.shape == PIECEWISE_LINEAR
+                )
                 hint = f": exact-star needs piecewise-linear activations ({pwl}); use approx-star"
             raise ValueError(f"reach: method {method!r} does not support layer {i} ({layer!r}){hint}")
 
@@ -218,7 +234,9 @@ def reach(net: Network, input_set, method: str = "approx-star", options: ReachOp
     if not isinstance(input_set, (Box, Zonotope, Star)):
         raise ValueError(f"reach: input_set must be a Box, Zonotope or Star, got {type(input_set).__name__}")
     if input_set.dim != net.n_inputs:
-        raise ValueError(f"reach: input set has dimension {input_set.dim}, the network expects {net.n_inputs}")
+        raise ValueError(
+            f"reach: input set has dimension {input_set.dim}, the network expects {net.n_inputs}"
+        )
     whole = NETWORK_RULES.get((_kind(input_set), method))
     if whole is not None:
         if method == "fit":
@@ -234,7 +252,9 @@ def reach(net: Network, input_set, method: str = "approx-star", options: ReachOp
                 check()
             rule = _rule(_kind(s), layer, method)
             if rule is None:
-                raise ValueError(f"reach: method {method!r} does not support layer {i} ({layer!r}) on {_kind(s)} sets")
+                raise ValueError(
+                    f"reach: method {method!r} does not support layer {i} ({layer!r}) on {_kind(s)} sets"
+                )
             out.extend(rule(s, layer, opts))
         sets = out
     if method == "abs-dom":

@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -23,7 +23,11 @@ def fit_supports(layer) -> bool:
     (identity, piecewise-linear, S-shaped), which `nncs.nn.bounds.bound_objectives` relaxes."""
     if isinstance(layer, Linear):
         return True
-    return isinstance(layer, Activation) and layer.monotone and layer.shape in (IDENTITY, PIECEWISE_LINEAR, S_SHAPED)
+    return (
+        isinstance(layer, Activation)
+        and layer.monotone
+        and layer.shape in (IDENTITY, PIECEWISE_LINEAR, S_SHAPED)
+    )
 
 
 def _passes_through(layer) -> bool:
@@ -58,7 +62,7 @@ class AffineFit:
 
 def _forward(net: Network, Z: np.ndarray, chunk: int = 512) -> np.ndarray:
     """net(Z) in row chunks (small matrix products stay single-threaded in BLAS, which is faster on busy cores)."""
-    return np.vstack([net(Z[k:k + chunk]) for k in range(0, Z.shape[0], chunk)])
+    return np.vstack([net(Z[k : k + chunk]) for k in range(0, Z.shape[0], chunk)])
 
 
 def _layers(net: Network) -> list:
@@ -106,7 +110,9 @@ def _residual_network(layers: list, A: np.ndarray, b: np.ndarray, shift: np.ndar
     return out
 
 
-def fit_affine(net: Network, lo: np.ndarray, hi: np.ndarray, samples: int = 2000, rng=0, slope: str = "minimax") -> tuple:
+def fit_affine(
+    net: Network, lo: np.ndarray, hi: np.ndarray, samples: int = 2000, rng=0, slope: str = "minimax"
+) -> tuple:
     """Affine fit `net(z) ~ A z + b` over uniform samples, the corners and the centre of the box [lo, hi].
 
     Args:
@@ -157,9 +163,20 @@ def _minimax(M: np.ndarray, y: np.ndarray, start: np.ndarray) -> np.ndarray:
     return c if np.abs(y - M @ c).max() <= np.abs(y - M @ start).max() else start
 
 
-def bound_residual(net: Network, A: np.ndarray, b: np.ndarray, lo, hi, tol: float = 0.2, max_boxes: int = 512,
-                   batch: int = 32, samples: int = 2000, rng=0, split_dims: int = 2,
-                   check_time: Callable[[], None] | None = None) -> AffineFit:
+def bound_residual(
+    net: Network,
+    A: np.ndarray,
+    b: np.ndarray,
+    lo,
+    hi,
+    tol: float = 0.2,
+    max_boxes: int = 512,
+    batch: int = 32,
+    samples: int = 2000,
+    rng=0,
+    split_dims: int = 2,
+    check_time: Callable[[], None] | None = None,
+) -> AffineFit:
     """Sound bounds of `net(z) - A z - b` over the box [lo, hi] by input-splitting branch and bound.
 
     Sub-boxes are bounded with `nncs.nn.bounds.bound_objectives` (DeepPoly with back-substitution) and split
@@ -178,12 +195,16 @@ def bound_residual(net: Network, A: np.ndarray, b: np.ndarray, lo, hi, tol: floa
     lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
     A, b = np.asarray(A, dtype=float), np.asarray(b, dtype=float)
     if lo.shape != hi.shape or lo.ndim != 1 or lo.shape[0] != net.n_inputs:
-        raise ValueError(f"bound_residual: lo, hi must have shape ({net.n_inputs},), got {lo.shape}, {hi.shape}")
+        raise ValueError(
+            f"bound_residual: lo, hi must have shape ({net.n_inputs},), got {lo.shape}, {hi.shape}"
+        )
     if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi)) and np.all(lo <= hi)):
         raise ValueError("bound_residual: need finite lo <= hi")
     n_out = net.n_outputs
     if A.shape != (n_out, net.n_inputs) or b.shape != (n_out,):
-        raise ValueError(f"bound_residual: A must be ({n_out}, {net.n_inputs}) and b ({n_out},), got {A.shape}, {b.shape}")
+        raise ValueError(
+            f"bound_residual: A must be ({n_out}, {net.n_inputs}) and b ({n_out},), got {A.shape}, {b.shape}"
+        )
     rng = np.random.default_rng(rng)
     Zs = lo + (hi - lo) * rng.random((int(samples), lo.shape[0]))
     Zs = np.vstack([Zs, (lo + hi) / 2])
@@ -212,8 +233,8 @@ def bound_residual(net: Network, A: np.ndarray, b: np.ndarray, lo, hi, tol: floa
         for k in range(0, L.shape[0], batch):
             if check_time is not None:
                 check_time()
-            lk, gk = bound_objectives(bl, L[k:k + batch], U[k:k + batch], C, e)
-            low[k:k + batch], G[k:k + batch] = lk, gk
+            lk, gk = bound_objectives(bl, L[k : k + batch], U[k : k + batch], C, e)
+            low[k : k + batch], G[k : k + batch] = lk, gk
         r_lo, r_hi = low[:, :n_out], -low[:, n_out:]
         if not exact_pass:
             # residual = net - A z - b: subtract the exact range of the affine part on each box
@@ -234,7 +255,9 @@ def bound_residual(net: Network, A: np.ndarray, b: np.ndarray, lo, hi, tol: floa
     while True:
         r_lo, r_hi, G = bound(L, U)
         used += L.shape[0]
-        need = (r_lo < (s_lo - target)) | (r_hi > (s_hi + target))  # (B, n_out): this output not yet tight enough
+        need = (r_lo < (s_lo - target)) | (
+            r_hi > (s_hi + target)
+        )  # (B, n_out): this output not yet tight enough
         open_ = need.any(axis=1) & (np.any(U - L > 0, axis=1) if splittable.any() else False)
         fin = ~open_
         if fin.any():
@@ -244,7 +267,9 @@ def bound_residual(net: Network, A: np.ndarray, b: np.ndarray, lo, hi, tol: floa
             if open_.any():
                 done_lo = np.minimum(done_lo, r_lo[open_].min(axis=0))
                 done_hi = np.maximum(done_hi, r_hi[open_].max(axis=0))
-            complete = not open_.any() and bool(np.all(done_lo >= s_lo - target) and np.all(done_hi <= s_hi + target))
+            complete = not open_.any() and bool(
+                np.all(done_lo >= s_lo - target) and np.all(done_hi <= s_hi + target)
+            )
             break
         L, U, G = L[open_], U[open_], G[open_]
         # split where the bounding functions vary most over the box (only the rows still needed), along the
@@ -283,11 +308,24 @@ def fit_reach(net: Network, input_set, opts) -> list:
         raise ValueError(f"fit: input set has dimension {input_set.dim}, the network expects {net.n_inputs}")
     lo, hi = input_set.bounds()
     free = hi > lo
-    lo = np.where(free, lo - MARGIN * (1.0 + np.abs(lo)), lo)  # cover rounding of the hull (constants stay exact)
+    lo = np.where(
+        free, lo - MARGIN * (1.0 + np.abs(lo)), lo
+    )  # cover rounding of the hull (constants stay exact)
     hi = np.where(free, hi + MARGIN * (1.0 + np.abs(hi)), lo)
     A_z, b_z, _, _ = fit_affine(net, lo, hi, opts.fit_samples, opts.seed, opts.fit_slope)
-    fit = bound_residual(net, A_z, b_z, lo, hi, opts.fit_tol, opts.fit_max_boxes, opts.fit_batch, opts.fit_samples,
-                         opts.seed + 1, check_time=getattr(opts, "check_time", None))
+    fit = bound_residual(
+        net,
+        A_z,
+        b_z,
+        lo,
+        hi,
+        opts.fit_tol,
+        opts.fit_max_boxes,
+        opts.fit_batch,
+        opts.fit_samples,
+        opts.seed + 1,
+        check_time=getattr(opts, "check_time", None),
+    )
     r_lo, r_hi = fit.r_lo, fit.r_hi
     n_out = net.n_outputs
     if isinstance(input_set, Zonotope):
@@ -300,5 +338,13 @@ def fit_reach(net: Network, input_set, opts) -> list:
     Y = S.affine_map(A_z, b_z)
     pad = MARGIN * (1.0 + np.abs(Y.c) + np.abs(Y.V).sum(axis=1))  # rounding of the affine image
     C = np.hstack([S.C, np.zeros((S.nconstraints, n_out))])
-    return [Star(Y.c, np.hstack([Y.V, np.eye(n_out)]), C, S.d, np.concatenate([S.lb, r_lo - pad]),
-                 np.concatenate([S.ub, r_hi + pad]))]
+    return [
+        Star(
+            Y.c,
+            np.hstack([Y.V, np.eye(n_out)]),
+            C,
+            S.d,
+            np.concatenate([S.lb, r_lo - pad]),
+            np.concatenate([S.ub, r_hi + pad]),
+        )
+    ]

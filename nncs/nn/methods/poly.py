@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nncs.nn.bounds import LinearBounds, backsubstitute, relaxed_magnitude
-from nncs.nn.network import Activation
 from nncs.nn.methods.relax import MARGIN, affine_pieces, lines
+from nncs.nn.network import Activation
 from nncs.sets import Star
 
 __all__ = ["PolyState", "poly_linear", "poly_activation"]
@@ -107,7 +107,11 @@ class PolyState:
 
 def poly_linear(P: PolyState, layer, opts) -> list[PolyState]:
     """Affine layer: recorded exactly."""
-    return [PolyState(P.input, P.steps + (("affine", layer.W, layer.b),), layer.out_dim, P.concretize, P.predicate)]
+    return [
+        PolyState(
+            P.input, P.steps + (("affine", layer.W, layer.b),), layer.out_dim, P.concretize, P.predicate
+        )
+    ]
 
 
 def poly_activation(P: PolyState, act: Activation, opts) -> list[PolyState]:

@@ -37,8 +37,12 @@ def pieces(act: Activation) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
 
 def _is_clip(bps: np.ndarray, slopes: np.ndarray, icepts: np.ndarray) -> bool:
     """True for clip(x, p, q): two breakpoints p < q, slopes (0, 1, 0), intercepts (p, 0, q)."""
-    return (len(bps) == 2 and bps[0] < bps[1] and slopes.tolist() == [0.0, 1.0, 0.0]
-            and icepts.tolist() == [bps[0], 0.0, bps[1]])
+    return (
+        len(bps) == 2
+        and bps[0] < bps[1]
+        and slopes.tolist() == [0.0, 1.0, 0.0]
+        and icepts.tolist() == [bps[0], 0.0, bps[1]]
+    )
 
 
 def affine_pieces(act: Activation, l: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -48,7 +52,9 @@ def affine_pieces(act: Activation, l: np.ndarray, u: np.ndarray) -> tuple[np.nda
     if pw is None:
         return np.zeros(n, dtype=bool), np.zeros(n), np.zeros(n)
     bps, slopes, icepts = pw
-    k_lo = np.searchsorted(bps, l, side="right")  # piece index of l (a breakpoint itself belongs to the right piece)
+    k_lo = np.searchsorted(
+        bps, l, side="right"
+    )  # piece index of l (a breakpoint itself belongs to the right piece)
     k_hi = np.searchsorted(bps, u, side="left")  # piece index of u (a breakpoint belongs to the left piece)
     mask = k_lo >= k_hi
     k = np.where(mask, k_hi, 0)
@@ -164,7 +170,9 @@ def lines(act: Activation, l: np.ndarray, u: np.ndarray) -> Lines:
         low_t[convex] = np.stack([tl_t, tu_t], axis=1)[convex]
     else:
         raise ValueError(f"no relaxation for activation {act!r}")
-    low_t = low_t - _margin(low_t) - MARGIN * np.abs(low_s) * (1.0 + np.maximum(np.abs(l), np.abs(u)))[:, None]
+    low_t = (
+        low_t - _margin(low_t) - MARGIN * np.abs(low_s) * (1.0 + np.maximum(np.abs(l), np.abs(u)))[:, None]
+    )
     up_t = up_t + _margin(up_t) + MARGIN * np.abs(up_s) * (1.0 + np.maximum(np.abs(l), np.abs(u)))[:, None]
     ylo, yhi = ylo - _margin(ylo), yhi + _margin(yhi)
     return Lines(low_s, low_t, up_s, up_t, ylo, yhi)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from nncs.nn.network import Activation
 from nncs.nn.methods.relax import affine_pieces, lines, pieces, widen
+from nncs.nn.network import Activation
 from nncs.sets import Star
 from nncs.sets.base import rounding_slack
 
@@ -73,11 +73,19 @@ def approx_star_activation(S: Star, act: Activation, opts) -> list[Star]:
     rows, rhs = [], []
     eye = np.eye(nr)
     for k in range(L.low_s.shape[1]):
-        keep = np.ones(nr, dtype=bool) if k == 0 else (L.low_s[:, k] != L.low_s[:, 0]) | (L.low_t[:, k] != L.low_t[:, 0])
+        keep = (
+            np.ones(nr, dtype=bool)
+            if k == 0
+            else (L.low_s[:, k] != L.low_s[:, 0]) | (L.low_t[:, k] != L.low_t[:, 0])
+        )
         if np.any(keep):  # low_s * x + low_t <= b
             rows.append(np.hstack([L.low_s[keep, k, None] * VR[keep], -eye[keep]]))
             rhs.append(-L.low_s[keep, k] * cR[keep] - L.low_t[keep, k])
-        keep = np.ones(nr, dtype=bool) if k == 0 else (L.up_s[:, k] != L.up_s[:, 0]) | (L.up_t[:, k] != L.up_t[:, 0])
+        keep = (
+            np.ones(nr, dtype=bool)
+            if k == 0
+            else (L.up_s[:, k] != L.up_s[:, 0]) | (L.up_t[:, k] != L.up_t[:, 0])
+        )
         if np.any(keep):  # b <= up_s * x + up_t
             rows.append(np.hstack([-L.up_s[keep, k, None] * VR[keep], eye[keep]]))
             rhs.append(L.up_s[keep, k] * cR[keep] + L.up_t[keep, k])
@@ -98,7 +106,9 @@ def exact_star_activation(S: Star, act: Activation, opts) -> list[Star]:
     """
     pw = pieces(act)
     if pw is None:
-        raise ValueError(f"exact-star handles piecewise-linear activations only, not {act!r}; use approx-star")
+        raise ValueError(
+            f"exact-star handles piecewise-linear activations only, not {act!r}; use approx-star"
+        )
     bps, slopes, icepts = pw
     l0, u0 = neuron_bounds(S, None, "estimate")
     mask0 = affine_pieces(act, l0, u0)[0]

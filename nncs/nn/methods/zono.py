@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from nncs.nn.network import Activation
 from nncs.nn.methods.relax import affine_pieces, parallel, widen
+from nncs.nn.network import Activation
 from nncs.sets import Zonotope
 
 __all__ = ["zono_linear", "zono_activation"]

@@ -33,10 +33,16 @@ def _nnet(tmp_path, text):
     return path
 
 
-@pytest.mark.parametrize("first_line,message", [
-    ("inf,2,1,3,", "header value 0"), ("nan,2,1,3,", "header value 0"), ("2,0,1,3,", "inputs"),
-    ("2,2,-1,3,", "outputs"), ("2.5,2,1,3,", "header value 0"),
-])
+@pytest.mark.parametrize(
+    "first_line,message",
+    [
+        ("inf,2,1,3,", "header value 0"),
+        ("nan,2,1,3,", "header value 0"),
+        ("2,0,1,3,", "inputs"),
+        ("2,2,-1,3,", "outputs"),
+        ("2.5,2,1,3,", "header value 0"),
+    ],
+)
 def test_nnet_header_counts_must_be_positive_integers(tmp_path, first_line, message):
     path = _nnet(tmp_path, NNET.replace("2,2,1,3,", first_line, 1))
     with pytest.raises(ValueError, match="net.nnet") as exc:
@@ -45,7 +51,9 @@ def test_nnet_header_counts_must_be_positive_integers(tmp_path, first_line, mess
 
 
 def test_nnet_sizes_that_cannot_fit_are_refused_before_reading_weights(tmp_path):
-    path = _nnet(tmp_path, NNET.replace("2,3,1,", "2,100000,100000,", 1).replace("2,2,1,3,", "2,2,100000,3,", 1))
+    path = _nnet(
+        tmp_path, NNET.replace("2,3,1,", "2,100000,100000,", 1).replace("2,2,1,3,", "2,2,100000,3,", 1)
+    )
     with pytest.raises(ValueError, match="parameters"):
         load_network(path)
 
@@ -63,14 +71,22 @@ def test_nnet_normalize_false_is_the_bare_network_and_true_applies_the_header(tm
     np.testing.assert_allclose(bare(x), np.maximum(x @ W1.T + b1, 0) @ W2.T + b2, rtol=1e-12)
 
 
-@pytest.mark.parametrize("content", [
-    b"\xff{}", b'{"layers": ' + b"[" * 100000 + b"]" * 100000 + b"}",
-    json.dumps({"layers": [{"W": [[1.0]], "b": [0.0], "activation": {"name": "leakyrelu", "alpha": "x"}}]}).encode(),
-    json.dumps({"layers": [{"W": [[1.0]], "b": [0.0], "activation": 7}]}).encode(),
-    json.dumps({"layers": [{"W": [[1.0, 2.0]], "b": [0.0, 1.0], "activation": "relu"}]}).encode(),
-    json.dumps({"layers": [{"W": [[]], "b": [0.0], "activation": "relu"}]}).encode(),
-    json.dumps({"layers": [{"W": [[1.0]], "b": [0.0]}, {"W": [], "b": [], "activation": "relu"}]}).encode(),
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"\xff{}",
+        b'{"layers": ' + b"[" * 100000 + b"]" * 100000 + b"}",
+        json.dumps(
+            {"layers": [{"W": [[1.0]], "b": [0.0], "activation": {"name": "leakyrelu", "alpha": "x"}}]}
+        ).encode(),
+        json.dumps({"layers": [{"W": [[1.0]], "b": [0.0], "activation": 7}]}).encode(),
+        json.dumps({"layers": [{"W": [[1.0, 2.0]], "b": [0.0, 1.0], "activation": "relu"}]}).encode(),
+        json.dumps({"layers": [{"W": [[]], "b": [0.0], "activation": "relu"}]}).encode(),
+        json.dumps(
+            {"layers": [{"W": [[1.0]], "b": [0.0]}, {"W": [], "b": [], "activation": "relu"}]}
+        ).encode(),
+    ],
+)
 def test_malformed_json_networks_are_a_short_error_naming_the_file(tmp_path, content):
     path = tmp_path / "net.json"
     path.write_bytes(content)

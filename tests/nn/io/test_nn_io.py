@@ -70,7 +70,9 @@ def test_onnx_every_supported_operator_matches_reference_evaluator(tmp_path):
     np.testing.assert_allclose(net(x), expected, rtol=1e-6, atol=1e-9)
 
 
-@pytest.mark.parametrize("lo,hi", [(0.0, 1.0), (-1.0, 1.0), (0.0, np.inf), (-2.0, np.inf), (-np.inf, 0.5), (-0.5, 2.0)])
+@pytest.mark.parametrize(
+    "lo,hi", [(0.0, 1.0), (-1.0, 1.0), (0.0, np.inf), (-2.0, np.inf), (-np.inf, 0.5), (-0.5, 2.0)]
+)
 def test_onnx_clip_variants(tmp_path, lo, hi):
     inits = {"lo": np.array(lo), "hi": np.array(hi)}
     model = _model([helper.make_node("Clip", ["x", "lo", "hi"], ["y"])], inits, [1, 3], "y", [1, 3])
@@ -81,7 +83,10 @@ def test_onnx_clip_variants(tmp_path, lo, hi):
 
 
 def test_onnx_unknown_operator_names_operator_and_node(tmp_path):
-    nodes = [helper.make_node("Relu", ["x"], ["r"], name="first"), helper.make_node("Softmax", ["r"], ["y"], name="smax")]
+    nodes = [
+        helper.make_node("Relu", ["x"], ["r"], name="first"),
+        helper.make_node("Softmax", ["r"], ["y"], name="smax"),
+    ]
     onnx.save(_model(nodes, {}, [1, 3], "y", [1, 3]), tmp_path / "u.onnx")
     with pytest.raises(ValueError, match=r"unsupported ONNX operator 'Softmax' at node 1 'smax'"):
         load_network(tmp_path / "u.onnx")
@@ -104,7 +109,10 @@ def test_onnx_shape_mismatch_and_nan_weights(tmp_path):
         load_network(tmp_path / "s.onnx")
     W = np.ones((3, 2))
     W[0, 1] = np.nan
-    onnx.save(_model([helper.make_node("MatMul", ["x", "W"], ["y"])], {"W": W}, [1, 3], "y", [1, 2]), tmp_path / "n.onnx")
+    onnx.save(
+        _model([helper.make_node("MatMul", ["x", "W"], ["y"])], {"W": W}, [1, 3], "y", [1, 2]),
+        tmp_path / "n.onnx",
+    )
     with pytest.raises(ValueError, match="NaN"):
         load_network(tmp_path / "n.onnx")
 
@@ -131,7 +139,9 @@ def test_save_and_reload_is_the_same_function(tmp_path, ext):
     assert back.equals(net)
     if ext == "onnx":  # and an independent ONNX evaluator agrees
         ref = ReferenceEvaluator(onnx.load(path)).run(None, {"input": x})[0]
-        np.testing.assert_allclose(ref, net(x), rtol=1e-7, atol=1e-9)  # LeakyRelu alpha is a float32 attribute
+        np.testing.assert_allclose(
+            ref, net(x), rtol=1e-7, atol=1e-9
+        )  # LeakyRelu alpha is a float32 attribute
 
 
 def test_json_shared_networks_match_their_check_fields(shared_benchmarks):
@@ -150,7 +160,12 @@ def test_json_shared_networks_match_their_check_fields(shared_benchmarks):
 
 
 def test_json_errors_name_the_layer(tmp_path):
-    bad = {"layers": [{"W": [[1, 2]], "b": [0], "activation": "relu"}, {"W": [[1, 2]], "b": [0], "activation": "linear"}]}
+    bad = {
+        "layers": [
+            {"W": [[1, 2]], "b": [0], "activation": "relu"},
+            {"W": [[1, 2]], "b": [0], "activation": "linear"},
+        ]
+    }
     (tmp_path / "a.json").write_text(json.dumps(bad))
     with pytest.raises(ValueError, match=r"layers\[1\].*expects 2 inputs"):
         load_network(tmp_path / "a.json")
@@ -228,7 +243,9 @@ def test_mat_cell_arrays(tmp_path):
         load_network(tmp_path / "bad.mat")
     acts[0, 0] = "tanh"
     scipy.io.savemat(tmp_path / "t.mat", {"W": cell_W, "b": cell_b, "act_fcns": acts})
-    np.testing.assert_allclose(load_network(tmp_path / "t.mat")(x), np.tanh(x @ Ws[0].T + bs[0].T) @ Ws[1].T + bs[1].T)
+    np.testing.assert_allclose(
+        load_network(tmp_path / "t.mat")(x), np.tanh(x @ Ws[0].T + bs[0].T) @ Ws[1].T + bs[1].T
+    )
     scipy.io.savemat(tmp_path / "nob.mat", {"W": cell_W})
     with pytest.raises(ValueError, match="missing variable 'b'"):
         load_network(tmp_path / "nob.mat")

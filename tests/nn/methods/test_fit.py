@@ -7,9 +7,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import nncs
-from nncs.nn.network import LeakyReLU, Linear, Network, ReLU, Sigmoid, Tanh
 from nncs.nn.methods import ReachOptions, reach
 from nncs.nn.methods.fit import bound_residual, fit_affine
+from nncs.nn.network import LeakyReLU, Linear, Network, ReLU, Sigmoid, Tanh
 from nncs.sets import Box, Star, Zonotope
 from tests.nn.random_nets import random_net as _random_net
 
@@ -35,8 +35,14 @@ def joint_zonotope(inp: Zonotope, out: Zonotope) -> Zonotope:
     return Zonotope(np.concatenate([inp.c, out.c]), np.vstack([G_in, out.G]))
 
 
-nets = st.tuples(st.integers(0, 10_000), st.integers(1, 3), st.lists(st.integers(2, 6), min_size=1, max_size=3),
-                 st.integers(1, 2), st.sampled_from(sorted(ACTS)), st.booleans())
+nets = st.tuples(
+    st.integers(0, 10_000),
+    st.integers(1, 3),
+    st.lists(st.integers(2, 6), min_size=1, max_size=3),
+    st.integers(1, 2),
+    st.sampled_from(sorted(ACTS)),
+    st.booleans(),
+)
 
 
 @SETTINGS
@@ -125,7 +131,9 @@ def test_linear_network_has_a_vanishing_residual():
 
 def test_relu_residual_is_tight_against_samples():
     # 1-D |z| = relu(z) + relu(-z) on [-1, 1]: best slope 0, residual range [0, 1] -> bounds close to it
-    net = Network([Linear(np.array([[1.0], [-1.0]]), [0.0, 0.0]), ReLU(), Linear(np.array([[1.0, 1.0]]), [0.0])])
+    net = Network(
+        [Linear(np.array([[1.0], [-1.0]]), [0.0, 0.0]), ReLU(), Linear(np.array([[1.0, 1.0]]), [0.0])]
+    )
     lo, hi = np.array([-1.0]), np.array([1.0])
     A, b, _, _ = fit_affine(net, lo, hi, 500, 0)
     assert abs(A[0, 0]) < 1e-6 and abs(b[0] - 0.5) < 1e-3  # the Chebyshev fit of |z| on [-1, 1]
@@ -178,9 +186,18 @@ def test_networks_with_identity_consecutive_linear_and_leading_activation():
     from nncs.nn.network import Identity
 
     rng = np.random.default_rng(2)
-    net = Network([ReLU(), Linear(rng.normal(size=(4, 2)), rng.normal(size=4)), Identity(),
-                   Linear(rng.normal(size=(3, 4)), rng.normal(size=3)), ReLU(), Linear(rng.normal(size=(1, 3)), [0.1]),
-                   ReLU()], n_inputs=2)
+    net = Network(
+        [
+            ReLU(),
+            Linear(rng.normal(size=(4, 2)), rng.normal(size=4)),
+            Identity(),
+            Linear(rng.normal(size=(3, 4)), rng.normal(size=3)),
+            ReLU(),
+            Linear(rng.normal(size=(1, 3)), [0.1]),
+            ReLU(),
+        ],
+        n_inputs=2,
+    )
     Z = Zonotope([0.2, -0.1], [[0.5, 0.1, 0.0], [0.0, 0.3, 0.4]])
     (out,) = reach(net, Z, "fit")
     e = rng.uniform(-1, 1, (300, 3))

@@ -7,9 +7,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import nncs
-from nncs.nn.network import LeakyReLU, Linear, Network, ReLU, SatLin, SatLins, Sigmoid, Tanh
 from nncs.nn.methods import ReachOptions, reach
-from nncs.sets import Box, Star, Zonotope
+from nncs.nn.network import LeakyReLU, Linear, Network, ReLU, SatLin, SatLins, Sigmoid, Tanh
+from nncs.sets import Box, Zonotope
 from tests.nn.random_nets import random_net
 
 ALL_ACTS = [ReLU, lambda: LeakyReLU(0.1), Tanh, Sigmoid, SatLin, SatLins]
@@ -154,7 +154,9 @@ def test_dependency_contract_zono(spec):
     for e in rng.uniform(-1, 1, size=(4, m)):
         y = net(Z.c + Z.G @ e)
         S = out.to_star()
-        fixed = S.with_predicate_bounds(np.concatenate([e, -np.ones(out.ngens - m)]), np.concatenate([e, np.ones(out.ngens - m)]))
+        fixed = S.with_predicate_bounds(
+            np.concatenate([e, -np.ones(out.ngens - m)]), np.concatenate([e, np.ones(out.ngens - m)])
+        )
         assert fixed.contains(y, tol=1e-7)[0]
 
 

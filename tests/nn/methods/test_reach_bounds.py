@@ -4,9 +4,9 @@ validated, and the `check_time` hook called inside the exact-star splits and the
 import numpy as np
 import pytest
 
-from nncs.nn.network import LeakyReLU, Linear, Network, ReLU, SatLin, SatLins, Sigmoid, Tanh
 from nncs.nn.methods import ReachOptions, check_supported, reach
 from nncs.nn.methods.fit import bound_residual
+from nncs.nn.network import LeakyReLU, Linear, Network, ReLU, SatLin, SatLins, Sigmoid, Tanh
 from nncs.sets import Box
 from tests.nn.random_nets import random_net
 
@@ -17,6 +17,7 @@ class Stop(Exception):
 
 def counting_check(limit):
     """A check_time hook that raises Stop on its (limit + 1)-th call; calls are counted in .calls."""
+
     def check():
         check.calls += 1
         if check.calls > limit:
@@ -56,9 +57,19 @@ def test_unknown_method_refused():
         check_supported(net, "magic")
 
 
-@pytest.mark.parametrize("field, value", [("max_stars", 0), ("fit_samples", 0), ("fit_max_boxes", -1),
-                                          ("fit_batch", 0), ("seed", -1), ("fit_tol", float("nan")),
-                                          ("fit_tol", 0.0), ("max_stars", 2.5)])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("max_stars", 0),
+        ("fit_samples", 0),
+        ("fit_max_boxes", -1),
+        ("fit_batch", 0),
+        ("seed", -1),
+        ("fit_tol", float("nan")),
+        ("fit_tol", 0.0),
+        ("max_stars", 2.5),
+    ],
+)
 def test_reach_options_refuse_bad_numbers(field, value):
     with pytest.raises(ValueError, match=field):
         ReachOptions(**{field: value})
@@ -84,5 +95,9 @@ def test_fit_splitting_is_interruptible():
     with pytest.raises(Stop):
         bound_residual(net, A, b, lo, hi, tol=1e-6, max_boxes=200, batch=4, check_time=check)
     with pytest.raises(Stop):
-        reach(net, Box(lo, hi), "fit", ReachOptions(fit_tol=1e-6, fit_max_boxes=200, fit_batch=4,
-                                                    check_time=counting_check(2)))
+        reach(
+            net,
+            Box(lo, hi),
+            "fit",
+            ReachOptions(fit_tol=1e-6, fit_max_boxes=200, fit_batch=4, check_time=counting_check(2)),
+        )

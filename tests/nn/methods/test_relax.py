@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from nncs.nn.network import LeakyReLU, ReLU, SatLin, SatLins, Sigmoid, Tanh
 from nncs.nn.methods.relax import affine_pieces, lines, parallel
+from nncs.nn.network import LeakyReLU, ReLU, SatLin, SatLins, Sigmoid, Tanh
 
 ACTS = [ReLU(), LeakyReLU(0.2), LeakyReLU(3.0), Tanh(), Sigmoid(), SatLin(), SatLins()]
 
@@ -43,7 +43,9 @@ def test_relu_triangle_and_deepz_coefficients():
     np.testing.assert_allclose(L.up_t[0], [0.75, 0.75], atol=1e-9)
     np.testing.assert_allclose(sorted(L.low_s[0]), [0.0, 1.0])
     s, t_lo, t_hi = parallel(ReLU(), l, u)
-    np.testing.assert_allclose([s[0], t_lo[0], t_hi[0]], [0.75, 0.0, 0.75], atol=1e-9)  # DeepZ: lambda, 0, -lambda l
+    np.testing.assert_allclose(
+        [s[0], t_lo[0], t_hi[0]], [0.75, 0.0, 0.75], atol=1e-9
+    )  # DeepZ: lambda, 0, -lambda l
 
 
 def test_affine_pieces_detects_single_pieces_only():
