@@ -201,26 +201,13 @@ def _number_table(table: dict, key: str, where: str) -> dict[str, float]:
 
 
 def _model_parameter_names(model: str) -> list[str] | None:
-    """The keyword parameters of the library plant `model`'s factory (None when they cannot be listed)."""
-    import inspect
-
+    """The keyword parameters of the library plant `model`'s factory (None for an unknown plant, which
+    `plants.get` then refuses with the list of known ones)."""
     from nncs import plants
 
-    listing = getattr(plants, "parameter_names", None)
-    if listing is not None:
-        return list(listing(model))
-    try:
-        import importlib
-
-        module, factory, _ = plants._lookup(model)
-        fn = getattr(importlib.import_module(module), factory)
-        return [
-            p.name
-            for p in inspect.signature(fn).parameters.values()
-            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-        ]
-    except Exception:  # noqa: BLE001 - only the suggestion is lost; plants.get still refuses unknown parameters
+    if model not in plants.names():
         return None
+    return plants.parameter_names(model)
 
 
 def _model_plant(table: dict, where: str) -> SymbolicPlant:

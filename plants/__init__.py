@@ -48,10 +48,20 @@ def get(name: str, **parameters: Any):
         raise ValueError(f"plant {name!r}: bad parameters {sorted(parameters)}: {exc}") from None
 
 
+def parameter_names(name: str) -> list[str]:
+    """The keyword parameters of plant `name`'s factory, in order (what `get(name, ...)` accepts)."""
+    import inspect
+
+    module, factory, _ = _lookup(name)
+    fn = getattr(importlib.import_module(module), factory)
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return [p.name for p in inspect.signature(fn).parameters.values() if p.kind in kinds]
+
+
 def example(name: str) -> dict:
     """A one-period problem for plant `name`: {state_lower, state_upper, input_lower, input_upper, period}."""
     module, _, ex = _lookup(name)
     return getattr(importlib.import_module(module), ex)()
 
 
-__all__ = ["get", "names", "example"]
+__all__ = ["get", "names", "parameter_names", "example"]

@@ -93,3 +93,16 @@ def test_acc_benchmark_initial_set_matches_readme(shared_benchmarks):
     assert "x_lead in [90,110]" in text and "a_lead = -2" in text and "mu = 1e-4" in text
     ex = plants.example("acc")
     assert ex["state_lower"][0] == 90 and ex["state_upper"][0] == 110 and ex["period"] == 0.1
+
+
+def test_parameter_names_are_what_get_accepts():
+    from nncs import plants
+
+    assert plants.parameter_names("acc") == ["a_lead", "mu"]  # plants/acc.py's signature, read by eye
+    for name in plants.names():
+        params = plants.parameter_names(name)
+        assert len(set(params)) == len(params)
+        with pytest.raises(ValueError, match="bad parameters"):
+            plants.get(name, **{"not_a_parameter_" + "_".join(params): 1.0})
+    with pytest.raises(ValueError, match="unknown plant"):
+        plants.parameter_names("no_such_plant")
