@@ -38,6 +38,7 @@ import sympy as sp
 __all__ = [
     "affine_map",
     "linear_constraint",
+    "linear_relation",
     "parse_expression",
     "check_name",
     "finite_float",
@@ -642,15 +643,16 @@ def affine_map(expressions: Sequence, names: Sequence[str], what: str) -> tuple[
     return W, b
 
 
-def linear_constraint(text: str, names: Sequence[str], what: str) -> tuple[np.ndarray, float]:
-    """Return (h, g) such that the constraint `text` (e.g. "x1 - x2 >= 10 + 1.4*x3") reads `h.x <= g`.
+def linear_relation(text: str, names: Sequence[str], what: str) -> tuple[np.ndarray, float, bool]:
+    """Return (h, g, strict) such that the constraint `text` (e.g. "x1 - x2 > 10 + 1.4*x3") reads `h.x <= g`
+    (strict False) or `h.x < g` (strict True: the relation was `<` or `>`).
 
     Args:
         text: one relation `lhs REL rhs` with REL one of <=, >=, <, > and both sides affine in `names`.
         names: the variable names, in the order of x.
         what: where the constraint comes from, e.g. "spec.always[0]".
     Returns:
-        (h, g): strict and non-strict inequalities are treated alike (closed sets).
+        (h, g, strict): exact (the constraint rewritten, nothing dropped).
     Raises:
         ValueError: naming `what` for a non-string, no relation, more than one, "==" (write two constraints),
             a side that does not parse or is not affine, or a constraint that involves none of `names`.
@@ -665,4 +667,15 @@ def linear_constraint(text: str, names: Sequence[str], what: str) -> tuple[np.nd
         h, g = -h, -g
     if not np.any(h != 0):
         raise ValueError(f"{what}: {_cut(text)} does not involve any of {list(names)}")
-    return h, float(g)
+    return h, float(g), rel in ("<", ">")
+
+
+def linear_constraint(text: str, names: Sequence[str], what: str) -> tuple[np.ndarray, float]:
+    """Return (h, g) such that the closure of the constraint `text` (e.g. "x1 - x2 >= 10 + 1.4*x3") reads
+    `h.x <= g` (a strict `<` / `>` gives its closure; `linear_relation` also says whether it was strict).
+
+    Raises:
+        ValueError: as `linear_relation`.
+    """
+    h, g, _ = linear_relation(text, names, what)
+    return h, g

@@ -2,6 +2,13 @@
 
 A set check answers True only when every point of the set satisfies the specification (LPs on stars are
 certified, zonotopes exact); trace checks measure by how much a concrete trajectory violates it.
+
+Strict constraints (`<`, `>`) keep their meaning. In `always` and `goal` a strict condition is proven only when
+the certified bound over the set lies strictly inside it (a set touching `x = c` does not prove `x > c`). In
+`avoid` the unsafe region `{x : conditions}` is avoided with its boundary (its closure), which is sound and at
+most stricter than asked. A trace violates a strict `always` / `goal` condition when it reaches the boundary;
+the falsifier reports only violations that are clearly positive, so a counterexample is never a rounding
+artefact.
 """
 
 from __future__ import annotations
@@ -12,19 +19,68 @@ from typing import ClassVar
 
 import numpy as np
 
-from nncs.expressions import linear_constraint
+from nncs.expressions import linear_relation
 from nncs.sets import HPolytope
 from nncs.sets.base import Set
 
-__all__ = ["Always", "Goal", "Avoid", "Spec", "parse_constraints"]
+__all__ = ["Always", "Goal", "Avoid", "Spec", "parse_constraints", "parse_relations"]
+
+
+def parse_relations(
+    texts: Sequence[str], names: Sequence[str], what: str
+) -> tuple[HPolytope, tuple[bool, ...]]:
+    """Return the conjunction of linear constraints (strings over `names`) as the HPolytope `H x <= g` of its
+    closure and, per row, whether the constraint was strict (`<` or `>`; exact).
+
+    Raises:
+        ValueError naming `what[i]` for an empty list or a constraint that does not parse (see
+        `nncs.expressions.linear_relation`).
+    """
+    if isinstance(texts, str) or not len(texts):
+        raise ValueError(f"{what}: expected a non-empty list of constraints like ['x1 >= 0']")
+    rows = [linear_relation(t, names, f"{what}[{i}]") for i, t in enumerate(texts)]
+    region = HPolytope(np.array([h for h, _, _ in rows]), np.array([g for _, g, _ in rows]))
+    return region, tuple(strict for _, _, strict in rows)
 
 
 def parse_constraints(texts: Sequence[str], names: Sequence[str], what: str) -> HPolytope:
-    """Return the conjunction of linear constraints (strings over `names`) as an HPolytope `H x <= g`."""
-    if isinstance(texts, str) or not len(texts):
-        raise ValueError(f"{what}: expected a non-empty list of constraints like ['x1 >= 0']")
-    rows = [linear_constraint(t, names, f"{what}[{i}]") for i, t in enumerate(texts)]
-    return HPolytope(np.array([h for h, _ in rows]), np.array([g for _, g in rows]))
+    """Return the closure of the conjunction of linear constraints (strings over `names`) as an HPolytope
+    `H x <= g` (exact for non-strict constraints; a strict one gives its closure)."""
+    return parse_relations(texts, names, what)[0]
+
+
+@dataclass(frozen=True)
+class Violation:
+    """Where a concrete trajectory violates a spec the most.
+
+    Attributes:
+        condition: the violated condition as written (e.g. "theta <= 1"); for avoid, the region entered.
+        amount: by how much (>= 0 means violated; for avoid, the depth inside the region).
+        time: the time (s) of the worst state.
+    """
+
+    condition: str
+    amount: float
+    time: float
+
+    def describe(self) -> str:
+        """One line, e.g. "`theta <= 1` violated by 0.0083 at t = 0.65 s"."""
+        return f"`{self.condition}` violated by {self.amount:.3g} at t = {self.time:.4g} s"
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    """The condition of a spec that a set came closest to failing, with its certified bound.
+
+    Attributes:
+        condition: the condition as written (for avoid: the region).
+        excess: how far the set's certified bound goes past the condition (for always / goal: `max h.x - g`
+            over the set; for avoid: minus the best separation). Negative: the condition is proven with that
+            margin (zero proves a non-strict condition only).
+    """
+
+    condition: str
+    excess: float
 
 
 def _window(window, what: str) -> tuple[float, float]:
@@ -71,6 +127,41 @@ class SpecBase:
         """True only if every point of the set `s` satisfies the spec (sound)."""
         raise NotImplementedError
 
+    def shortfall(self, s: Set) -> Shortfall:  # pragma: no cover - every kind overrides it
+        """The condition the set `s` comes closest to failing and its certified bound (LP-tight on stars)."""
+        raise NotImplementedError
+
+    def worst_violation(self, times: np.ndarray, states: np.ndarray, horizon: float) -> Violation | None:
+        """Where the trajectory (states (K, n) at times (K,)) violates the spec most (None when no time of it
+        is constrained); `amount` > 0 means violated."""
+        mask = self.time_mask(np.asarray(times), horizon)
+        if not np.any(mask):
+            return None
+        row, amount, k = self._worst_row(np.asarray(states, dtype=float)[mask])
+        return Violation(self._condition(row), float(amount), float(np.asarray(times)[mask][k]))
+
+    def _worst_row(self, states: np.ndarray) -> tuple[int | None, float, int]:  # pragma: no cover
+        raise NotImplementedError
+
+    def _condition(self, row: int | None) -> str:
+        return self.text[row] if row is not None else " and ".join(self.text)
+
+    def strict_rows(self) -> np.ndarray:
+        """Per constraint row, whether it is strict (a boolean array)."""
+        strict = getattr(self, "strict", ())
+        return np.array(strict, dtype=bool) if len(strict) else np.zeros(len(self.region.g), dtype=bool)
+
+    def describe(self) -> str:
+        """The spec in one line, e.g. "always theta >= 0 and theta <= 1 (t in [0, 1] s)"."""
+        window = "" if self.window is None else f" (t in [{self.window[0]:g}, {self.window[1]:g}] s)"
+        when = " at the final time" if self.at_final_time else window
+        return f"{self.kind} {' and '.join(self.text)}{when}"
+
+    def to_dict(self) -> dict:
+        """The JSON form in reports: {"kind", "constraints" (as written), "window" ([from, to] or None)}."""
+        window = None if self.window is None else [float(self.window[0]), float(self.window[1])]
+        return {"kind": self.kind, "constraints": list(self.text), "window": window}
+
     def violation(self, states):  # pragma: no cover - every kind overrides it
         """Per state (the last axis holds the state; numpy or JAX arrays alike), how much it violates the spec:
         positive means violated."""
@@ -78,11 +169,34 @@ class SpecBase:
 
 
 class _Inside:
-    """The checks of the specs that ask every state to satisfy all constraints `H x <= g` (`self.region`)."""
+    """The checks of the specs that ask every state to satisfy all constraints `H x <= g` (`self.region`;
+    rows marked strict ask `H_i x < g_i`)."""
 
     def holds_on(self, s: Set) -> bool:
-        """True only if every point of `s` satisfies every constraint (sound)."""
-        return self.region.contains_set(s)
+        """True only if every point of `s` satisfies every constraint (sound; a strict row needs its
+        certified bound strictly below `g_i`)."""
+        strict = self.strict_rows()
+        if not strict.any():
+            return self.region.contains_set(s)
+        H, g = self.region.H, self.region.g
+        if (~strict).any() and not HPolytope(H[~strict], g[~strict]).contains_set(s):
+            return False
+        Hs, gs = H[strict], g[strict]
+        pending = s.support_function_outer(Hs) >= gs  # the cheap outer bound settles most rows
+        return bool(np.all(s.support_function(Hs[pending]) < gs[pending])) if pending.any() else True
+
+    def shortfall(self, s: Set) -> Shortfall:
+        """The row with the largest certified `max_{x in s} h_i.x - g_i` (LP-tight on stars)."""
+        excess = s.support_function(self.region.H) - self.region.g
+        failing = (excess > 0) | (self.strict_rows() & (excess >= 0))
+        candidates = np.flatnonzero(failing) if failing.any() else np.arange(len(excess))
+        row = int(candidates[np.argmax(excess[candidates])])
+        return Shortfall(self._condition(row), float(excess[row]))
+
+    def _worst_row(self, states: np.ndarray) -> tuple[int | None, float, int]:
+        values = states @ self.region.H.T - self.region.g  # (K, m)
+        k, row = np.unravel_index(int(np.argmax(values)), values.shape)
+        return int(row), float(values[k, row]), int(k)
 
     def violation(self, states):
         """Per state (last axis; numpy or JAX arrays), the largest `(H x - g)_i`: positive means violated."""
@@ -94,14 +208,16 @@ class Always(_Inside, SpecBase):
     """Every state at every time in the window satisfies all constraints `H x <= g`.
 
     Attributes:
-        region: the constraints as an HPolytope.
+        region: the constraints as an HPolytope (the closure of strict ones).
         window: (from, to) in seconds; None means the whole horizon.
         text: the constraints as written (for reports).
+        strict: per constraint, whether it is strict (`<` / `>`); empty means none is.
     """
 
     region: HPolytope
     window: tuple[float, float] | None = None
     text: tuple[str, ...] = field(default=())
+    strict: tuple[bool, ...] = field(default=())
 
     kind = "always"
     shades_complement = True
@@ -109,10 +225,11 @@ class Always(_Inside, SpecBase):
 
 @dataclass(frozen=True)
 class Goal(_Inside, SpecBase):
-    """At the final time, the state satisfies all constraints `H x <= g`."""
+    """At the final time, the state satisfies all constraints `H x <= g` (attributes as `Always`'s)."""
 
     region: HPolytope
     text: tuple[str, ...] = field(default=())
+    strict: tuple[bool, ...] = field(default=())
 
     kind = "goal"
     at_final_time = True
@@ -120,11 +237,13 @@ class Goal(_Inside, SpecBase):
 
 @dataclass(frozen=True)
 class Avoid(SpecBase):
-    """No state at any time in the window enters the unsafe region `{x : H x <= g}` (a conjunction)."""
+    """No state at any time in the window enters the unsafe region `{x : H x <= g}` (a conjunction; strict
+    conditions make an open region, which is avoided with its boundary: sound, see the module docstring)."""
 
     region: HPolytope
     window: tuple[float, float] | None = None
     text: tuple[str, ...] = field(default=())
+    strict: tuple[bool, ...] = field(default=())
 
     kind = "avoid"
 
@@ -137,6 +256,17 @@ class Avoid(SpecBase):
             return True
         # one certified phase-1 LP decides it (per-row support LPs first would only add LPs)
         return s.to_star().intersect_halfspace(H, g).is_empty()
+
+    def shortfall(self, s: Set) -> Shortfall:
+        """Minus the best certified separation `max_i (min_{x in s} h_i.x - g_i)` (LP-tight on stars): negative
+        when some condition of the region is out of reach of `s`."""
+        separation = -s.support_function(-self.region.H) - self.region.g
+        return Shortfall(f"avoid {self._condition(None)}", float(-np.max(separation)))
+
+    def _worst_row(self, states: np.ndarray) -> tuple[int | None, float, int]:
+        depth = self.violation(states)
+        k = int(np.argmax(depth))
+        return None, float(depth[k]), k
 
     def violation(self, states):
         """Per state (last axis; numpy or JAX arrays), `-max_i (H x - g)_i`: positive means inside the unsafe
@@ -159,13 +289,39 @@ def make_spec(
         known = ", ".join(repr(k) for k in SPEC_KINDS)
         raise ValueError(f"{what}: unknown spec kind {kind!r}; expected one of {known}")
     cls = SPEC_KINDS[kind]
-    region = parse_constraints(constraints, names, what)
+    region, strict = parse_relations(constraints, names, what)
+    strict = strict if any(strict) else ()
     text = tuple(constraints)
     if cls.at_final_time:
         if window is not None:
             raise ValueError(f"{what}: a {kind} is checked at the final time; it takes no from/to window")
-        return cls(region, text=text)
-    return cls(region, None if window is None else _window(window, what), text)
+        return cls(region, text=text, strict=strict)
+    return cls(region, None if window is None else _window(window, what), text, strict)
 
 
-__all__ += ["make_spec", "SPEC_KINDS", "SpecBase"]
+def spec_from_dict(data: dict, names: Sequence[str], what: str = "spec") -> Spec:
+    """Rebuild a spec from its `to_dict()` form (e.g. read from a report) over the state `names`.
+
+    The constraints are parsed by `nncs.expressions` (never evaluated as Python).
+
+    Raises:
+        ValueError naming `what` and the field for a malformed entry.
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("kind"), str):
+        raise ValueError(f"{what}: expected an object with 'kind', 'constraints' and 'window'")
+    constraints = data.get("constraints")
+    if not isinstance(constraints, list) or not all(isinstance(c, str) for c in constraints):
+        raise ValueError(f"{what}.constraints: expected a list of strings")
+    window = data.get("window")
+    if window is not None:
+        if not (
+            isinstance(window, list)
+            and len(window) == 2
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in window)
+            and all(np.isfinite(window))
+        ):
+            raise ValueError(f"{what}.window: expected [from, to] (finite seconds) or null")
+    return make_spec(data["kind"], constraints, names, window, what)
+
+
+__all__ += ["make_spec", "spec_from_dict", "SPEC_KINDS", "SpecBase", "Shortfall", "Violation"]

@@ -35,7 +35,11 @@ class Verdict:
         result: the ReachResult of the whole initial set when it was proven in one piece, else None.
         parts: (initial part, "proven" | "unproven" | "unchecked", ReachResult or None) for each part
             tried during refinement.
-        message: a one-line explanation.
+        message: a one-line explanation: for unsafe the violated condition, by how much and when; for
+            unknown why (split budget or time limit) and, when a proof failed, which part, which condition
+            and its best certified bound.
+        reasons: per entry of `parts`, why its proof failed ("" when proven or not tried).
+        specs: the problem's specs (drawn by plots, written to reports).
     """
 
     status: str
@@ -47,6 +51,8 @@ class Verdict:
     problem_name: str = ""
     states: tuple = ()
     options: Options | None = None
+    reasons: list = field(default_factory=list)
+    specs: tuple = ()
 
     @property
     def results(self) -> list:
@@ -54,7 +60,9 @@ class Verdict:
         return [self.result] if self.result is not None else [r for _, _, r in self.parts if r is not None]
 
     def to_dict(self) -> dict:
-        """The JSON report of DESIGN.md: name, verdict, time_s, steps (bounds per sampling instant), counterexample, options."""
+        """The JSON report of DESIGN.md: name, states, verdict, time_s, message, specs (kind, constraints as
+        written, window), steps (bounds per sampling instant), parts (with the reason a proof failed),
+        counterexample (with the violated condition and its time), options."""
         steps = []
         results = self.results
         if results:
@@ -74,43 +82,76 @@ class Verdict:
             "verdict": self.status,
             "time_s": self.time_s,
             "message": self.message,
+            "specs": [spec.to_dict() for spec in self.specs],
             "steps": steps,
             "parts": [
-                {"lower": b.lb.tolist(), "upper": b.ub.tolist(), "status": s} for b, s, _ in self.parts
+                {"lower": b.lb.tolist(), "upper": b.ub.tolist(), "status": s, "reason": reason}
+                for (b, s, _), reason in zip(self.parts, self._padded_reasons())
             ],
             "counterexample": None if self.counterexample is None else self.counterexample.to_dict(),
             "options": asdict(self.options) if self.options is not None else {},
         }
+
+    def _padded_reasons(self) -> list[str]:
+        return list(self.reasons) + [""] * (len(self.parts) - len(self.reasons))
 
     def write_json(self, path: str | Path) -> None:
         """Write the JSON report to `path`."""
         Path(path).write_text(json.dumps(self.to_dict(), indent=1))
 
 
-def _segment_checker(specs, horizon: float):
-    """on_segment callback: True while every spec checked along the way holds on every set of its window."""
-    timed = [s for s in specs if not s.at_final_time]
+class _SegmentChecker:
+    """on_segment callback: True while every spec checked along the way holds on every set of its window; the
+    first failure is kept in `failure` as (t0, t1, spec index, set)."""
 
-    def check(t0: float, t1: float, s) -> bool:
-        return all(spec.holds_on(s) for spec in timed if spec.applies(t0, t1, horizon))
+    def __init__(self, specs, horizon: float):
+        self.timed = [(i, s) for i, s in enumerate(specs) if not s.at_final_time]
+        self.horizon = horizon
+        self.failure = None
 
-    return check
+    def __call__(self, t0: float, t1: float, s) -> bool:
+        for i, spec in self.timed:
+            if spec.applies(t0, t1, self.horizon) and not spec.holds_on(s):
+                self.failure = (t0, t1, i, s)
+                return False
+        return True
+
+
+def _failure_reason(spec_index: int, spec, s, when: str) -> str:
+    """Why `spec` was not proven on the set `s`: its closest condition and the certified bound (a few LPs)."""
+    try:
+        shortfall = spec.shortfall(s)
+    except (ValueError, RuntimeError) as exc:  # an LP that fails: say so rather than hide the reason
+        return f"spec {spec_index} ({spec.kind}) not proven {when} (its bound could not be computed: {exc})"
+    if spec.kind == "avoid":
+        bound = f"no condition of the region is out of reach: best separation {-shortfall.excess:.3g}"
+    elif shortfall.excess > 0:
+        bound = f"the reachable set's certified bound exceeds it by {shortfall.excess:.3g}"
+    else:
+        bound = f"the reachable set's certified bound reaches it (margin {-shortfall.excess:.3g})"
+    return f"spec {spec_index} ({spec.kind}): `{shortfall.condition}` not proven {when}: {bound}"
+
+
+def _interval(t0: float, t1: float) -> str:
+    return f"at t = {t0:.4g} s" if t0 == t1 else f"on t in [{t0:.4g}, {t1:.4g}] s"
 
 
 def _prove(
     problem: Problem, part: Box, options: Options, deadline: float | None = None
-) -> tuple[bool, ReachResult | None]:
+) -> tuple[bool, ReachResult | None, str]:
     """Try to prove the part: cheap network bounds first, then (nn_bounds "auto", star sets) LP bounds, then
     (nn_method "auto") the `fit` network method (affine in the input plus a residual bounded by splitting).
 
+    Returns:
+        (proven, the last ReachResult or None, why the last attempt failed: "" when proven).
     Raises:
         TimeLimitReached when `deadline` (a `time.perf_counter()` value) passes during a reach."""
-    ok, result = _prove_once(problem, part, options, deadline)
+    ok, result, reason = _prove_once(problem, part, options, deadline)
     if not ok and options.nn_bounds == "auto" and _uses_stars(problem, options):
-        ok, result = _prove_once(problem, part, replace(options, nn_bounds="lp"), deadline)
+        ok, result, reason = _prove_once(problem, part, replace(options, nn_bounds="lp"), deadline)
     if not ok and options.nn_method == "auto":
-        ok, result = _prove_once(problem, part, replace(options, nn_method="fit"), deadline)
-    return ok, result
+        ok, result, reason = _prove_once(problem, part, replace(options, nn_method="fit"), deadline)
+    return ok, result, reason
 
 
 def _uses_stars(problem: Problem, options: Options) -> bool:
@@ -121,20 +162,27 @@ def _uses_stars(problem: Problem, options: Options) -> bool:
 
 def _prove_once(
     problem: Problem, part: Box, options: Options, deadline: float | None = None
-) -> tuple[bool, ReachResult | None]:
-    check = _segment_checker(problem.specs, problem.horizon)
+) -> tuple[bool, ReachResult | None, str]:
+    check = _SegmentChecker(problem.specs, problem.horizon)
     try:
         result = reach(problem.system, part, problem.steps, options, on_segment=check, deadline=deadline)
     except TimeLimitReached:
         raise
-    except RuntimeError:
-        return False, None
+    except RuntimeError as exc:
+        return False, None, f"reachability failed ({options.nn_method} network method): {exc}"
     if result.stopped == "timeout":
         raise TimeLimitReached(result.message)
     if not result.complete:
-        return False, result
-    goals = [s for s in problem.specs if s.at_final_time]
-    return all(g.holds_on(X) for g in goals for X in result.final), result
+        if check.failure is not None:
+            t0, t1, i, s = check.failure
+            return False, result, _failure_reason(i, problem.specs[i], s, _interval(t0, t1))
+        return False, result, result.message or "the reach computation stopped early"
+    for i, goal in enumerate(problem.specs):
+        if goal.at_final_time:
+            for X in result.final:
+                if not goal.holds_on(X):
+                    return False, result, _failure_reason(i, goal, X, "at the final time")
+    return True, result, ""
 
 
 def _split(part: Box, initial: Box) -> list[Box]:
@@ -191,7 +239,10 @@ def verify(problem: Problem, options: Options | None = None) -> Verdict:
     deadline = None if opts.timeout is None else start + opts.timeout
     check = time_check(deadline, opts.timeout)
 
+    reasons: dict = {}  # id(part) -> why its proof failed; "last" -> (part, why) of the latest failure
+
     def verdict(status: str, message: str, **kw) -> Verdict:
+        parts_list = kw.get("parts", [])
         return Verdict(
             status,
             time.perf_counter() - start,
@@ -199,6 +250,8 @@ def verify(problem: Problem, options: Options | None = None) -> Verdict:
             problem_name=problem.name,
             states=tuple(problem.system.plant.state_names),
             options=opts,
+            reasons=[reasons.get(id(b), "") for b, _, _ in parts_list],  # the parts' own boxes
+            specs=tuple(problem.specs),
             **kw,
         )
 
@@ -211,9 +264,10 @@ def verify(problem: Problem, options: Options | None = None) -> Verdict:
         )
 
     def unsafe(cex: Counterexample, parts=()) -> Verdict:
+        kind = problem.specs[cex.spec_index].kind
         return verdict(
             "unsafe",
-            f"counterexample violates spec {cex.spec_index} by {cex.violation:.3g}",
+            f"spec {cex.spec_index} ({kind}): {cex.describe()} (a re-simulated counterexample)",
             counterexample=cex,
             parts=list(parts),
         )
@@ -228,7 +282,9 @@ def verify(problem: Problem, options: Options | None = None) -> Verdict:
         disable=None if opts.progress is None else not opts.progress,
     )
     try:
-        return _refine(problem, opts, deadline, check, queue, parts, bar, verdict, try_falsify, unsafe)
+        return _refine(
+            problem, opts, deadline, check, queue, parts, bar, verdict, try_falsify, unsafe, reasons
+        )
     except TimeLimitReached:
         bar.close()
         parts.extend((p, "unchecked", None) for p in queue)
@@ -237,7 +293,8 @@ def verify(problem: Problem, options: Options | None = None) -> Verdict:
         proven = sum(1 for _, s, _ in parts if s == "proven")
         return verdict(
             "unknown",
-            f"time limit of {opts.timeout:g} s reached: {proven} of {len(parts)} part(s) proven",
+            f"time limit of {opts.timeout:g} s reached: {proven} of {len(parts)} part(s) proven"
+            + _first_failure(parts, reasons, problem.system.plant.state_names),
             parts=parts,
         )
 
@@ -253,6 +310,7 @@ def _refine(
     verdict,
     try_falsify,
     unsafe,
+    reasons: dict,
 ) -> Verdict:
     """The falsify / prove / split loop of `verify` (it updates `queue` and `parts` in place, so that a
     TimeLimitReached leaves them describing the work done: the part being proven is in `parts` as unproven)."""
@@ -268,11 +326,13 @@ def _refine(
         bar.update(1)
         parts.append((part, "unproven", None))  # until proven (a time limit leaves it unproven)
         queue.pop(0)
-        ok, result = _prove(problem, part, opts, deadline)
+        ok, result, reason = _prove(problem, part, opts, deadline)
         if ok:
             parts[-1] = (part, "proven", result)
             continue
         parts[-1] = (part, "unproven", result)
+        reasons[id(part)] = reason
+        reasons["last"] = last_failure = (part, reason)
         # a failed proof: search harder (gradients on the whole set first, then samples of each failed part)
         cex = try_falsify(part, tried == 1, opts.falsify_samples if tried == 1 else opts.falsify_samples // 8)
         if cex is not None:
@@ -284,7 +344,8 @@ def _refine(
             proven = sum(1 for _, s, _ in parts if s == "proven")
             return verdict(
                 "unknown",
-                f"split budget {opts.split_budget} spent: {proven} of the parts proven",
+                f"split budget {opts.split_budget} spent: {proven} of {len(parts)} part(s) proven"
+                + _failure_text(*last_failure, problem.system.plant.state_names),
                 parts=parts,
             )
         halves = _split(part, problem.initial)
@@ -293,3 +354,24 @@ def _refine(
     bar.close()
     whole = parts[0][2] if len(parts) == 1 else None
     return verdict("safe", f"proven on {len(parts)} part(s) of the initial set", result=whole, parts=parts)
+
+
+def _box_text(box: Box, names) -> str:
+    """The box as "x in [a, b], y in [c, d]" (its non-degenerate states first; at most 4 named)."""
+    items = [f"{n} in [{lo:.4g}, {hi:.4g}]" for n, lo, hi in zip(names, box.lb, box.ub) if hi > lo]
+    items = items or [f"{n} = {lo:.4g}" for n, lo in zip(names, box.lb)]
+    return ", ".join(items[:4]) + (", ..." if len(items) > 4 else "")
+
+
+def _failure_text(part: Box, reason: str, names) -> str:
+    return f"; not proven on the part {_box_text(part, names)}: {reason}" if reason else ""
+
+
+def _first_failure(parts: list, reasons: dict, names) -> str:
+    """'; not proven on the part ...: why' for the first unproven part that has a reason ('' when none)."""
+    for b, status, _ in parts:
+        if status == "unproven" and reasons.get(id(b)):
+            return _failure_text(b, reasons[id(b)], names)
+    if "last" in reasons:  # the last failed proof, of a part since split
+        return _failure_text(*reasons["last"], names)
+    return ""

@@ -148,3 +148,147 @@ def test_falsify_objective_is_the_specs_own_measure():
     )
     np.testing.assert_allclose(jax_values, per_spec.max(axis=0), rtol=0, atol=1e-12)
     np.testing.assert_allclose(_spec_violations(specs, times, states, 1.0), per_spec, rtol=0, atol=1e-12)
+
+
+# ------------------------------------------------------------------------ strict constraints, explanations
+def test_strict_always_needs_the_set_strictly_inside():
+    strict = make_spec("always", ["x1 < 1"], NAMES)
+    closed = make_spec("always", ["x1 <= 1"], NAMES)
+    assert strict.strict == (True,) and closed.strict == ()
+    touching = nncs.Box([0, 0], [1, 1])  # reaches x1 = 1, which violates x1 < 1
+    assert closed.holds_on(touching) and not strict.holds_on(touching)
+    assert strict.holds_on(nncs.Box([0, 0], [0.999, 1]))
+    assert not make_spec("goal", ["x2 > 0"], NAMES).holds_on(touching)  # x2 = 0 is in the box
+    assert make_spec("goal", ["x2 > -0.5"], NAMES).holds_on(touching)
+
+
+def test_strict_avoid_is_avoided_with_its_boundary():
+    spec = make_spec("avoid", ["x1 > 1"], NAMES)  # the open region x1 > 1
+    assert spec.strict == (True,)
+    assert spec.holds_on(nncs.Box([0, 0], [0.9, 1]))
+    # the box touches only the boundary x1 = 1, outside the open region: not proven (conservative, sound)
+    assert not spec.holds_on(nncs.Box([0, 0], [1, 1]))
+    # on traces the open region is measured exactly: a state on the boundary is not inside it
+    assert spec.violation(np.array([[1.0, 0.0]]))[0] == 0.0
+
+
+def _plane_star(seed):
+    from tests.sets.strategies import random_star
+
+    rng = np.random.default_rng(seed)
+    return random_star(rng, 2, int(rng.integers(1, 4)), int(rng.integers(0, 4)))
+
+
+@settings(max_examples=25, deadline=None)
+@given(seeds, seeds)
+def test_strict_checks_agree_with_samples(star_seed, seed):
+    star = _plane_star(star_seed)
+    points = star.sample(200, np.random.default_rng(seed))
+    level = float(np.quantile(points[:, 0], 0.7))
+    for text, inside in (
+        (f"x1 < {level!r}", lambda p: p[:, 0] < level),
+        (f"x1 > {level!r}", lambda p: p[:, 0] > level),
+    ):
+        spec = make_spec("always", [text], NAMES)
+        if spec.holds_on(star):
+            assert np.all(inside(points)), text
+
+
+def _brute_force_worst(spec, times, states, horizon):
+    """The worst (condition, amount, time) by plain loops over rows and times (independent of spec.py)."""
+    best = None
+    for t, x in zip(times, states):
+        if not spec.time_mask(np.array([t]), horizon)[0]:
+            continue
+        if spec.kind == "avoid":
+            candidates = [
+                (" and ".join(spec.text), -max(h @ x - g for h, g in zip(spec.region.H, spec.region.g)))
+            ]
+        else:
+            candidates = [(text, h @ x - g) for text, h, g in zip(spec.text, spec.region.H, spec.region.g)]
+        for condition, amount in candidates:
+            if best is None or amount > best[1]:
+                best = (condition, amount, t)
+    return best
+
+
+@pytest.mark.parametrize(
+    "kind, constraints, window",
+    [
+        ("always", ["x1 >= -0.5", "x1 <= 0.8", "x1 + x2 <= 1.5"], (0.2, 0.9)),
+        ("goal", ["x1 >= 0.4", "x2 <= 0.1"], None),
+        ("avoid", ["x1 >= 0.5", "x2 >= 0.3"], None),
+    ],
+)
+def test_worst_violation_names_the_condition_amount_and_time(kind, constraints, window):
+    spec = make_spec(kind, constraints, NAMES, window)
+    times = np.linspace(0, 1, 41)
+    states = np.column_stack([np.sin(3 * times), np.cos(2 * times) - 0.3])
+    worst = spec.worst_violation(times, states, 1.0)
+    condition, amount, t = _brute_force_worst(spec, times, states, 1.0)
+    assert worst.condition == condition and worst.time == t
+    assert worst.amount == pytest.approx(amount, abs=1e-12)
+    assert worst.amount == pytest.approx(spec.violation(states[spec.time_mask(times, 1.0)]).max(), abs=1e-12)
+    assert f"`{condition}` violated by" in worst.describe()
+
+
+@settings(max_examples=25, deadline=None)
+@given(seeds, seeds)
+def test_shortfall_is_a_certified_bound_on_sampled_points(star_seed, seed):
+    star = _plane_star(star_seed)
+    points = star.sample(300, np.random.default_rng(seed))
+    always = make_spec("always", ["x1 <= 0", "x1 + 2*x2 <= 1"], NAMES)
+    sf = always.shortfall(star)
+    row = always.text.index(sf.condition)
+    assert sf.excess >= (points @ always.region.H[row] - always.region.g[row]).max() - 1e-9
+    assert (sf.excess <= 0) == always.holds_on(star) or sf.excess == pytest.approx(0, abs=1e-7)
+    avoid = make_spec("avoid", ["x1 >= 0.5", "x2 <= -0.5"], NAMES)
+    sf = avoid.shortfall(star)
+    # minus the best separation: if negative, no sampled point is inside the region
+    if sf.excess < 0:
+        assert np.all(avoid.violation(points) < 0)
+
+
+def test_shortfall_of_a_box_is_the_exact_excess():
+    box = nncs.Box([0, -1], [2, 1])
+    spec = make_spec("always", ["x1 <= 1.5", "x2 >= -3"], NAMES)
+    sf = spec.shortfall(box)
+    assert sf.condition == "x1 <= 1.5" and sf.excess == pytest.approx(0.5)  # max x1 = 2 on the box
+    avoid = make_spec("avoid", ["x1 >= 3", "x2 >= 0"], NAMES)
+    assert avoid.shortfall(box).excess == pytest.approx(-1.0)  # x1 <= 2 keeps 1 away from x1 >= 3
+
+
+def test_specs_round_trip_through_their_report_form():
+    from nncs.spec import spec_from_dict
+
+    for spec in (
+        make_spec("always", ["x1 >= 0", "x2 < 1"], NAMES, (0.5, 2.0)),
+        make_spec("goal", ["x1 >= -0.1"], NAMES),
+        make_spec("avoid", ["x1 > 1", "x2 > 1"], NAMES),
+    ):
+        back = spec_from_dict(spec.to_dict(), NAMES)
+        assert type(back) is type(spec) and back.text == spec.text and back.window == spec.window
+        assert back.strict == spec.strict
+        np.testing.assert_array_equal(back.region.H, spec.region.H)
+        np.testing.assert_array_equal(back.region.g, spec.region.g)
+    assert (
+        make_spec("always", ["x1 >= 0"], NAMES, (0.5, 2.0)).describe() == "always x1 >= 0 (t in [0.5, 2] s)"
+    )
+
+
+@pytest.mark.parametrize(
+    "data, match",
+    [
+        ([], "expected an object"),
+        ({"kind": "always", "constraints": "x1 >= 0"}, "constraints"),
+        ({"kind": "always", "constraints": ["x1 >= 0"], "window": [0, "1"]}, "window"),
+        ({"kind": "always", "constraints": ["x1 >= 0"], "window": [0, float("nan")]}, "window"),
+        ({"kind": "sometimes", "constraints": ["x1 >= 0"]}, "unknown spec kind"),
+        ({"kind": "always", "constraints": ["__import__('os') >= 0"]}, "spec"),
+    ],
+)
+def test_spec_from_dict_refuses_malformed_entries(data, match):
+    from nncs.spec import spec_from_dict
+
+    with pytest.raises(ValueError, match=match):
+        spec_from_dict(data, NAMES)

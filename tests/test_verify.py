@@ -191,3 +191,74 @@ def test_window_past_the_horizon_is_an_error_not_a_vacuous_safe():
     )
     with pytest.raises(ValueError, match="past the horizon"):
         nncs.verify(dataclasses.replace(problem, specs=(late,)))
+
+
+# ------------------------------------------------------------------------------- what the verdict says
+def test_unsafe_names_the_violated_condition_its_amount_and_time():
+    def edit(d):
+        d["spec"][0]["always"] = ["v_ego >= 0", "x_lead - x_ego >= 40 + 1.4*v_ego"]
+
+    problem = load_variant("acc", edit)
+    verdict = nncs.verify(problem)
+    assert verdict.status == "unsafe"
+    cex = verdict.counterexample
+    assert cex.condition == "x_lead - x_ego >= 40 + 1.4*v_ego"
+    assert f"`{cex.condition}` violated by {cex.violation:.3g} at t = {cex.time:.4g} s" in verdict.message
+    # independently, on the re-simulated trajectory: the gap's shortfall is largest at cex.time, equal to it
+    x_lead, x_ego, v_ego = (problem.system.plant.state_names.index(n) for n in ("x_lead", "x_ego", "v_ego"))
+    short = 40 + 1.4 * cex.states[:, v_ego] - (cex.states[:, x_lead] - cex.states[:, x_ego])
+    k = int(np.argmax(short))
+    assert cex.time == pytest.approx(cex.times[k]) and cex.violation == pytest.approx(short[k], abs=1e-9)
+    report = verdict.to_dict()["counterexample"]
+    assert report["condition"] == cex.condition and report["time"] == cex.time
+
+
+def test_unknown_says_which_part_and_condition_with_its_bound():
+    import dataclasses
+
+    problem = load_variant("acc")
+    c, r = problem.initial.center, (problem.initial.ub - problem.initial.lb) / 2
+    wide = dataclasses.replace(problem, initial=nncs.Box(c - 6 * r, c + 6 * r))
+    opts = dataclasses.replace(problem.options, split_budget=3, falsify_samples=0, falsify_steps=0)
+    verdict = nncs.verify(wide, opts)
+    assert verdict.status == "unknown"
+    assert "split budget 3 spent" in verdict.message
+    assert "not proven on the part x_lead in [" in verdict.message
+    assert "`x_lead - x_ego >= 10 + 1.4*v_ego` not proven" in verdict.message
+    assert "certified bound exceeds it by" in verdict.message
+    assert len(verdict.reasons) == len(verdict.parts)
+    for (_, status, _), reason in zip(verdict.parts, verdict.reasons):
+        assert bool(reason) == (status == "unproven")
+    # the reported excess is at least what sampled initial states already show (the wide box starts unsafe)
+    excess = float(verdict.message.rsplit("exceeds it by ", 1)[1])
+    unproven = next(b for b, s, _ in verdict.parts if s == "unproven")
+    x = unproven.sample(500, np.random.default_rng(0))
+    names = problem.system.plant.state_names
+    gap = x[:, names.index("x_lead")] - x[:, names.index("x_ego")]
+    assert excess >= (10 + 1.4 * x[:, names.index("v_ego")] - gap).max() * (1 - 1e-3)
+    parts = verdict.to_dict()["parts"]
+    assert [p["reason"] for p in parts] == verdict.reasons
+
+
+def test_report_carries_the_specs_as_written():
+    from nncs.spec import spec_from_dict
+
+    problem = load_variant("acc")
+    report = nncs.verify(problem).to_dict()
+    assert report["specs"] == [
+        {"kind": "always", "constraints": ["x_lead - x_ego >= 10 + 1.4*v_ego"], "window": None}
+    ]
+    back = spec_from_dict(report["specs"][0], report["states"])
+    np.testing.assert_array_equal(back.region.H, problem.specs[0].region.H)
+
+
+def test_strict_spec_in_a_problem_file_is_proven_with_its_margin():
+    # the own controller keeps ~26.6 m beyond 10 + 1.4 v_ego, so the strict version holds with room
+    def edit(d):
+        d["spec"][0]["always"] = ["x_lead - x_ego > 10 + 1.4*v_ego"]
+
+    problem = load_variant("acc", edit)
+    assert problem.specs[0].strict == (True,)
+    verdict = nncs.verify(problem)
+    assert verdict.status == "safe", verdict.message
+    check_verdict_against_simulation(problem, verdict)

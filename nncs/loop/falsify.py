@@ -33,6 +33,8 @@ class Counterexample:
         w: constant disturbance (q,).
         times, states, inputs: the reference trajectory (times (K,), states (K, n)) and inputs per period.
         spec_index: which spec it violates; violation: by how much (> 0) on the reference trajectory.
+        condition: the violated condition as written (for avoid: the region entered).
+        time: when (s) the trajectory violates it most.
     """
 
     x0: np.ndarray
@@ -42,15 +44,27 @@ class Counterexample:
     inputs: np.ndarray
     spec_index: int
     violation: float
+    condition: str = ""
+    time: float = float("nan")
+
+    def describe(self) -> str:
+        """One line, e.g. "`theta <= 1` violated by 0.0083 at t = 0.65 s" (or the spec index when the
+        condition is unknown)."""
+        what = f"`{self.condition}`" if self.condition else f"spec {self.spec_index}"
+        when = f" at t = {self.time:.4g} s" if np.isfinite(self.time) else ""
+        return f"{what} violated by {self.violation:.3g}{when}"
 
     def to_dict(self) -> dict:
-        """The JSON form of the report: {"x0", "w", "trajectory": {"t", "x", "u"}, "spec", "violation"}."""
+        """The JSON form of the report: {"x0", "w", "trajectory": {"t", "x", "u"}, "spec", "violation",
+        "condition", "time"}."""
         return {
             "x0": self.x0.tolist(),
             "w": self.w.tolist(),
             "trajectory": {"t": self.times.tolist(), "x": self.states.tolist(), "u": self.inputs.tolist()},
             "spec": self.spec_index,
             "violation": self.violation,
+            "condition": self.condition,
+            "time": self.time if np.isfinite(self.time) else None,
         }
 
 
@@ -223,7 +237,8 @@ def falsify(
         )
         idx, v = trace_violation(specs, t, xs, horizon)
         if v > CONFIRM_MARGIN:
-            return Counterexample(i_x0.copy(), i_w.copy(), t, xs, us, idx, v)
+            worst = specs[idx].worst_violation(t, xs, horizon)
+            return Counterexample(i_x0.copy(), i_w.copy(), t, xs, us, idx, v, worst.condition, worst.time)
         return None
 
     for i in order[:3]:
