@@ -87,7 +87,7 @@ def test_timeout_keeps_the_parts_proven_before_it(monkeypatch):
     def fake(problem_, part, options, deadline=None):
         calls.append(part)
         if len(calls) == 1:
-            return False, None
+            return False, None, "forced failure of the whole set"
         if len(calls) == 2:
             return real(problem_, part, options, deadline)
         raise TimeLimitReached("the time limit of 1000 s was reached")
@@ -95,6 +95,7 @@ def test_timeout_keeps_the_parts_proven_before_it(monkeypatch):
     monkeypatch.setattr(verify_module, "_prove", fake)
     verdict = nncs.verify(problem)
     assert verdict.status == "unknown" and "time limit" in verdict.message
+    assert "forced failure of the whole set" in verdict.message  # the last failed proof says why
     statuses = [s for _, s, _ in verdict.parts]
     assert statuses == ["proven", "unproven"], statuses
     assert verdict.parts[0][2] is not None and verdict.parts[0][2].complete
