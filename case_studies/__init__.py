@@ -5,8 +5,9 @@
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
+
+from nncs.suggest import close_matches
 
 ROOT = Path(__file__).resolve().parent
 
@@ -25,7 +26,7 @@ def path(name: str) -> Path:
     files = _files()
     if name in files:
         return files[name]
-    close = difflib.get_close_matches(name, list(files), n=3, cutoff=0.5)
+    close = close_matches(name, list(files), n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(sorted(files))}"
     raise ValueError(f"unknown case study {name!r}{hint}")
 

@@ -8,12 +8,14 @@ study, a bad flag value, a size nncs refuses, an output path in a missing folder
 from __future__ import annotations
 
 import argparse
-import difflib
 import math
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from nncs._version import __version__
+from nncs.suggest import close_matches
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -123,29 +125,57 @@ def _error(command: str, message: str) -> int:
     return EXIT_BAD_INPUT
 
 
-def _missing_file_hint(path: Path, suffixes: tuple[str, ...]) -> str:
-    """'; did you mean ...?' naming files of the wanted kind close to `path` in its folder ('' when none)."""
+def _missing_file_hint(
+    path: Path, suffixes: tuple[str, ...], usable: Callable[[Path], bool] | None = None
+) -> str:
+    """'; did you mean ...?' naming files of the wanted kind close to `path` in its folder ('' when none).
+
+    Args:
+        path: the file asked for, which does not exist.
+        suffixes: the file kinds suggested (lower case, with the dot).
+        usable: when given, only the close files for which it is True are suggested (e.g. reports that load).
+    """
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         return f"; folder {str(folder)!r} does not exist"
     candidates = [p.name for p in folder.iterdir() if p.is_file() and p.suffix.lower() in suffixes]
-    close = difflib.get_close_matches(path.name, candidates, n=3, cutoff=0.5)
-    return f"; did you mean {', '.join(str(folder / c) for c in close)}?" if close else ""
+    close = close_matches(path.name, candidates, n=10, cutoff=0.5)
+    if usable is not None:
+        close = [c for c in close if usable(folder / c)]
+    return f"; did you mean {', '.join(str(folder / c) for c in close[:3])}?" if close else ""
 
 
-def _check_file(command: str, value: str, what: str, suffixes: tuple[str, ...]) -> str | None:
-    """None when `value` is an existing file; else the error message (with suggestions)."""
+def _loads_as_report(path: Path) -> bool:
+    """Whether `path` is a JSON report that `nncs plot` can draw."""
+    from nncs.plot import load_report
+
+    try:
+        load_report(path)
+    except (ValueError, OSError):
+        return False
+    return True
+
+
+def _check_file(
+    command: str,
+    value: str,
+    what: str,
+    suffixes: tuple[str, ...],
+    usable: Callable[[Path], bool] | None = None,
+) -> str | None:
+    """None when `value` is an existing file; else the error message (with suggestions of `usable` files)."""
     path = Path(value)
     if path.is_file():
         return None
     if path.is_dir():
         return f"{value}: is a folder, expected a {what}"
-    hint = _missing_file_hint(path, suffixes)
+    hint = _missing_file_hint(path, suffixes, usable)
     if command == "verify" and not path.suffix:
         from nncs import case_studies
 
-        if value in case_studies.names():
-            hint = f"; {value!r} is a bundled case study: run `nncs run {value}`"
+        same = [n for n in case_studies.names() if n.casefold() == value.casefold()]
+        if same:
+            hint = f"; {same[0]!r} is a bundled case study: run `nncs run {same[0]}`"
     return f"{value}: no such {what}{hint}"
 
 
@@ -159,6 +189,8 @@ def _check_output(value: str | None, what: str) -> str | None:
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         return f"{what} {value!r}: folder {str(folder)!r} does not exist"
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        return f"{what} {value!r}: cannot write there (no permission)"
     return None
 
 
@@ -213,7 +245,7 @@ def _verify_problem(command: str, problem_path, args, default_plot: str | None =
 def _plot_report(args) -> int:
     from nncs.plot import load_report, save_report_plot
 
-    if (msg := _check_file("plot", args.report, "report file", (".json",))) is not None:
+    if (msg := _check_file("plot", args.report, "report file", (".json",), _loads_as_report)) is not None:
         return _error("plot", msg)
     out = args.out or str(Path(args.report).with_suffix(".png"))
     if (msg := _check_output(out, "--out")) is not None:

@@ -35,6 +35,8 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from nncs.suggest import did_you_mean
+
 __all__ = [
     "affine_map",
     "linear_constraint",
@@ -212,7 +214,8 @@ class _Parser:
         if unknown:
             known = sorted(self.symbols)
             shown = known if len(known) <= 20 else known[:20] + ["..."]
-            raise self.fail(f"uses unknown names {unknown[:10]}; known: {shown}{self.hint}")
+            guess = did_you_mean(unknown[0], self.symbols)
+            raise self.fail(f"uses unknown names {unknown[:10]}{guess}; known: {shown}{self.hint}")
 
     def fail(self, message: str) -> ValueError:
         return ValueError(f"{self.what}: {_cut(self.text)}: {message}")
@@ -313,7 +316,10 @@ class _Parser:
                 return CONSTANTS[node.id]
             if node.id in FUNCTIONS:
                 raise self.fail(f"the function {node.id!r} is used without a call")
-            raise self.fail(f"uses unknown names [{node.id!r}]; known: {sorted(self.symbols)}{self.hint}")
+            guess = did_you_mean(node.id, self.symbols)
+            raise self.fail(
+                f"uses unknown names [{node.id!r}]{guess}; known: {sorted(self.symbols)}{self.hint}"
+            )
         if isinstance(node, ast.UnaryOp):
             operand = self.build(node.operand)
             return -operand if isinstance(node.op, ast.USub) else operand

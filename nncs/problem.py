@@ -8,7 +8,6 @@ right length, [initial] lower <= upper), and sizes are bounded (`MAX_STEPS`, `MA
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import os
 import tomllib
@@ -24,6 +23,7 @@ from nncs.loop.options import PRESETS, Options
 from nncs.loop.system import ClosedLoop
 from nncs.sets import Box
 from nncs.spec import SPEC_KINDS, make_spec
+from nncs.suggest import close_matches, did_you_mean
 
 __all__ = [
     "Problem",
@@ -127,7 +127,7 @@ def check_keys(table: dict, known: Iterable[str], where: str, note: str = "") ->
         return
     parts = []
     for key in unknown[:5]:
-        close = difflib.get_close_matches(str(key), known, n=1)
+        close = close_matches(str(key), known, n=1)
         parts.append((_short(key), close[0] if close else None))
     more = f" (and {len(unknown) - 5} more)" if len(unknown) > 5 else ""
     if len(parts) == 1 and parts[0][1] is not None:
@@ -222,8 +222,7 @@ def _model_plant(table: dict, where: str) -> SymbolicPlant:
     model = _get(table, "model", where, str)
     known_models = plants.names()
     if model not in known_models:
-        close = difflib.get_close_matches(model, known_models, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else f"; known plants: {', '.join(known_models)}"
+        hint = did_you_mean(model, known_models) or f"; known plants: {', '.join(known_models)}"
         raise ProblemError(f"{where}.model: unknown plant {_short(model)}{hint}")
     params = _get(table, "parameters", where, dict, required=False, default={})
     names = _model_parameter_names(model)
@@ -242,12 +241,8 @@ def _plant(table: dict, file: str) -> SymbolicPlant:
     where = f"{file}: [plant]"
     if "model" in table:
         return _model_plant(table, where)
-    check_keys(
-        table,
-        PLANT_KEYS,
-        where,
-        note="" if set(table) - set(PLANT_KEYS) - set(MODEL_KEYS) else " (or 'model' for a library plant)",
-    )
+    # 'model' is a known key too (a misspelt 'modle' suggests it); with it the table is _model_plant's
+    check_keys(table, (*PLANT_KEYS, "model"), where, note=" ('model' names a library plant instead)")
     states = _string_list(table, "states", where)
     inputs = _string_list(table, "inputs", where, required=False) or []
     dynamics = _string_list(table, "dynamics", where)
@@ -286,15 +281,45 @@ def _network_path(value: str, base: Path, where: str) -> Path:
                 f"{where}: {_short(value)} needs the shared benchmark folder; set NNCS_SHARED_BENCHMARKS"
             )
         path = root / value[len(BENCHMARKS_PREFIX) :]
+        relative = f"{BENCHMARKS_PREFIX} names the shared benchmark folder {_short(str(root.resolve()))}"
+    elif Path(value).is_absolute():
+        path, relative = Path(value), "an absolute path"
     else:
-        path = Path(value) if Path(value).is_absolute() else base / value
+        path = base / value
+        relative = (
+            f"a relative path is read relative to the problem file's folder {_short(str(base.resolve()))}"
+        )
     try:
         exists = path.is_file()
     except (OSError, ValueError):
         exists = False
     if not exists:
-        raise ProblemError(f"{where}: network file {_short(str(path))} does not exist")
+        tried = _short(str(path.resolve()), 200)
+        raise ProblemError(
+            f"{where}: network file {_short(value)} not found: tried {tried} ({relative})"
+            f"{_nearby_networks(path)}"
+        )
     return path
+
+
+NETWORK_SUFFIXES = (".onnx", ".nnet", ".json", ".mat")
+"""The network file kinds `nncs.nn.io.load_network` reads (the candidates of a missing file's suggestions)."""
+
+
+def _nearby_networks(path: Path) -> str:
+    """'; did you mean ...?' naming network files close to `path` in its folder (or saying that the folder
+    does not exist); '' when none is close."""
+    try:
+        folder = path.parent
+        if not folder.is_dir():
+            return f"; folder {_short(str(folder.resolve()), 200)} does not exist"
+        candidates = [
+            f.name for f in folder.iterdir() if f.suffix.lower() in NETWORK_SUFFIXES and f.is_file()
+        ]
+    except (OSError, ValueError):
+        return ""
+    close = close_matches(path.name, candidates, n=3, cutoff=0.5)
+    return f"; did you mean {' or '.join(repr(c) for c in close)} (in that folder)?" if close else ""
 
 
 def _options(raw: dict, where: str) -> Options:
@@ -309,8 +334,7 @@ def _options(raw: dict, where: str) -> Options:
                 f"got {_kind_name(preset)} {_short(preset)}"
             )
         if preset not in PRESETS:
-            close = difflib.get_close_matches(preset, sorted(PRESETS), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(preset, sorted(PRESETS))
             raise ProblemError(
                 f"{where}.preset: unknown preset {_short(preset)}{hint} (known: {', '.join(sorted(PRESETS))})"
             )

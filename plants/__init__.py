@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from nncs.suggest import did_you_mean
+
 # name -> (module, factory, example function)
 _REGISTRY: dict[str, tuple[str, str, str]] = {
     "acc": ("nncs.plants.acc", "acc", "example"),
@@ -34,7 +36,9 @@ def names() -> list[str]:
 
 def _lookup(name: str) -> tuple[str, str, str]:
     if name not in _REGISTRY:
-        raise ValueError(f"unknown plant {name!r}; known plants: {', '.join(names())}")
+        raise ValueError(
+            f"unknown plant {name!r}{did_you_mean(str(name), names())}; known plants: {', '.join(names())}"
+        )
     return _REGISTRY[name]
 
 

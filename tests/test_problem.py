@@ -94,7 +94,7 @@ def test_library_model(tmp_path):
         ('inputs = ["x", "v"]', 'inputs = ["x"]', ["controller", "2 inputs"]),
         ('inputs = ["x", "v"]', 'inputs = ["x", "sin(v)"]', ["controller", "not affine"]),
         ('outputs = ["2*y0"]', 'outputs = ["y3"]', ["controller", "y3"]),
-        ('network = "net.json"', 'network = "missing.json"', ["[controller].network", "does not exist"]),
+        ('network = "net.json"', 'network = "missing.json"', ["[controller].network", "not found: tried"]),
         ('dynamics = ["v", "k*u"]', 'dynamics = ["v"]', ["[plant]"]),
         ('dynamics = ["v", "k*u"]', 'dynamics = ["v", "k*q"]', ["[plant]", "q"]),
         ("seed = 3", "sede = 3", ["[options]", "sede"]),
@@ -459,3 +459,65 @@ def test_non_ascii_state_name_is_refused(tmp_path):
     with pytest.raises(ProblemError) as info:
         load_problem(path)
     assert str(path) in str(info.value) and "[plant]" in str(info.value) and "states" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "old,new,expected",
+    [
+        ('name = "acc"', 'nmae = "acc"', "top level: unknown key 'nmae'; did you mean 'name'?"),
+        ('model = "acc"', 'modle = "acc"', "[plant]: unknown key 'modle'; did you mean 'model'?"),
+        ("a_lead = -2.0", "a_led = -2.0", "[plant].parameters: unknown key 'a_led'; did you mean 'a_lead'?"),
+        ("period  = 0.1", "perod = 0.1", "[controller]: unknown key 'perod'; did you mean 'period'?"),
+        ("lower = [90", "Lower = [90", "[initial]: unknown key 'Lower'; did you mean 'lower'?"),
+        ("steps = 50", "step = 50", "[horizon]: unknown key 'step'; did you mean 'steps'?"),
+        ('always = ["x_lead', 'alwys = ["x_lead', "spec[0]: unknown key 'alwys'; did you mean 'always'?"),
+        ('always = ["x_lead', 'from_ = 1\nalways = ["x_lead', "spec[0]: unknown key 'from_'; did you mean 'from'?"),
+        ("seed = 0", "sede = 0", "[options]: unknown key 'sede'; did you mean 'seed'?"),
+        ("seed = 0", 'preset = "Fast"', "[options].preset: unknown preset 'Fast'; did you mean 'fast'?"),
+        ('model = "acc"', 'model = "ACC"', "[plant].model: unknown plant 'ACC'; did you mean 'acc'?"),
+    ],
+)
+def test_misspelt_keys_in_every_table_are_named_with_a_suggestion(tmp_path, old, new, expected):
+    """The bundled ACC problem with one key misspelt: the message names the file, the table, the key and the
+    nearest known one (case-insensitively), never only 'missing key'."""
+    from nncs import case_studies
+
+    acc = case_studies.path("acc")
+    network = (acc.parent / "../controllers/acc_controller.onnx").resolve()
+    text = acc.read_text().replace('"../controllers/acc_controller.onnx"', f'"{network}"')
+    assert old in text and network.is_file()
+    (tmp_path / "unchanged.toml").write_text(text)
+    assert load_problem(tmp_path / "unchanged.toml").name == "acc"  # only the misspelling fails below
+    path = tmp_path / "acc.toml"
+    path.write_text(text.replace(old, new, 1))
+    with pytest.raises(ProblemError) as info:
+        load_problem(path)
+    assert str(info.value).startswith(f"{path}: {expected}")
+
+
+def test_a_misspelt_state_name_in_a_spec_is_named_with_a_suggestion(tmp_path):
+    path = write(tmp_path, GOOD.replace('always = ["x <= 5"', 'always = ["X <= 5"'))
+    with pytest.raises(ProblemError) as info:
+        load_problem(path)
+    message = str(info.value)
+    assert "spec[0].always[0]" in message and "'X'" in message and "did you mean 'x'?" in message
+
+
+def test_a_missing_network_names_the_absolute_path_tried_and_the_folder_it_is_relative_to(tmp_path):
+    (tmp_path / "nets").mkdir()
+    (tmp_path / "nets" / "controller.json").write_text(json.dumps(NET))
+    path = write(tmp_path, GOOD.replace('network = "net.json"', 'network = "nets/controler.json"'), net=False)
+    with pytest.raises(ProblemError) as info:
+        load_problem(path)
+    message = str(info.value)
+    assert f"{path}: [controller].network: network file 'nets/controler.json' not found" in message
+    assert repr(str((tmp_path / "nets" / "controler.json").resolve())) in message
+    assert f"relative to the problem file's folder {str(tmp_path.resolve())!r}" in message
+    assert "did you mean 'controller.json' (in that folder)?" in message
+
+
+def test_a_network_in_a_missing_folder_says_the_folder_does_not_exist(tmp_path):
+    path = write(tmp_path, GOOD.replace('network = "net.json"', 'network = "nowhere/net.json"'), net=False)
+    with pytest.raises(ProblemError) as info:
+        load_problem(path)
+    assert f"folder {str((tmp_path / 'nowhere').resolve())!r} does not exist" in str(info.value)

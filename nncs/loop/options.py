@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nncs.dynamics.flowpipe import MAX_SUB_INTERVALS
+from nncs.suggest import did_you_mean
 
 SET_TYPES = ("auto", "star", "zonotope")
 NN_METHODS = ("auto", "approx-star", "exact-star", "abs-dom", "approx-zono", "fit")
@@ -245,10 +246,14 @@ class Options:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known - {"preset"})
         if unknown:
-            raise ValueError(f"{where}: unknown option(s) {unknown}; known: {sorted(known | {'preset'})}")
+            hint = did_you_mean(unknown[0], known | {"preset"}) if len(unknown) == 1 else ""
+            raise ValueError(
+                f"{where}: unknown option(s) {unknown}{hint}; known: {sorted(known | {'preset'})}"
+            )
         preset = values.pop("preset", "default")
         if preset not in PRESETS:
-            raise ValueError(f"{where}.preset: unknown preset {preset!r}; known: {sorted(PRESETS)}")
+            hint = did_you_mean(str(preset), PRESETS)
+            raise ValueError(f"{where}.preset: unknown preset {preset!r}{hint}; known: {sorted(PRESETS)}")
         try:
             return dataclasses.replace(PRESETS[preset], **values)
         except (TypeError, ValueError) as exc:

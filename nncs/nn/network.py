@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from nncs.suggest import did_you_mean
+
 __all__ = [
     "Linear",
     "ReLU",
@@ -607,7 +609,8 @@ def activation_from_name(name, where: str) -> Activation:
         )
     key = normalise_name(name)
     if key not in ACTIVATIONS:
-        raise ValueError(f"{where}: unknown activation {name[:40]!r} (known: {sorted(ACTIVATIONS)})")
+        hint = did_you_mean(key, ACTIVATIONS)
+        raise ValueError(f"{where}: unknown activation {name[:40]!r}{hint} (known: {sorted(ACTIVATIONS)})")
     return ACTIVATIONS[key].from_spec(spec, where)
 
 

@@ -26,6 +26,7 @@ from nncs.nn.network import (
     Network,
 )
 from nncs.sets import Box, Star, Zonotope
+from nncs.suggest import did_you_mean
 
 __all__ = [
     "reach",
@@ -179,7 +180,9 @@ def check_supported(net: Network, method: str, input_kind: str | None = None) ->
         tanh layer (exact-star needs piecewise-linear activations).
     """
     if method not in METHODS:
-        raise ValueError(f"unknown reach method {method!r} (known: {list(METHODS)})")
+        raise ValueError(
+            f"unknown reach method {method!r}{did_you_mean(str(method), METHODS)} (known: {list(METHODS)})"
+        )
     if method == "fit":
         for i, layer in enumerate(net.layers):
             if not fit_supports(layer):
@@ -228,7 +231,9 @@ def reach(net: Network, input_set, method: str = "approx-star", options: ReachOp
     """
     opts = options or ReachOptions()
     if method not in METHODS:
-        raise ValueError(f"unknown reach method {method!r} (known: {list(METHODS)})")
+        raise ValueError(
+            f"unknown reach method {method!r}{did_you_mean(str(method), METHODS)} (known: {list(METHODS)})"
+        )
     if not isinstance(net, Network):
         raise ValueError(f"reach: expected a Network, got {type(net).__name__}")
     if not isinstance(input_set, (Box, Zonotope, Star)):
