@@ -181,3 +181,72 @@ def test_a_well_formed_report_still_plots_and_bad_states_are_refused(tmp_path, c
         assert main(["plot", str(path), "--out", str(tmp_path / "p.png"), "--states", states]) == 2
         assert "Traceback" not in capsys.readouterr().err
     assert np.isfinite(GOOD_REPORT["steps"][0]["t"])
+
+
+def _verification_must_not_start(monkeypatch):
+    """Make every verification entry point fail the test if it is reached."""
+    import importlib
+
+    verify_module = importlib.import_module("nncs.verify")  # `nncs.verify` is also the re-exported function
+
+    def never(*args, **kwargs):
+        raise AssertionError("the verification started before the output paths were checked")
+
+    monkeypatch.setattr(verify_module, "verify", never)
+    monkeypatch.setattr(nncs.nn.verify, "verify_nn_files", never)
+
+
+@pytest.mark.parametrize("flag", ["--json", "--plot"])
+def test_bad_output_paths_are_refused_before_the_verification_starts(flag, tmp_path, monkeypatch, capsys):
+    _verification_must_not_start(monkeypatch)
+    problem = _problem(tmp_path)
+    missing = str(tmp_path / "no" / "r.out")
+    assert main(["verify", str(problem), flag, missing]) == 2
+    assert f"{flag} {missing!r}: folder" in capsys.readouterr().err
+    assert main(["run", "acc", flag, missing]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        import os
+
+        if not os.access(locked, os.W_OK):  # root may write anywhere: then only the folder check applies
+            assert main(["verify", str(problem), flag, str(locked / "r.out")]) == 2
+            assert "cannot write there" in capsys.readouterr().err
+    finally:
+        locked.chmod(0o700)
+
+
+def test_verify_nn_bad_output_is_refused_before_the_check_starts(tmp_path, monkeypatch, capsys):
+    _verification_must_not_start(monkeypatch)
+    model, prop = tmp_path / "m.onnx", tmp_path / "p.vnnlib"
+    model.write_bytes(b"x")
+    prop.write_text("(declare-const X_0 Real)")
+    assert main(["verify-nn", str(model), str(prop), "--json", str(tmp_path / "no" / "r.json")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_case_study_names_are_suggested_ignoring_case(capsys):
+    assert main(["run", "ACC", "--no-plot"]) == 2
+    assert "unknown case study 'ACC'; did you mean acc" in capsys.readouterr().err
+    assert main(["verify", "ACC"]) == 2
+    assert "'acc' is a bundled case study: run `nncs run acc`" in capsys.readouterr().err
+
+
+def test_plot_suggests_only_reports_it_can_draw(tmp_path, capsys):
+    (tmp_path / "report.json").write_text(json.dumps(GOOD_REPORT))
+    (tmp_path / "reports.json").write_text(json.dumps({"not": "a report"}))
+    (tmp_path / "report1.json").write_text("{ broken")
+    assert main(["plot", str(tmp_path / "reportt.json")]) == 2
+    err = capsys.readouterr().err
+    assert "no such report file" in err and str(tmp_path / "report.json") in err
+    assert "reports.json" not in err and "report1.json" not in err
+
+
+def test_a_misspelt_key_is_named_by_the_command_with_exit_2(tmp_path, capsys):
+    problem = _problem(tmp_path)
+    problem.write_text(problem.read_text().replace("steps = 5", "step = 5"))
+    assert main(["verify", str(problem)]) == 2
+    err = capsys.readouterr().err
+    assert "[horizon]: unknown key 'step'; did you mean 'steps'?" in err and "missing key" not in err

@@ -471,7 +471,11 @@ def test_non_ascii_state_name_is_refused(tmp_path):
         ("lower = [90", "Lower = [90", "[initial]: unknown key 'Lower'; did you mean 'lower'?"),
         ("steps = 50", "step = 50", "[horizon]: unknown key 'step'; did you mean 'steps'?"),
         ('always = ["x_lead', 'alwys = ["x_lead', "spec[0]: unknown key 'alwys'; did you mean 'always'?"),
-        ('always = ["x_lead', 'from_ = 1\nalways = ["x_lead', "spec[0]: unknown key 'from_'; did you mean 'from'?"),
+        (
+            'always = ["x_lead',
+            'from_ = 1\nalways = ["x_lead',
+            "spec[0]: unknown key 'from_'; did you mean 'from'?",
+        ),
         ("seed = 0", "sede = 0", "[options]: unknown key 'sede'; did you mean 'seed'?"),
         ("seed = 0", 'preset = "Fast"', "[options].preset: unknown preset 'Fast'; did you mean 'fast'?"),
         ('model = "acc"', 'model = "ACC"', "[plant].model: unknown plant 'ACC'; did you mean 'acc'?"),
