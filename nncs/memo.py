@@ -28,6 +28,10 @@ class Memoizing:
             cache[key] = build()
         return cache[key]
 
+    def __getstate__(self) -> dict:
+        """The object's state without its cache (compiled functions do not pickle; a copy rebuilds them)."""
+        return {k: v for k, v in self.__dict__.items() if k != "_memo_cache"}
+
     def memo_keys(self) -> list[Hashable]:
         """The keys cached so far on this object, oldest first (for inspection and tests)."""
         return list(self.__dict__.get("_memo_cache", {}))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from nncs.loop.reach import ReachResult, reach
 from nncs.problem import Problem
 from nncs.sets import Box
 
-__all__ = ["Verdict", "verify"]
+__all__ = ["Verdict", "verify", "PartOutcome", "attempt_part", "falsify_part"]
 
 
 @dataclass
@@ -185,6 +187,73 @@ def _prove_once(
     return True, result, ""
 
 
+@dataclass
+class PartOutcome:
+    """What one proof attempt on an initial-set part gave (computed here or on a Dask worker).
+
+    Attributes:
+        ok: the part is proven.
+        result: the last ReachResult (None when the reach failed).
+        reason: why the proof failed ("" when proven).
+        counterexample: a confirmed Counterexample found in the part after a failed proof, else None.
+        timed_out: the time-limit message when the attempt stopped at the limit (on a worker), else "".
+    """
+
+    ok: bool
+    result: ReachResult | None
+    reason: str
+    counterexample: Counterexample | None = None
+    timed_out: str = ""
+
+
+def falsify_part(
+    problem: Problem, part: Box, options: Options, gradient: bool, samples: int, deadline: float | None = None
+) -> Counterexample | None:
+    """A confirmed counterexample in `part` from `samples` simulations (and gradient ascent when `gradient`),
+    or None (also when there is nothing to run)."""
+    if samples <= 0 and not (gradient and options.falsify_steps > 0):
+        return None
+    o = replace(options, falsify_samples=max(samples, 1))
+    return falsify(
+        problem.system, part, problem.steps, problem.specs, o, gradient=gradient, deadline=deadline
+    )
+
+
+def attempt_part(
+    problem: Problem, part: Box, options: Options, first: bool, deadline: float | None = None
+) -> PartOutcome:
+    """Prove `part`; when that fails, search it for a counterexample (the whole initial set (`first`): all
+    samples and gradients; a later part: an eighth of the samples). The same on every process, so a
+    distributed run decides exactly as the serial one.
+
+    Raises:
+        TimeLimitReached when `deadline` (a `time.perf_counter()` value) passes.
+    """
+    ok, result, reason = _prove(problem, part, options, deadline)
+    if ok:
+        return PartOutcome(True, result, "")
+    samples = options.falsify_samples if first else options.falsify_samples // 8
+    cex = falsify_part(problem, part, options, first, samples, deadline)
+    return PartOutcome(False, result, reason, cex)
+
+
+class SerialRunner:
+    """Runs part attempts in this process, when their outcome is asked for (the order of the serial loop)."""
+
+    def __init__(self, problem: Problem, options: Options, deadline: float | None):
+        self.problem, self.options, self.deadline = problem, options, deadline
+
+    def submit(self, part: Box, first: bool):
+        """A handle whose `outcome` computes the attempt."""
+        return lambda: attempt_part(self.problem, part, self.options, first, self.deadline)
+
+    def outcome(self, handle) -> PartOutcome:
+        return handle()
+
+    def cancel(self) -> None:
+        """Drop outstanding work (nothing runs ahead here)."""
+
+
 def _split(part: Box, initial: Box) -> list[Box]:
     """Split along the dimension that is widest relative to the initial set's width."""
     width = np.where(
@@ -193,13 +262,18 @@ def _split(part: Box, initial: Box) -> list[Box]:
     return part.split(int(np.argmax(width)))
 
 
-def verify(problem: Problem, options: Options | None = None) -> Verdict:
+def verify(problem: Problem, options: Options | None = None, client=None) -> Verdict:
     """Decide the problem: "unsafe" (confirmed counterexample), "safe" (proof) or "unknown".
 
     Falsification runs first (batched simulation and gradient ascent); then reachability of the whole initial
     set, and, when the proof fails, of ever smaller parts (split in two along the relatively widest dimension)
     until all are proven or `options.split_budget` parts have been tried. Parts whose proof fails are
     falsified again before they are split.
+
+    With `options.workers` > 1 (a local Dask cluster of that many processes, started and stopped here) or a
+    Dask `client` (an existing cluster, e.g. `distributed.Client("tcp://host:8786")`), the parts are proven on
+    the workers, the queued ones in parallel; outcomes are taken in the serial order, so the verdict, the parts
+    and the counterexample are those of the serial run (each attempt is deterministic), only sooner.
 
     With `options.timeout` (seconds from the start of verify), the limit is checked inside every long loop
     (falsification, reach periods, network reach, flowpipe sub-steps, fit splitting); at the limit verify
@@ -255,14 +329,6 @@ def verify(problem: Problem, options: Options | None = None) -> Verdict:
             **kw,
         )
 
-    def try_falsify(part: Box, gradient: bool, samples: int) -> Counterexample | None:
-        if samples <= 0 and not (gradient and opts.falsify_steps > 0):
-            return None
-        o = replace(opts, falsify_samples=max(samples, 1))
-        return falsify(
-            problem.system, part, problem.steps, problem.specs, o, gradient=gradient, deadline=deadline
-        )
-
     def unsafe(cex: Counterexample, parts=()) -> Verdict:
         kind = problem.specs[cex.spec_index].kind
         return verdict(
@@ -282,9 +348,13 @@ def verify(problem: Problem, options: Options | None = None) -> Verdict:
         disable=None if opts.progress is None else not opts.progress,
     )
     try:
-        return _refine(
-            problem, opts, deadline, check, queue, parts, bar, verdict, try_falsify, unsafe, reasons
-        )
+        with _runner(problem, opts, deadline, client) as runner:
+            try:
+                return _refine(
+                    problem, opts, deadline, check, queue, parts, bar, verdict, runner, unsafe, reasons
+                )
+            finally:
+                runner.cancel()
     except TimeLimitReached:
         bar.close()
         parts.extend((p, "unchecked", None) for p in queue)
@@ -308,34 +378,42 @@ def _refine(
     parts: list,
     bar,
     verdict,
-    try_falsify,
+    runner,
     unsafe,
     reasons: dict,
 ) -> Verdict:
     """The falsify / prove / split loop of `verify` (it updates `queue` and `parts` in place, so that a
-    TimeLimitReached leaves them describing the work done: the part being proven is in `parts` as unproven)."""
+    TimeLimitReached leaves them describing the work done: the part being proven is in `parts` as unproven).
+
+    Every queued part is handed to `runner` as soon as it is queued (a distributed runner starts it at once);
+    outcomes are taken in queue order, which makes the run's decisions those of the serial loop."""
     # cheap falsification (a batch of simulations, no gradients) before any proof attempt
-    if (cex := try_falsify(problem.initial, False, opts.falsify_samples)) is not None:
+    if (
+        cex := falsify_part(problem, problem.initial, opts, False, opts.falsify_samples, deadline)
+    ) is not None:
         return unsafe(cex)
+    handles: dict = {}
     tried = 0
     while queue:
         if check is not None:
             check()
+        for queued in queue:
+            if id(queued) not in handles:
+                handles[id(queued)] = runner.submit(queued, queued is problem.initial)
         part = queue[0]
         tried += 1
         bar.update(1)
         parts.append((part, "unproven", None))  # until proven (a time limit leaves it unproven)
         queue.pop(0)
-        ok, result, reason = _prove(problem, part, opts, deadline)
-        if ok:
-            parts[-1] = (part, "proven", result)
+        outcome = runner.outcome(handles.pop(id(part)))
+        if outcome.ok:
+            parts[-1] = (part, "proven", outcome.result)
             continue
-        parts[-1] = (part, "unproven", result)
-        reasons[id(part)] = reason
-        reasons["last"] = last_failure = (part, reason)
-        # a failed proof: search harder (gradients on the whole set first, then samples of each failed part)
-        cex = try_falsify(part, tried == 1, opts.falsify_samples if tried == 1 else opts.falsify_samples // 8)
-        if cex is not None:
+        parts[-1] = (part, "unproven", outcome.result)
+        reasons[id(part)] = outcome.reason
+        reasons["last"] = last_failure = (part, outcome.reason)
+        # the failed proof was followed by a harder search (gradients on the whole set, samples of a part)
+        if (cex := outcome.counterexample) is not None:
             bar.close()
             return unsafe(cex, parts)
         if tried + len(queue) + 2 > opts.split_budget:
@@ -354,6 +432,18 @@ def _refine(
     bar.close()
     whole = parts[0][2] if len(parts) == 1 else None
     return verdict("safe", f"proven on {len(parts)} part(s) of the initial set", result=whole, parts=parts)
+
+
+@contextmanager
+def _runner(problem: Problem, options: Options, deadline: float | None, client) -> Iterator:
+    """The runner of part attempts: in this process (workers = 1, no client) or on a Dask cluster."""
+    if client is None and options.workers <= 1:
+        yield SerialRunner(problem, options, deadline)
+        return
+    from nncs.distributed import DaskRunner, connect
+
+    with connect(workers=options.workers, client=client) as dask_client:
+        yield DaskRunner(dask_client, problem, options, deadline)
 
 
 def _box_text(box: Box, names) -> str:

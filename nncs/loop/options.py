@@ -33,6 +33,8 @@ MAX_FALSIFY_STEPS = 100_000
 """Most gradient-ascent iterations of the falsifier (options.falsify_steps)."""
 MAX_SPLIT_BUDGET = 100_000
 """Most initial-set parts of one verify run (options.split_budget)."""
+MAX_WORKERS = 1024
+"""Most worker processes of a local Dask cluster (options.workers)."""
 MAX_SETS = 10**6
 """Most exact-star sets per period (options.max_sets)."""
 MAX_STAR_VARS = 100_000
@@ -55,6 +57,7 @@ _UPPER = {
     "fit_max_boxes": MAX_FIT_BOXES,
     "falsify_samples": MAX_FALSIFY_SAMPLES,
     "falsify_steps": MAX_FALSIFY_STEPS,
+    "workers": MAX_WORKERS,
 }
 
 
@@ -158,11 +161,13 @@ class Options:
         timeout: wall-clock limit in seconds (None: no limit). verify: at the limit the verdict is "unknown"
             and the report keeps the parts proven so far; reach: the result stops early (complete False,
             `stopped` = "timeout").
+        workers: verify: prove initial-set parts on a local Dask cluster of this many worker processes
+            (1: in this process, no Dask; `verify(..., client=...)` uses an existing cluster instead).
 
     Limits (ValueError beyond them): substeps <= MAX_SUBSTEPS (10_000), max_star_vars <= MAX_STAR_VARS (100_000),
     max_sets <= MAX_SETS (10**6), split_budget <= MAX_SPLIT_BUDGET (100_000), fit_max_boxes <= MAX_FIT_BOXES
     (10**6), falsify_samples <= MAX_FALSIFY_SAMPLES (10**6), falsify_steps <= MAX_FALSIFY_STEPS (100_000),
-    zonotope_order <= MAX_ZONOTOPE_ORDER (10_000); combined with the problem, see `check_run_limits`.
+    zonotope_order <= MAX_ZONOTOPE_ORDER (10_000), workers <= MAX_WORKERS (1024); combined with the problem, see `check_run_limits`.
     """
 
     set_type: str = "auto"
@@ -181,6 +186,7 @@ class Options:
     seed: int = 0
     progress: bool | None = None
     timeout: float | None = None
+    workers: int = 1
 
     def __post_init__(self):
         if self.set_type not in SET_TYPES:
@@ -204,6 +210,7 @@ class Options:
             ("falsify_samples", 0),
             ("falsify_steps", 0),
             ("seed", 0),
+            ("workers", 1),
         ):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < least:

@@ -459,6 +459,14 @@ class Network:
         object.__setattr__(self, "_dims", tuple(dims))
         object.__setattr__(self, "_jax_cache", {})
 
+    def __getstate__(self) -> dict:
+        """The network's state without its compiled functions (they do not pickle; a copy rebuilds them)."""
+        return {k: v for k, v in self.__dict__.items() if k != "_jax_cache"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        object.__setattr__(self, "_jax_cache", {})
+
     # ---------------------------------------------------------------- shape
     @property
     def n_outputs(self) -> int:

@@ -1,0 +1,182 @@
+"""Work on many cores or a cluster with Dask distributed: the initial-set parts of `verify`, the input
+sub-boxes of `verify-nn` and the instances of `nncs batch`. Imported only when a run asks for workers.
+
+Workers are separate processes. Each task calls `prepare_worker` first: it imports nncs's JAX door (float64 on)
+and points JAX's persistent compilation cache at one folder shared by the whole cluster, so a jitted function
+compiled by one worker is read from disk by the others; problems are scattered to every worker once, so the
+functions a worker compiled for a problem stay with it across that problem's tasks.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from nncs.loop.options import Options, TimeLimitReached
+from nncs.problem import Problem
+from nncs.sets import Box
+from nncs.verify import PartOutcome, attempt_part
+
+__all__ = ["connect", "DaskRunner", "prepare_worker", "default_cache_dir", "CACHE_ENV"]
+
+CACHE_ENV = "NNCS_JAX_CACHE"
+"""Environment variable naming JAX's persistent compilation cache folder ("off": no cache)."""
+
+
+def default_cache_dir() -> Path | None:
+    """The persistent compilation cache folder: $NNCS_JAX_CACHE, else ~/.cache/nncs/jax (None when "off")."""
+    value = os.environ.get(CACHE_ENV)
+    if value is not None:
+        return None if value.strip().lower() in ("", "off", "0", "none") else Path(value)
+    return Path.home() / ".cache" / "nncs" / "jax"
+
+
+_PREPARED: dict[str, str | None] = {}
+
+
+def prepare_worker(cache_dir: str | None) -> None:
+    """Once per process: JAX with float64 and, when `cache_dir` is given, its persistent compilation cache
+    there (every compilation cached, however short)."""
+    if "cache" in _PREPARED:
+        return
+    from nncs._jax import jax
+
+    if cache_dir is not None:
+        Path(cache_dir).mkdir(parents=True, exist_ok=True)
+        jax.config.update("jax_compilation_cache_dir", str(cache_dir))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    _PREPARED["cache"] = cache_dir
+
+
+@contextmanager
+def connect(
+    workers: int | None = None,
+    scheduler: str | None = None,
+    client=None,
+    dashboard: bool = False,
+    memory_limit: str | float | int | None = "auto",
+) -> Iterator:
+    """A Dask `Client`: `client` itself when given, else one connected to `scheduler` ("tcp://host:port"),
+    else a `LocalCluster` of `workers` single-threaded processes on 127.0.0.1 (closed on exit).
+
+    Args:
+        workers: local worker processes (when neither client nor scheduler is given).
+        scheduler: the address of a running `dask scheduler`.
+        client: an existing `distributed.Client` (left open on exit).
+        dashboard: start the local cluster's dashboard and print its link (to stderr).
+        memory_limit: each local worker's memory limit (Dask's meaning: "auto" shares the machine's memory
+            evenly; a worker past it is restarted and its task retried elsewhere).
+    Raises:
+        ValueError when the scheduler cannot be reached.
+    """
+    if client is not None:
+        yield client
+        return
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        try:
+            remote = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise ValueError(f"cannot reach the Dask scheduler {scheduler!r}: {exc}") from None
+        try:
+            if dashboard:
+                print(f"dashboard: {remote.dashboard_link}", file=sys.stderr)
+            yield remote
+        finally:
+            remote.close()
+        return
+    cluster = LocalCluster(
+        n_workers=max(1, int(workers or 1)),
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0" if dashboard else None,
+        memory_limit=memory_limit,
+        silence_logs=40,  # errors only
+    )
+    local = Client(cluster)
+    try:
+        if dashboard:
+            print(f"dashboard: {local.dashboard_link}", file=sys.stderr)
+        yield local
+    finally:
+        local.close()
+        cluster.close()
+
+
+def _attempt_task(
+    problem: Problem, part: Box, options: Options, first: bool, wall_deadline: float | None, cache: str | None
+) -> PartOutcome:
+    """One part attempt on a worker; a time limit there comes back as `timed_out` (never as a verdict)."""
+    prepare_worker(cache)
+    deadline = None if wall_deadline is None else time.perf_counter() + (wall_deadline - time.time())
+    try:
+        return attempt_part(problem, part, options, first, deadline)
+    except TimeLimitReached as exc:
+        return PartOutcome(False, None, "", None, timed_out=str(exc) or "the time limit was reached")
+
+
+class DaskRunner:
+    """Runs part attempts on a Dask cluster: each queued part is submitted at once (earlier parts first), the
+    problem is scattered to every worker once, and outcomes are collected in the order `verify` asks for them.
+
+    A worker that dies mid-task loses nothing: the scheduler reruns its task on another worker (Dask's
+    `allowed-failures`), and the attempt is deterministic, so the outcome is the same."""
+
+    def __init__(self, client, problem: Problem, options: Options, deadline: float | None):
+        self.client = client
+        self.options = options
+        self.deadline = deadline
+        self.wall_deadline = None if deadline is None else time.time() + (deadline - time.perf_counter())
+        cache = default_cache_dir()
+        self.cache = None if cache is None else str(cache)
+        [self.problem] = client.scatter([problem], broadcast=True, hash=False)
+        self.pending: list = []
+        self.submitted = 0
+
+    def submit(self, part: Box, first: bool):
+        """Start the attempt on the cluster now; returns its future."""
+        self.submitted += 1
+        future = self.client.submit(
+            _attempt_task,
+            self.problem,
+            part,
+            self.options,
+            first,
+            self.wall_deadline,
+            self.cache,
+            pure=False,
+            priority=-self.submitted,  # the serial order: earlier (larger) parts first
+        )
+        self.pending.append(future)
+        return future
+
+    def outcome(self, future) -> PartOutcome:
+        """The attempt's outcome (waiting at most until the deadline).
+
+        Raises:
+            TimeLimitReached at the deadline, or when the attempt stopped there on its worker.
+        """
+        timeout = None if self.deadline is None else max(0.0, self.deadline - time.perf_counter())
+        try:
+            result = future.result(timeout=timeout)
+        except TimeoutError:
+            raise TimeLimitReached(f"the time limit of {self.options.timeout:g} s was reached") from None
+        finally:
+            if future in self.pending:
+                self.pending.remove(future)
+        if result.timed_out:
+            raise TimeLimitReached(result.timed_out)
+        return result
+
+    def cancel(self) -> None:
+        """Cancel every attempt not yet collected (the run has its verdict)."""
+        if self.pending:
+            self.client.cancel(self.pending)
+            self.pending = []
