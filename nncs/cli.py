@@ -11,7 +11,8 @@ import argparse
 import math
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from nncs._version import __version__
@@ -87,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     vnn.add_argument("--json", dest="json_path", default=None, help="write the JSON report to this path")
     vnn.add_argument("--quiet", action="store_true", help="print only the result")
+    _add_cluster_flags(vnn)
     vnn.set_defaults(handler=_verify_nn)
     plot = sub.add_parser(
         "plot",
@@ -106,6 +108,44 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def worker_count(text: str) -> int:
+    """argparse type of --workers: an integer from 1 to MAX_WORKERS."""
+    from nncs.loop.options import MAX_WORKERS
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of workers, got {text[:40]!r}") from None
+    if not 1 <= value <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_WORKERS}, got {value}")
+    return value
+
+
+def scheduler_address(text: str) -> str:
+    """argparse type of --scheduler: a Dask scheduler address such as tcp://127.0.0.1:8786."""
+    if "://" not in text or any(c.isspace() for c in text) or len(text) > 200:
+        raise argparse.ArgumentTypeError(f"expected an address like tcp://HOST:PORT, got {text[:60]!r}")
+    return text
+
+
+def _add_cluster_flags(p: argparse.ArgumentParser) -> None:
+    group = p.add_mutually_exclusive_group()
+    group.add_argument(
+        "--workers",
+        type=worker_count,
+        default=None,
+        help="prove on a local Dask cluster of N worker processes (default 1: this process, no Dask; "
+        "overrides [options] workers)",
+    )
+    group.add_argument(
+        "--scheduler",
+        type=scheduler_address,
+        default=None,
+        help="prove on an existing Dask cluster (started with `dask scheduler` and `dask worker`)",
+    )
+    p.add_argument("--dashboard", action="store_true", help="print the Dask dashboard's link")
+
+
 def _add_report_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", dest="json_path", default=None, help="write the JSON report to this path")
     p.add_argument("--plot", dest="plot_path", default=None, help="write a plot of the specs over time (PNG)")
@@ -118,6 +158,7 @@ def _add_report_flags(p: argparse.ArgumentParser) -> None:
         help="wall-clock limit in seconds (overrides [options] timeout); at the limit the verdict is "
         "unknown and the report keeps the parts proven so far",
     )
+    _add_cluster_flags(p)
 
 
 def _error(command: str, message: str) -> int:
@@ -210,10 +251,12 @@ def _verify_problem(command: str, problem_path, args, default_plot: str | None =
         return _error(command, str(e))
     progress = False if args.quiet else (True if args.progress else problem.options.progress)
     timeout = args.timeout if args.timeout is not None else problem.options.timeout
-    options = replace(problem.options, progress=progress, timeout=timeout)
+    workers = args.workers if args.workers is not None else problem.options.workers
+    options = replace(problem.options, progress=progress, timeout=timeout, workers=workers)
     try:
-        verdict = verify(problem, options)
-    except ValueError as e:  # refused input (sizes, spec windows, unsupported methods)
+        with _cluster(args, workers) as client:
+            verdict = verify(problem, options, client=client)
+    except ValueError as e:  # refused input (sizes, spec windows, unsupported methods, no scheduler)
         return _error(command, str(e))
     except RuntimeError as e:
         print(f"nncs {command}: verification failed: {e}", file=sys.stderr)
@@ -240,6 +283,18 @@ def _verify_problem(command: str, problem_path, args, default_plot: str | None =
         if not args.quiet:
             print(f"plot written to {plot_path}")
     return EXIT_OK
+
+
+@contextmanager
+def _cluster(args, workers: int) -> Iterator:
+    """The Dask client the flags ask for (--scheduler, --workers N > 1), or None for the in-process path."""
+    if args.scheduler is None and workers <= 1:
+        yield None
+        return
+    from nncs.distributed import connect
+
+    with connect(workers=workers, scheduler=args.scheduler, dashboard=args.dashboard) as client:
+        yield client
 
 
 def _plot_report(args) -> int:

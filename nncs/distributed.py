@@ -180,3 +180,115 @@ class DaskRunner:
         if self.pending:
             self.client.cancel(self.pending)
             self.pending = []
+
+
+# ------------------------------------------------------------------------------------ network properties
+def split_property(prop, pieces: int) -> list:
+    """The property's cases cut into at least `pieces` sub-properties (each case's input box bisected along
+    its relatively widest input until there are enough boxes); exact: the union of the sub-boxes is each
+    case's box (cut faces are closed on both sides, the outer faces keep their strictness), so the property
+    holds exactly when it holds on every sub-property.
+
+    Args:
+        prop: a `nncs.vnnlib.VnnlibProperty`.
+        pieces: the least number of sub-properties.
+    Returns:
+        A list of VnnlibProperty, each with one case.
+    """
+    import dataclasses
+
+    import numpy as np
+
+    cases = list(prop.cases)
+    widths = {id(c): np.maximum(c.ub - c.lb, 1e-300) for c in cases}
+    boxes = [(c, c.lb.copy(), c.ub.copy()) for c in cases]
+    while len(boxes) < pieces:
+        # bisect the box that is widest relative to its case, along that input
+        score = [float(np.max((ub - lb) / widths[id(c)])) for c, lb, ub in boxes]
+        k = int(np.argmax(score))
+        c, lb, ub = boxes.pop(k)
+        d = int(np.argmax((ub - lb) / widths[id(c)]))
+        if not ub[d] > lb[d]:
+            boxes.insert(k, (c, lb, ub))
+            break  # every box is a point: nothing left to cut
+        mid = 0.5 * (lb[d] + ub[d])
+        left_ub, right_lb = ub.copy(), lb.copy()
+        left_ub[d], right_lb[d] = mid, mid
+        boxes[k:k] = [(c, lb, left_ub), (c, right_lb, ub)]
+    out = []
+    for c, lb, ub in boxes:
+        lb_open = None if c.lb_open is None else c.lb_open & (lb == c.lb)
+        ub_open = None if c.ub_open is None else c.ub_open & (ub == c.ub)
+        case = dataclasses.replace(c, lb=lb, ub=ub, lb_open=lb_open, ub_open=ub_open)
+        out.append(dataclasses.replace(prop, cases=(case,)))
+    return out
+
+
+def _property_task(net, prop, options, wall_deadline: float, cache: str | None):
+    """One sub-property on a worker, within what is left of the whole run's time."""
+    import dataclasses
+
+    from nncs.nn.verify import VerifyResult, verify_property
+
+    prepare_worker(cache)
+    left = wall_deadline - time.time()
+    if not left > 0:
+        return VerifyResult("timeout", 0.0, stats={"stopped": "before it started"})
+    return verify_property(net, prop, dataclasses.replace(options, timeout=left))
+
+
+def verify_property_distributed(client, net, prop, options, pieces: int | None = None):
+    """Decide `prop` for `net` on a Dask cluster: the cases cut into sub-properties (`split_property`), each
+    decided by `verify_property` on a worker, results streamed back as they finish.
+
+    Returns:
+        A VerifyResult: "violated" at the first confirmed counterexample (the remaining work is cancelled),
+        "holds" when every sub-property holds, "timeout" when the time limit struck first, else "unknown".
+        `stats` adds up the sub-runs' boxes and says how many sub-properties there were.
+    """
+    from distributed import as_completed
+
+    from nncs.nn.verify import VerifyResult
+
+    t0 = time.perf_counter()
+    if prop.n_inputs != net.n_inputs or prop.n_outputs != net.n_outputs:
+        raise ValueError(
+            f"property {prop.source} has {prop.n_inputs} inputs / {prop.n_outputs} outputs, "
+            f"the network {net.n_inputs} / {net.n_outputs}"
+        )
+    if pieces is None:
+        pieces = 4 * max(1, len(client.scheduler_info().get("workers", {})))
+    subs = split_property(prop, pieces)
+    cache = default_cache_dir()
+    wall_deadline = time.time() + options.timeout
+    [net_future] = client.scatter([net], broadcast=True, hash=False)
+    futures = [
+        client.submit(
+            _property_task,
+            net_future,
+            sub,
+            options,
+            wall_deadline,
+            None if cache is None else str(cache),
+            pure=False,
+        )
+        for sub in subs
+    ]
+    stats = {"boxes": 0, "rounds": 0, "sub_properties": len(subs)}
+    results: list[str] = []
+    try:
+        for future in as_completed(futures, timeout=max(0.0, options.timeout) + 5.0):
+            res = future.result()
+            stats["boxes"] += int(res.stats.get("boxes", 0))
+            stats["rounds"] += int(res.stats.get("rounds", 0))
+            results.append(res.result)
+            if res.result == "violated":
+                return VerifyResult("violated", time.perf_counter() - t0, res.counterexample, stats=stats)
+            if res.result == "timeout":
+                return VerifyResult("timeout", time.perf_counter() - t0, stats=stats)
+    except TimeoutError:
+        return VerifyResult("timeout", time.perf_counter() - t0, stats=stats)
+    finally:
+        client.cancel(futures)
+    status = "holds" if all(r == "holds" for r in results) else "unknown"
+    return VerifyResult(status, time.perf_counter() - t0, stats=stats)
