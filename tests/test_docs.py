@@ -70,7 +70,7 @@ def _blocks(text: str, lang: str) -> list[str]:
     return re.findall(rf"```{lang}\n(.*?)```", text, flags=re.S)
 
 
-def test_readme_python_blocks_run(monkeypatch):
+def test_readme_python_blocks_run(monkeypatch, capsys):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -82,6 +82,11 @@ def test_readme_python_blocks_run(monkeypatch):
     for code in blocks:
         namespace: dict = {}
         exec(compile(code, "README.md", "exec"), namespace)
+        # a `print(...)  # shown` line: what it prints is what the comment shows
+        shown = re.findall(r"^print\(.*\)  # (.+)$", code, flags=re.M)
+        printed = capsys.readouterr().out.splitlines()
+        if shown:
+            assert printed[-len(shown) :] == shown, f"README shows {shown}, the snippet prints {printed}"
     plt.close("all")
     import numpy as np
 

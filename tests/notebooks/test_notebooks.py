@@ -22,8 +22,10 @@ def _need_jupyter():
         except ImportError:
             missing.append(mod)
     if missing:
-        pytest.skip(f"notebook tests need {', '.join(missing)}: pip install nbclient nbformat ipykernel "
-                    f"(or pip install -e '.[notebooks]')")
+        pytest.skip(
+            f"notebook tests need {', '.join(missing)}: pip install nbclient nbformat ipykernel "
+            f"(or pip install -e '.[notebooks]')"
+        )
 
 
 def test_the_five_notebooks_exist():
@@ -36,7 +38,9 @@ def test_notebook_is_stripped(path):
     book = nbformat.read(path, as_version=4)
     for cell in book.cells:
         if cell.cell_type == "code":
-            assert cell.outputs == [] and cell.execution_count is None, f"{path.name}: outputs are not stripped"
+            assert cell.outputs == [] and cell.execution_count is None, (
+                f"{path.name}: outputs are not stripped"
+            )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
@@ -49,8 +53,9 @@ def test_notebook_runs_and_draws(path):
     env_backend = os.environ.get("MPLBACKEND")
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     try:
-        client = NotebookClient(book, timeout=300, kernel_name="python3",
-                                resources={"metadata": {"path": str(path.parent)}})
+        client = NotebookClient(
+            book, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+        )
         start = time.perf_counter()
         client.execute()
         elapsed = time.perf_counter() - start
@@ -59,10 +64,19 @@ def test_notebook_runs_and_draws(path):
             os.environ.pop("MPLBACKEND", None)
         else:
             os.environ["MPLBACKEND"] = env_backend
-    images = sum("image/png" in out.get("data", {}) for cell in book.cells if cell.cell_type == "code"
-                 for out in cell.outputs)
-    errors = [out for cell in book.cells if cell.cell_type == "code" for out in cell.outputs
-              if out.get("output_type") == "error"]
+    images = sum(
+        "image/png" in out.get("data", {})
+        for cell in book.cells
+        if cell.cell_type == "code"
+        for out in cell.outputs
+    )
+    errors = [
+        out
+        for cell in book.cells
+        if cell.cell_type == "code"
+        for out in cell.outputs
+        if out.get("output_type") == "error"
+    ]
     assert not errors
     assert images >= 1, f"{path.name} drew no figure"
     print(f"{path.name}: {elapsed:.1f} s, {images} figure(s)")
