@@ -1,6 +1,6 @@
 """The `nncs` command line: verification of problem files, networks and bundled case studies, and report plots.
 
-Subcommands: verify, run, list, verify-nn, plot. Every one takes --quiet; exit status 0 on an answer (whatever
+Subcommands: verify, run, list, verify-nn, batch, plot. Every one takes --quiet; exit status 0 on an answer (whatever
 the verdict, including "unknown" at a --timeout), 2 for bad input (a missing or malformed file, an unknown case
 study, a bad flag value, a size nncs refuses, an output path in a missing folder), 1 when the computation fails.
 """
@@ -90,6 +90,25 @@ def build_parser() -> argparse.ArgumentParser:
     vnn.add_argument("--quiet", action="store_true", help="print only the result")
     _add_cluster_flags(vnn)
     vnn.set_defaults(handler=_verify_nn)
+    bat = sub.add_parser(
+        "batch",
+        help="run many problems or network properties, one result row each (CSV + JSON lines)",
+        description="Run every instance of LIST (a folder of .toml problems, or a CSV of problem.toml[,timeout] "
+        "or model,property[,timeout] rows as in VNN-COMP's instances.csv) and append a row (benchmark, "
+        "instance, result, time, message) to --out as each finishes; --resume continues a killed run.",
+    )
+    bat.add_argument("list", help="folder of .toml files, or a CSV of instances")
+    bat.add_argument("--out", required=True, help="results CSV (JSON lines go beside it, as .jsonl)")
+    bat.add_argument(
+        "--timeout", type=positive_seconds, default=None, help="seconds per instance when its row gives none"
+    )
+    bat.add_argument("--resume", action="store_true", help="skip the instances already in --out")
+    bat.add_argument("--quiet", action="store_true", help="print only the counts")
+    bat.add_argument(
+        "--progress", action="store_true", help="show the progress bar even when not on a terminal"
+    )
+    _add_cluster_flags(bat)
+    bat.set_defaults(handler=_cmd_batch)
     plot = sub.add_parser(
         "plot",
         help="draw a JSON report (from --json) as a PNG",
@@ -339,9 +358,12 @@ def _verify_nn(args) -> int:
         return _error("verify-nn", msg)
     extra = {} if args.nnet_normalize else {"nnet_normalize": False}
     try:
-        report = verify_nn_files(
-            args.model, args.property, timeout=args.timeout, json_path=args.json_path, **extra
-        )
+        with _cluster(args, args.workers or 1) as client:
+            if client is not None:
+                extra["client"] = client
+            report = verify_nn_files(
+                args.model, args.property, timeout=args.timeout, json_path=args.json_path, **extra
+            )
     except ValueError as e:
         return _error("verify-nn", str(e))
     print(report.result)
@@ -352,6 +374,43 @@ def _verify_nn(args) -> int:
         print(f"time {report.time_s:.3f} s")
         if args.json_path:
             print(f"report written to {args.json_path}")
+    return EXIT_OK
+
+
+def _cmd_batch(args) -> int:
+    from nncs.batch import read_instances, run_batch
+
+    if (msg := _check_output(args.out, "--out")) is not None:
+        return _error("batch", msg)
+    if Path(args.out).exists() and not args.resume:
+        return _error(
+            "batch", f"--out {args.out!r} exists; pass --resume to continue it, or choose another file"
+        )
+    try:
+        instances = read_instances(args.list)
+    except ValueError as e:
+        return _error("batch", str(e))
+
+    def show(row: dict) -> None:
+        if not args.quiet:
+            print(f"{row['instance']}: {row['result']} ({row['time']:.2f} s)", flush=True)
+
+    progress = False if args.quiet else (True if args.progress else None)
+    try:
+        with _cluster(args, args.workers or 1) as client:
+            counts = run_batch(
+                instances,
+                args.out,
+                args.timeout,
+                client=client,
+                resume=args.resume,
+                progress=progress,
+                on_row=show,
+            )
+    except ValueError as e:
+        return _error("batch", str(e))
+    summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing left to run"
+    print(f"{sum(counts.values())} instance(s): {summary}; results in {args.out}")
     return EXIT_OK
 
 

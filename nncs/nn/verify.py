@@ -476,6 +476,7 @@ def verify_nn_files(
     json_path=None,
     options: VerifyOptions | None = None,
     nnet_normalize: bool = True,
+    client=None,
 ) -> VerifyResult:
     """Load a network file and a VNN-LIB file, check the property, and write the JSON report when asked.
 
@@ -487,6 +488,8 @@ def verify_nn_files(
         options: VerifyOptions (its timeout is replaced by `timeout`).
         nnet_normalize: for a .nnet model, apply its header normalisation (raw inputs and outputs; the default);
             False loads the bare network on normalised inputs and outputs, as an ONNX export of it computes.
+        client: a Dask `distributed.Client`: the input boxes are cut into sub-boxes decided on its workers
+            (`nncs.distributed.verify_property_distributed`); None: in this process.
     Raises:
         ValueError naming the file for unreadable inputs or mismatched dimensions, or a bad timeout.
     """
@@ -507,7 +510,13 @@ def verify_nn_files(
             "timeout", time.perf_counter() - t0, stats={"stopped": "while parsing the property"}
         )
     else:
-        result = verify_property(net, spec, opts)
+        if client is None:
+            result = verify_property(net, spec, opts)
+        else:
+            from nncs.distributed import verify_property_distributed
+
+            left = max(1e-3, timeout - (time.perf_counter() - t0))
+            result = verify_property_distributed(client, net, spec, dataclasses.replace(opts, timeout=left))
         result.time_s = time.perf_counter() - t0
     if json_path:
         Path(json_path).write_text(json.dumps(result.to_json(), indent=2))
