@@ -81,7 +81,7 @@ def connect(
 
     if scheduler is not None:
         try:
-            remote = Client(scheduler, timeout="10s")
+            remote = Client(scheduler, timeout="5s")
         except (OSError, TimeoutError) as exc:
             raise ValueError(f"cannot reach the Dask scheduler {scheduler!r}: {exc}") from None
         try:
@@ -96,7 +96,9 @@ def connect(
         threads_per_worker=1,
         processes=True,
         host="127.0.0.1",
-        dashboard_address="127.0.0.1:0" if dashboard else None,
+        # the scheduler's HTTP server always starts: on a free loopback port, never a fixed one
+        dashboard_address="127.0.0.1:0",
+        scheduler_kwargs={"dashboard": bool(dashboard)},
         memory_limit=memory_limit,
         silence_logs=40,  # errors only
     )

@@ -313,7 +313,7 @@ def verify(problem: Problem, options: Options | None = None, client=None) -> Ver
     deadline = None if opts.timeout is None else start + opts.timeout
     check = time_check(deadline, opts.timeout)
 
-    reasons: dict = {}  # id(part) -> why its proof failed; "last" -> (part, why) of the latest failure
+    reasons: dict = {}  # id(part) -> (part, why its proof failed); "last" -> the same for the latest failure
 
     def verdict(status: str, message: str, **kw) -> Verdict:
         parts_list = kw.get("parts", [])
@@ -324,7 +324,7 @@ def verify(problem: Problem, options: Options | None = None, client=None) -> Ver
             problem_name=problem.name,
             states=tuple(problem.system.plant.state_names),
             options=opts,
-            reasons=[reasons.get(id(b), "") for b, _, _ in parts_list],  # the parts' own boxes
+            reasons=[_reason_of(reasons, b) for b, _, _ in parts_list],
             specs=tuple(problem.specs),
             **kw,
         )
@@ -410,7 +410,7 @@ def _refine(
             parts[-1] = (part, "proven", outcome.result)
             continue
         parts[-1] = (part, "unproven", outcome.result)
-        reasons[id(part)] = outcome.reason
+        reasons[id(part)] = (part, outcome.reason)  # the box kept: ids of freed boxes are reused
         reasons["last"] = last_failure = (part, outcome.reason)
         # the failed proof was followed by a harder search (gradients on the whole set, samples of a part)
         if (cex := outcome.counterexample) is not None:
@@ -457,11 +457,17 @@ def _failure_text(part: Box, reason: str, names) -> str:
     return f"; not proven on the part {_box_text(part, names)}: {reason}" if reason else ""
 
 
+def _reason_of(reasons: dict, box: Box) -> str:
+    """Why the proof of this very part failed ("" when it did not fail)."""
+    entry = reasons.get(id(box))
+    return entry[1] if entry is not None and entry[0] is box else ""
+
+
 def _first_failure(parts: list, reasons: dict, names) -> str:
     """'; not proven on the part ...: why' for the first unproven part that has a reason ('' when none)."""
     for b, status, _ in parts:
-        if status == "unproven" and reasons.get(id(b)):
-            return _failure_text(b, reasons[id(b)], names)
+        if status == "unproven" and _reason_of(reasons, b):
+            return _failure_text(b, _reason_of(reasons, b), names)
     if "last" in reasons:  # the last failed proof, of a part since split
         return _failure_text(*reasons["last"], names)
     return ""
