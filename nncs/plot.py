@@ -486,10 +486,18 @@ def _draw_conditions(ax, panel: SpecPanel, horizon: float, cex: _CexView | None,
         lo = max([c.bound for c in conds if c.side == "lower" and c.bound is not None], default=-np.inf)
         hi = min([c.bound for c in conds if c.side == "upper" and c.bound is not None], default=np.inf)
         violated = _is_violated(conds[0], cex)
+        # the view: the data and the region's finite bounds, with some of the region showing beyond them
         y0, y1 = ax.get_ylim()
-        span = max(y1 - y0, 1e-9)
-        lo_d = lo if np.isfinite(lo) else min(y0, hi) - span
-        hi_d = hi if np.isfinite(hi) else max(y1, lo) + span
+        finite = [v for v in (lo, hi) if np.isfinite(v)]
+        y0, y1 = min([y0, *finite]), max([y1, *finite])
+        pad = 0.1 * max(y1 - y0, 1e-9)
+        if not np.isfinite(hi):
+            y1 = max(y1, lo + pad)
+        if not np.isfinite(lo):
+            y0 = min(y0, hi - pad)
+        span = y1 - y0
+        lo_d = lo if np.isfinite(lo) else y0 - span
+        hi_d = hi if np.isfinite(hi) else y1 + span
         text = " and ".join(spec.text)
         ax.add_patch(
             Rectangle(
@@ -506,11 +514,7 @@ def _draw_conditions(ax, panel: SpecPanel, horizon: float, cex: _CexView | None,
                 zorder=0.5,
             )
         )
-        for v in (lo, hi):
-            if np.isfinite(v):
-                ax.update_datalim([(t0, v), (t1, v)])
-        ax.autoscale_view()
-        ax.set_ylim(y0 if not np.isfinite(lo) else min(y0, lo), y1 if not np.isfinite(hi) else max(y1, hi))
+        ax.set_ylim(y0, y1)
         for c in conds:
             if c.bound is None:
                 bound_band(ax, c, t0, t1, violated)
