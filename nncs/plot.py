@@ -328,7 +328,7 @@ def spec_panels(specs, names) -> list[SpecPanel]:
     return list(panels.values())
 
 
-def _wrap_conditions(text: str, width: int = 100) -> list[str]:
+def _wrap_conditions(text: str, width: int = 80) -> list[str]:
     """Wrap a line at " and " (a condition is never split across lines)."""
     parts = text.split(" and ")
     lines = [parts[0]]
@@ -589,7 +589,7 @@ def _finish_story(fig, axes, title: str, horizon: float) -> None:
         ax.set_xlim(-0.01 * horizon, 1.04 * horizon)
         ax.grid(True, alpha=0.25)
     axes[-1].set_xlabel("time (s)")
-    fig.suptitle(title, fontsize="medium")
+    axes[0].set_title(title, fontsize="medium")
     handles, labels = [], []
     for ax in axes:
         for h, label in zip(*ax.get_legend_handles_labels()):

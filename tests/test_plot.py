@@ -244,7 +244,7 @@ def test_plot_report_bounds_and_counterexample(tmp_path):
     np.testing.assert_allclose([s[:, 1] for s in segs], [[0, 1], [1, 2]])
     red = [l for l in axes[1].lines if l.get_gid() == "counterexample"]
     np.testing.assert_allclose(red[0].get_ydata(), [0.5, -0.5])
-    assert "unsafe" in axes[0].figure.get_suptitle()  # one title for the figure (its panels share it)
+    assert "unsafe" in axes[0].get_title()
     plt.close(axes[0].figure)
     axes = plot_report(_report(tmp_path, cex=False), states=["c"])
     assert len(axes) == 1 and not axes[0].lines

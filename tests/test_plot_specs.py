@@ -107,7 +107,7 @@ def test_pendulum_like_unsafe_draws_both_conditions_and_highlights_the_violated_
     axes = plot_verdict(problem, verdict, traces=5)
     fig = axes[0].figure
     assert len(axes) == 1 and axes[0].get_ylabel() == "theta"
-    title = fig.get_suptitle()
+    title = axes[0].get_title()
     assert "unsafe" in title and "theta >= 0" in title and "theta <= 1" in title and "[0.5, 1]" in title
     ax = axes[0]
     # a line at each bound, over the spec's window only
@@ -139,7 +139,7 @@ def test_tora_like_one_panel_per_quantity_goal_at_the_final_time(tora_like):
     axes = plot_verdict(problem, verdict, traces=3)
     fig = axes[0].figure
     assert [a.get_ylabel() for a in axes] == ["x1", "x2", "x1 - x2", "x3"]
-    title = fig.get_suptitle()
+    title = axes[0].get_title()
     for spec in problem.specs:
         for text in spec.text:
             assert text in title, text
@@ -149,7 +149,9 @@ def test_tora_like_one_panel_per_quantity_goal_at_the_final_time(tora_like):
         ax = by_name[name]
         (box,) = [p for p in ax.patches if isinstance(p, Rectangle) and p.get_gid() == "goal"]
         x0, x1 = box.get_x(), box.get_x() + box.get_width()
-        assert horizon * 0.95 <= x0 < horizon < x1 <= horizon * 1.05  # at the final time, not across the horizon
+        assert (
+            horizon * 0.95 <= x0 < horizon < x1 <= horizon * 1.05
+        )  # at the final time, not across the horizon
         assert box.get_y() == pytest.approx(lo) and box.get_y() + box.get_height() == pytest.approx(hi)
         for y in (lo, hi):
             line = _line_at(ax, [y, y], gids=("goal-bound",))
@@ -215,7 +217,7 @@ def test_plot_report_draws_the_specs(pendulum_like, tora_like, tmp_path):
     assert [p for p in by_name["x1"].patches if p.get_gid() == "goal"]
     np.testing.assert_allclose(_line_at(by_name["x1 - x2"], [-5, -5]).get_xdata(), [0, problem.horizon])
     assert [p for p in by_name["x3"].patches if p.get_gid() == "avoid"]
-    assert "x2 <= -0.6" in fig.get_suptitle()
+    assert "x2 <= -0.6" in axes[0].get_title()
     _legend_outside(fig)
     plt.close(fig)
     # an unsafe report: the violated condition, the counterexample and its time
