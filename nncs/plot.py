@@ -533,9 +533,9 @@ def _draw_counterexample(ax, panel: SpecPanel, cex: _CexView, names) -> None:
                 cex.states @ w + b + cond.offset,
                 color="red",
                 linestyle=":",
-                linewidth=1.5,
+                linewidth=2.2,
                 gid="counterexample-bound",
-                label=f"{cond.bound_expression} along the counterexample",
+                label=f"violated: {cond.text}\n(dotted: {cond.bound_expression} along the counterexample)",
                 zorder=5,
             )
     if np.isfinite(cex.time):
@@ -648,18 +648,33 @@ def plot_verdict(problem, verdict, traces: int = 12) -> list:
 
     def bound_band(ax, cond, t0, t1, violated):
         w, b = _affine(cond.bound_expression, names)
-        band(
-            ax,
-            w,
-            b + cond.offset,
-            t0,
-            t1,
-            color="red" if violated else "0.3",
-            alpha=0.4 if violated else 0.45,
-            gid="violated" if violated else "constraint",
-            label=(f"violated: {cond.text}" if violated else f"{cond.spec.kind} {cond.text}")
-            + f"\n(band: reachable values of {cond.bound_expression})",
-        )
+        style = {
+            "color": "red" if violated else "0.3",
+            "alpha": 0.4 if violated else 0.45,
+            "gid": "violated" if violated else "constraint",
+        }
+        head = f"violated: {cond.text}" if violated else f"{cond.spec.kind} {cond.text}"
+        if results:
+            band(
+                ax,
+                w,
+                b + cond.offset,
+                t0,
+                t1,
+                **style,
+                label=f"{head}\n(band: reachable values of {cond.bound_expression})",
+            )
+        elif states is not None:  # nothing was reached: the bound's range over the simulations
+            keep = (times >= t0 - 1e-12) & (times <= t1 + 1e-12)
+            values = states[:, keep] @ w + b + cond.offset
+            ax.fill_between(
+                times[keep],
+                values.min(axis=0),
+                values.max(axis=0),
+                linewidth=0,
+                **style,
+                label=f"{head}\n(band: {cond.bound_expression} over the simulations)",
+            )
 
     fig, axes = _story_figure(len(panels))
     for ax, panel in zip(axes, panels):

@@ -293,3 +293,28 @@ def test_load_report_needs_state_names_for_specs_and_checks_the_counterexample(p
     report["counterexample"]["spec"] = -1
     with pytest.raises(ValueError, match=r"counterexample\.spec"):
         load_report(report)
+
+
+def test_a_violated_state_dependent_bound_without_reach_results(pendulum_like):
+    """acc_cav2020-like: the falsifier answered before any reach, so the bound that involves states is drawn over
+    the simulations, and highlighted, with its values along the counterexample."""
+    from dataclasses import replace
+
+    problem, verdict = pendulum_like
+    names = list(problem.system.plant.state_names)
+    text = "theta >= 1.2 + 0.1*theta_dot"
+    spec = make_spec("always", [text], names)
+    problem = replace(problem, specs=(spec,))
+    cex = replace(verdict.counterexample, condition=text)
+    verdict = replace(verdict, counterexample=cex, specs=(spec,))
+    axes = plot_verdict(problem, verdict, traces=4)
+    ax = axes[0]
+    assert ax.get_ylabel() == "theta" and text in ax.get_title()
+    (band,) = [c for c in ax.collections if c.get_gid() == "violated"]
+    assert band.get_label().startswith(f"violated: {text}")
+    (along,) = _lines(ax, "counterexample-bound")
+    np.testing.assert_allclose(along.get_ydata(), 1.2 + 0.1 * cex.states[:, 1])
+    assert f"violated: {text} (dotted: 1.2 + 0.1*theta_dot along the counterexample)" in _legend_outside(
+        ax.figure
+    )
+    plt.close(ax.figure)
