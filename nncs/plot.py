@@ -1,6 +1,7 @@
 """Matplotlib pictures of nncs sets (2-D projections), for notebooks, reports and the command line.
 
-Every function draws on an `Axes` (a new one when none is given) and returns it.
+Every function draws on an `Axes` (a new one when none is given) and returns it; the verdict and report plots
+(`plot_verdict`, `plot_report`) draw a column of them, one per quantity that the specs constrain.
 """
 
 from __future__ import annotations
@@ -353,7 +354,11 @@ def spec_title(name: str, status: str, specs, detail: str = "") -> str:
     Returns:
         The title, one or more lines.
     """
+    import textwrap
+
     lines = [f"{name}: {status}" + (f" ({detail})" if detail else "")]
+    if len(lines[0]) > 80:  # the detail on lines of its own (a message, not conditions: wrapped at spaces)
+        lines = [f"{name}: {status}", *textwrap.wrap(detail, 90, break_long_words=False)]
     for i, spec in enumerate(specs):
         prefix = f"spec {i}: " if len(specs) > 1 else ""
         lines += _wrap_conditions(prefix + spec.describe())
@@ -598,7 +603,19 @@ def _finish_story(fig, axes, title: str, horizon: float) -> None:
                 labels.append(label)
     if handles:
         wrapped = [_wrap_label(label) for label in labels]
-        fig.legend(handles, wrapped, loc="outside right upper", fontsize="small")
+        from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+        if isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine):  # the layout makes room on the right
+            fig.legend(handles, wrapped, loc="outside right upper", fontsize="small")
+        else:  # axes the caller laid out: anchored just right of the top one, still outside every axes
+            fig.legend(
+                handles,
+                wrapped,
+                loc="upper left",
+                bbox_to_anchor=(1.02, 1.0),
+                bbox_transform=axes[0].transAxes,
+                fontsize="small",
+            )
 
 
 def plot_verdict(problem, verdict, traces: int = 12) -> list:
@@ -696,6 +713,8 @@ def plot_verdict(problem, verdict, traces: int = 12) -> list:
         _draw_conditions(ax, panel, horizon, cex, bound_band)
         ax.set_ylabel(panel.expression)
     detail = verdict.counterexample.describe() if verdict.counterexample is not None else ""
+    if verdict.status == "unknown" and verdict.message:
+        detail = verdict.message
     _finish_story(fig, axes, spec_title(problem.name, verdict.status, specs, detail), horizon)
     return axes
 

@@ -318,3 +318,30 @@ def test_a_violated_state_dependent_bound_without_reach_results(pendulum_like):
         ax.figure
     )
     plt.close(ax.figure)
+
+
+def test_plot_report_on_given_axes_keeps_the_legend_outside(pendulum_like, tmp_path):
+    _, verdict = pendulum_like
+    fig, axes = plt.subplots(2, 1, figsize=(9, 5))
+    fig.subplots_adjust(right=0.6)
+    out = plot_report(_write(tmp_path, verdict.to_dict()), axes=axes)
+    assert list(out) == list(axes)
+    assert "counterexample" in _legend_outside(fig)
+    plt.close(fig)
+    with pytest.raises(ValueError, match="1 axes for 2 panels"):
+        plot_report(verdict.to_dict(), axes=[plt.subplots()[1]])
+    plt.close("all")
+
+
+def test_spec_title_wraps_long_titles_between_conditions():
+    from nncs.plot import spec_title
+
+    names = ["x1", "x2", "x3", "x4"]
+    texts = [f"x{i} {rel} {sign}2" for i in range(1, 5) for rel, sign in ((">=", "-"), ("<=", ""))]
+    spec = make_spec("always", texts, names)
+    title = spec_title("tora", "unknown", [spec], "time limit of 0.3 s reached: 0 of 1 part(s) proven " * 3)
+    lines = title.split("\n")
+    assert len(lines) > 3 and all(len(line) <= 90 for line in lines)
+    for text in texts:  # each condition whole on one line: wrapped, never cut
+        assert any(text in line for line in lines), text
+    assert title.count("time limit of 0.3 s reached") == 3
