@@ -1,10 +1,13 @@
 """Matplotlib pictures of nncs sets (2-D projections), for notebooks, reports and the command line.
 
-Every function draws on an `Axes` (a new one when none is given) and returns it.
+Every function draws on an `Axes` (a new one when none is given) and returns it; the verdict and report plots
+(`plot_verdict`, `plot_report`) draw a column of them, one per quantity that the specs constrain.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -83,6 +86,11 @@ def expression_band(
     if stars not in ("exact", "outer"):
         raise ValueError(f"expression_band: stars must be 'exact' or 'outer', got {stars!r}")
     w, b = _affine(expression, result.system.plant.state_names)
+    return _band(result, w, b, stars)
+
+
+def _band(result, w: np.ndarray, b: float, stars: str):
+    """`expression_band` of the expression `w . x + b` (see there)."""
     directions = np.vstack([w, -w])
     rows = []
     for t0, t1, s in result.segments():
@@ -224,48 +232,510 @@ def _spec_sides(text: str) -> list[str]:
     return [text]
 
 
+# ---------------------------------------------------------------------------------------------------------
+# the specs over time: one panel per constrained quantity, every condition where it applies
+
+
+_RELATION = re.compile(r"<=|>=|<|>")
+
+
+@dataclass(frozen=True)
+class SpecCondition:
+    """One condition of a spec as a plot draws it: `quantity <= bound` ("upper") or `>=` ("lower").
+
+    Attributes:
+        spec_index: which spec of the problem it belongs to.
+        spec: the spec (an `Always`, `Goal` or `Avoid`).
+        text: the condition as written, e.g. "theta <= 1".
+        side: "upper" (the quantity must stay below the bound; for avoid: the region lies below it) or "lower".
+        bound: the constant bound in the panel's units (None when the bound involves states).
+        bound_expression: the other side when it involves states (e.g. "10 + 1.4*v_ego"), else None.
+        offset: what to add to `bound_expression`'s value to get the bound in the panel's units.
+    """
+
+    spec_index: int
+    spec: Any
+    text: str
+    side: str
+    bound: float | None
+    bound_expression: str | None = None
+    offset: float = 0.0
+
+
+@dataclass
+class SpecPanel:
+    """One constrained quantity (an affine expression `w . x` of the states) and the conditions on it.
+
+    Attributes:
+        expression: the quantity as written in the specs (or rebuilt from `w`), the panel's y label.
+        w: its coefficients over the states (n,).
+        conditions: the SpecConditions on it, in spec order.
+    """
+
+    expression: str
+    w: np.ndarray
+    conditions: list = field(default_factory=list)
+
+
+def _split_relation(text: str) -> tuple[str, str, str]:
+    m = _RELATION.search(text)
+    if m is None:  # pragma: no cover - specs are parsed before they are drawn
+        raise ValueError(f"plot: {text!r} is not a relation")
+    return text[: m.start()].strip(), m.group(), text[m.end() :].strip()
+
+
+def _format_affine(w: np.ndarray, names) -> str:
+    terms = []
+    for c, name in zip(w, names):
+        if c == 0:
+            continue
+        mag = "" if abs(c) == 1 else f"{abs(c):g}*"
+        terms.append(("-" if c < 0 else "+", f"{mag}{name}"))
+    text = " ".join(f"{s} {t}" for s, t in terms).lstrip("+ ")
+    return text if not text.startswith("- ") else "-" + text[2:]
+
+
+def spec_panels(specs, names) -> list[SpecPanel]:
+    """Group every condition of every spec by the quantity it constrains (one plot panel each).
+
+    A condition `lhs REL rhs` constrains the side that involves states (the left one when both do, with the
+    other side as a state-dependent bound); conditions on the same expression up to a constant (e.g.
+    "theta >= 0", "theta + 1 <= 2") share a panel, their constants moved into the bound.
+
+    Args:
+        specs: the problem's specs (`Always`, `Goal`, `Avoid`).
+        names: the state names.
+    Returns:
+        The panels, in the order their quantities first appear in the specs.
+    """
+    panels: dict[tuple, SpecPanel] = {}
+    names = list(names)
+    for index, spec in enumerate(specs):
+        for text in spec.text:
+            lhs, rel, rhs = _split_relation(text)
+            (wl, bl), (wr, br) = _affine(lhs, names), _affine(rhs, names)
+            if not np.any(wl):  # "0 <= theta": the quantity is on the right
+                lhs, rhs, (wl, bl), (wr, br) = rhs, lhs, (wr, br), (wl, bl)
+                rel = {"<=": ">=", ">=": "<=", "<": ">", ">": "<"}[rel]
+            side = "upper" if rel.startswith("<") else "lower"
+            key = tuple(np.round(wl, 12))
+            if key not in panels:
+                panels[key] = SpecPanel(lhs if bl == 0 else _format_affine(wl, names), np.asarray(wl, float))
+            if np.any(wr):
+                cond = SpecCondition(index, spec, text, side, None, rhs, -bl)
+            else:
+                cond = SpecCondition(index, spec, text, side, float(br - bl))
+            panels[key].conditions.append(cond)
+    return list(panels.values())
+
+
+def _wrap_conditions(text: str, width: int = 80) -> list[str]:
+    """Wrap a line at " and " (a condition is never split across lines)."""
+    parts = text.split(" and ")
+    lines = [parts[0]]
+    for part in parts[1:]:
+        if len(lines[-1]) + 5 + len(part) <= width:
+            lines[-1] += " and " + part
+        else:
+            lines[-1] += " and"
+            lines.append("    " + part)
+    return lines
+
+
+def spec_title(name: str, status: str, specs, detail: str = "") -> str:
+    """The title of a verdict plot: the problem, the verdict (with `detail`, e.g. the violated condition), and
+    every spec's full description (`spec.describe()`), wrapped at " and " so that no condition is cut.
+
+    Args:
+        name: the problem's name.
+        status: the verdict ("safe", "unsafe", "unknown").
+        specs: the specs.
+        detail: appended to the verdict in parentheses when not empty.
+    Returns:
+        The title, one or more lines.
+    """
+    import textwrap
+
+    lines = [f"{name}: {status}" + (f" ({detail})" if detail else "")]
+    if len(lines[0]) > 80:  # the detail on lines of its own (a message, not conditions: wrapped at spaces)
+        lines = [f"{name}: {status}", *textwrap.wrap(detail, 90, break_long_words=False)]
+    for i, spec in enumerate(specs):
+        prefix = f"spec {i}: " if len(specs) > 1 else ""
+        lines += _wrap_conditions(prefix + spec.describe())
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class _CexView:
+    times: np.ndarray
+    states: np.ndarray
+    spec_index: int | None
+    condition: str
+    time: float
+
+
+def _cex_view(cex) -> _CexView | None:
+    if cex is None:
+        return None
+    if isinstance(cex, dict):
+        time = cex.get("time")
+        return _CexView(
+            np.asarray(cex["trajectory"]["t"], dtype=float),
+            np.asarray(cex["trajectory"]["x"], dtype=float),
+            cex.get("spec"),
+            cex.get("condition") or "",
+            float("nan") if time is None else float(time),
+        )
+    return _CexView(
+        np.asarray(cex.times, dtype=float),
+        np.asarray(cex.states, dtype=float),
+        cex.spec_index,
+        cex.condition or "",
+        float(cex.time),
+    )
+
+
+def _is_violated(cond: SpecCondition, cex: _CexView | None) -> bool:
+    if cex is None or (cex.spec_index is not None and cex.spec_index != cond.spec_index):
+        return False
+    if cond.spec.kind == "avoid":  # the region entered: every condition of it
+        return cex.spec_index == cond.spec_index or cex.condition == " and ".join(cond.spec.text)
+    return cex.condition == cond.text
+
+
+_VIOLATED = {"color": "red", "linestyle": "-", "linewidth": 3.0, "alpha": 0.85, "zorder": 4}
+_BOUND = {"always": {"color": "black", "linestyle": "--", "linewidth": 1.3, "zorder": 3}}
+
+
+def _window_span(spec, horizon: float) -> tuple[float, float]:
+    if spec.window is None:
+        return 0.0, horizon
+    return float(spec.window[0]), float(min(spec.window[1], horizon))
+
+
+def _draw_conditions(ax, panel: SpecPanel, horizon: float, cex: _CexView | None, bound_band) -> None:
+    """Draw the panel's conditions: always bounds over their windows, goal targets at the final time, avoid
+    regions shaded over their windows; the violated one highlighted."""
+    from matplotlib.patches import Rectangle
+
+    dt = 0.015 * horizon
+    goals: dict[int, list[SpecCondition]] = {}
+    avoids: dict[int, list[SpecCondition]] = {}
+    windows = {_window_span(c.spec, horizon) for c in panel.conditions if c.spec.window is not None}
+    for t0, t1 in sorted(windows):
+        ax.axvspan(t0, t1, color="0.5", alpha=0.08, linewidth=0, gid="window", label="spec window")
+    for cond in panel.conditions:
+        kind = cond.spec.kind
+        violated = _is_violated(cond, cex)
+        if kind == "goal":
+            goals.setdefault(cond.spec_index, []).append(cond)
+            continue
+        if kind == "avoid":
+            avoids.setdefault(cond.spec_index, []).append(cond)
+            continue
+        t0, t1 = _window_span(cond.spec, horizon)
+        when = "" if cond.spec.window is None else f" (t in [{t0:g}, {t1:g}] s)"
+        label = f"violated: {cond.text}" if violated else f"{kind} {cond.text}{when}"
+        if cond.bound is not None:
+            style = _VIOLATED if violated else _BOUND["always"]
+            ax.plot(
+                [t0, t1],
+                [cond.bound, cond.bound],
+                gid="violated" if violated else "constraint",
+                label=label,
+                **style,
+            )
+        else:
+            bound_band(ax, cond, t0, t1, violated)
+    for conds in goals.values():
+        lo = max([c.bound for c in conds if c.side == "lower" and c.bound is not None], default=-np.inf)
+        hi = min([c.bound for c in conds if c.side == "upper" and c.bound is not None], default=np.inf)
+        text = " and ".join(c.text for c in conds)
+        if np.isfinite(lo) and np.isfinite(hi):
+            ax.add_patch(
+                Rectangle(
+                    (horizon - dt, lo),
+                    2 * dt,
+                    hi - lo,
+                    facecolor="tab:green",
+                    edgecolor="darkgreen",
+                    alpha=0.45,
+                    linewidth=1.0,
+                    gid="goal",
+                    label=f"goal at t = {horizon:g} s: {text}",
+                    zorder=3.5,
+                )
+            )
+            ax.update_datalim([(horizon - dt, lo), (horizon + dt, hi)])
+        for c in conds:
+            violated = _is_violated(c, cex)
+            if c.bound is None:
+                bound_band(ax, c, horizon - dt, horizon + dt, violated)
+                continue
+            style = (
+                _VIOLATED
+                if violated
+                else {"color": "darkgreen", "linestyle": "-", "linewidth": 2.0, "zorder": 4}
+            )
+            ax.plot(
+                [horizon - dt, horizon + dt],
+                [c.bound, c.bound],
+                gid="violated" if violated else "goal-bound",
+                label=f"violated: {c.text}" if violated else None,
+                **style,
+            )
+    ax.autoscale_view()
+    for conds in avoids.values():
+        spec = conds[0].spec
+        t0, t1 = _window_span(spec, horizon)
+        lo = max([c.bound for c in conds if c.side == "lower" and c.bound is not None], default=-np.inf)
+        hi = min([c.bound for c in conds if c.side == "upper" and c.bound is not None], default=np.inf)
+        violated = _is_violated(conds[0], cex)
+        # the view: the data and the region's finite bounds, with some of the region showing beyond them
+        y0, y1 = ax.get_ylim()
+        finite = [v for v in (lo, hi) if np.isfinite(v)]
+        y0, y1 = min([y0, *finite]), max([y1, *finite])
+        pad = 0.1 * max(y1 - y0, 1e-9)
+        if not np.isfinite(hi):
+            y1 = max(y1, lo + pad)
+        if not np.isfinite(lo):
+            y0 = min(y0, hi - pad)
+        span = y1 - y0
+        lo_d = lo if np.isfinite(lo) else y0 - span
+        hi_d = hi if np.isfinite(hi) else y1 + span
+        text = " and ".join(spec.text)
+        ax.add_patch(
+            Rectangle(
+                (t0, lo_d),
+                t1 - t0,
+                hi_d - lo_d,
+                facecolor="red",
+                edgecolor="red",
+                alpha=0.25 if violated else 0.15,
+                hatch="//",
+                linewidth=2.5 if violated else 0.8,
+                gid="avoid",
+                label=f"violated: avoid {text}" if violated else f"avoid {text}",
+                zorder=0.5,
+            )
+        )
+        ax.set_ylim(y0, y1)
+        for c in conds:
+            if c.bound is None:
+                bound_band(ax, c, t0, t1, violated)
+
+
+def _draw_counterexample(ax, panel: SpecPanel, cex: _CexView, names) -> None:
+    values = cex.states @ panel.w
+    ax.plot(
+        cex.times, values, color="red", linewidth=1.8, gid="counterexample", label="counterexample", zorder=5
+    )
+    for cond in panel.conditions:
+        if cond.bound_expression is not None and _is_violated(cond, cex):
+            w, b = _affine(cond.bound_expression, names)
+            ax.plot(
+                cex.times,
+                cex.states @ w + b + cond.offset,
+                color="red",
+                linestyle=":",
+                linewidth=2.2,
+                gid="counterexample-bound",
+                label=f"violated: {cond.text}\n(dotted: {cond.bound_expression} along the counterexample)",
+                zorder=5,
+            )
+    if np.isfinite(cex.time):
+        ax.axvline(
+            cex.time,
+            color="red",
+            linestyle=":",
+            linewidth=1.2,
+            gid="counterexample-time",
+            label=f"counterexample time (t = {cex.time:.3g} s)",
+        )
+        ax.plot(
+            [cex.time],
+            [np.interp(cex.time, cex.times, values)],
+            marker="o",
+            markersize=6,
+            markerfacecolor="white",
+            markeredgecolor="red",
+            markeredgewidth=2,
+            linestyle="none",
+            gid="counterexample-point",
+            zorder=6,
+        )
+
+
+def _story_figure(n_panels: int):
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(11, 1.4 + 2.3 * n_panels), layout="constrained")
+    axes = fig.subplots(n_panels, 1, sharex=True, squeeze=False)[:, 0]
+    return fig, list(axes)
+
+
+def _wrap_label(label: str, width: int = 40) -> str:
+    """A legend label wrapped at " and " and before " (" (never inside a condition)."""
+    lines = []
+    for line in label.split("\n"):
+        for part in _wrap_conditions(line, width):
+            if len(part) > width and " (" in part:
+                head, tail = part.split(" (", 1)
+                lines += [head, "    (" + tail]
+            else:
+                lines.append(part)
+    return "\n".join(lines)
+
+
+def _finish_story(fig, axes, title: str, horizon: float) -> None:
+    """Title, shared time axis (the whole horizon, with room for goal targets), and one legend for the whole
+    figure outside the axes, on the right."""
+    for ax in axes:
+        ax.set_xlim(-0.01 * horizon, 1.04 * horizon)
+        ax.grid(True, alpha=0.25)
+    axes[-1].set_xlabel("time (s)")
+    axes[0].set_title(title, fontsize="medium")
+    handles, labels = [], []
+    for ax in axes:
+        for h, label in zip(*ax.get_legend_handles_labels()):
+            if label and not label.startswith("_") and label not in labels:
+                handles.append(h)
+                labels.append(label)
+    if handles:
+        wrapped = [_wrap_label(label) for label in labels]
+        from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+        if isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine):  # the layout makes room on the right
+            fig.legend(handles, wrapped, loc="outside right upper", fontsize="small")
+        else:  # axes the caller laid out: anchored just right of the top one, still outside every axes
+            fig.legend(
+                handles,
+                wrapped,
+                loc="upper left",
+                bbox_to_anchor=(1.02, 1.0),
+                bbox_transform=axes[0].transAxes,
+                fontsize="small",
+            )
+
+
+def plot_verdict(problem, verdict, traces: int = 12) -> list:
+    """Draw a problem's specs over time with its verdict: one panel per constrained quantity (`spec_panels`).
+
+    Each panel shows the quantity's reachable band (every proven or computed part), `traces` simulations from
+    the initial set, every condition on it where it applies (always: a dashed line at its bound over the
+    spec's window, or the band of a bound that involves states; goal: the target interval at the final time;
+    avoid: the shaded region over its window), and when the verdict is unsafe the counterexample, its time
+    and the violated condition (thick red, labelled "violated: ..."). The title carries the verdict and every
+    spec's full description; one legend, outside the axes, lists everything.
+
+    Args:
+        problem: the Problem.
+        verdict: its Verdict (from `nncs.verify`).
+        traces: how many simulations to draw.
+    Returns:
+        The list of Axes (one per panel; their figure is `axes[0].figure`).
+    """
+    from nncs.loop.simulate import simulate_closed_loop
+
+    names = list(problem.system.plant.state_names)
+    specs = list(problem.specs)
+    panels = spec_panels(specs, names) or [SpecPanel(n, np.eye(len(names))[k]) for k, n in enumerate(names)]
+    horizon = float(problem.horizon)
+    results = verdict.results
+    n_stars = sum(isinstance(s, Star) for r in results for _, _, s in r.segments())
+    mode = "outer" if n_stars > STAR_BAND_LIMIT else "exact"
+    reach_label = "reachable set (outer bound)" if mode == "outer" and n_stars else "reachable set"
+    times, states = None, None
+    if traces:
+        x0 = problem.initial.sample(int(traces), np.random.default_rng(0))
+        times, states = simulate_closed_loop(
+            problem.system, x0, problem.steps, w=_nominal_w(problem.system.plant)
+        )
+    cex = _cex_view(verdict.counterexample)
+
+    def band(ax, w, b, t_from, t_to, **style):
+        for r in results:
+            t0, t1, lo, hi = _band(r, w, b, mode)
+            keep = (t1 >= t_from - 1e-12) & (t0 <= t_to + 1e-12)
+            if not keep.any():
+                continue
+            t = np.column_stack([np.maximum(t0[keep], t_from), np.minimum(t1[keep], t_to)]).ravel()
+            ax.fill_between(t, np.repeat(lo[keep], 2), np.repeat(hi[keep], 2), linewidth=0, **style)
+            style["label"] = None
+
+    def bound_band(ax, cond, t0, t1, violated):
+        w, b = _affine(cond.bound_expression, names)
+        style = {
+            "color": "red" if violated else "0.3",
+            "alpha": 0.4 if violated else 0.45,
+            "gid": "violated" if violated else "constraint",
+        }
+        head = f"violated: {cond.text}" if violated else f"{cond.spec.kind} {cond.text}"
+        if results:
+            band(
+                ax,
+                w,
+                b + cond.offset,
+                t0,
+                t1,
+                **style,
+                label=f"{head}\n(band: reachable values of {cond.bound_expression})",
+            )
+        elif states is not None:  # nothing was reached: the bound's range over the simulations
+            keep = (times >= t0 - 1e-12) & (times <= t1 + 1e-12)
+            values = states[:, keep] @ w + b + cond.offset
+            ax.fill_between(
+                times[keep],
+                values.min(axis=0),
+                values.max(axis=0),
+                linewidth=0,
+                **style,
+                label=f"{head}\n(band: {cond.bound_expression} over the simulations)",
+            )
+
+    fig, axes = _story_figure(len(panels))
+    for ax, panel in zip(axes, panels):
+        band(ax, panel.w, 0.0, 0.0, horizon, color="tab:blue", alpha=0.35, gid="reach", label=reach_label)
+        if states is not None:
+            values = states @ panel.w
+            for k, v in enumerate(values):
+                ax.plot(
+                    times,
+                    v,
+                    color="0.35",
+                    linewidth=0.6,
+                    alpha=0.7,
+                    gid="simulation",
+                    label=f"simulations ({len(values)})" if k == 0 else None,
+                )
+        if cex is not None:
+            _draw_counterexample(ax, panel, cex, names)
+        _draw_conditions(ax, panel, horizon, cex, bound_band)
+        ax.set_ylabel(panel.expression)
+    detail = verdict.counterexample.describe() if verdict.counterexample is not None else ""
+    if verdict.status == "unknown" and verdict.message:
+        detail = verdict.message
+    _finish_story(fig, axes, spec_title(problem.name, verdict.status, specs, detail), horizon)
+    return axes
+
+
 def save_verdict_plot(problem, verdict, path, traces: int = 12) -> None:
-    """Write a PNG of the problem's first spec over time: both sides of its first constraint as reachable
-    bands (every proven or computed part), simulated traces, and the counterexample when there is one."""
+    """Write `plot_verdict(problem, verdict, traces)` (every condition of every spec over time, the
+    counterexample when there is one) to `path` (PNG unless its suffix names another format; headless).
+
+    Args:
+        problem: the Problem.
+        verdict: its Verdict.
+        path: the file to write.
+        traces: how many simulations to draw.
+    """
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    from nncs.loop.simulate import simulate_closed_loop
-
-    results = verdict.results
-    spec = problem.specs[0]
-    sides = [s for s in _spec_sides(spec.text[0]) if any(n in s for n in problem.system.plant.state_names)]
-    sides = sides or [spec.text[0]]
-    fig, ax = plt.subplots(figsize=(7, 4))
-    rng = np.random.default_rng(0)
-    x0 = problem.initial.sample(traces, rng)
-    times, states = simulate_closed_loop(
-        problem.system, x0, problem.steps, w=_nominal_w(problem.system.plant)
-    )
-    if results:
-        plot_over_time(results, sides, ax=ax, traces=(times, states), constraints=[spec.text[0]])
-    if not results:
-        for k, side in enumerate(sides):
-            w, b = _affine(side, problem.system.plant.state_names)
-            ax.plot(times, (states @ w + b).T, color=f"C{k}", linewidth=0.6)
-    cex = verdict.counterexample
-    if cex is not None:
-        for k, side in enumerate(sides):
-            w, b = _affine(side, problem.system.plant.state_names)
-            ax.plot(
-                cex.times,
-                cex.states @ w + b,
-                color="red",
-                linewidth=2.0,
-                label="counterexample" if k == 0 else None,
-            )
-    if spec.window is not None:
-        ax.axvspan(*spec.window, color="grey", alpha=0.1, label="spec window")
-    ax.set_title(f"{problem.name}: {verdict.status}  ({spec.kind}: {spec.text[0]})", fontsize="medium")
-    ax.legend(loc="best", fontsize="small")
-    fig.tight_layout()
+    axes = plot_verdict(problem, verdict, traces)
+    fig = axes[0].figure
     save_figure(fig, path)
     plt.close(fig)
 
@@ -627,77 +1097,130 @@ def plot_nn_output(
 
 
 def plot_report(report, states=None, axes=None, names=None):
-    """Draw a JSON verification report's per-step state bounds against time; return the list of Axes.
+    """Draw a JSON verification report against time, with its specs and counterexample; return the Axes.
 
-    Each chosen state gets one Axes: the bounds at every sampling instant as vertical bars joined by a
-    light band (the band between instants is only a guide: the report holds sampling instants, the
-    flowpipe between them is in the ReachResult), and the counterexample trajectory in red when there
-    is one.
+    One panel per constrained quantity of the report's specs (see `spec_panels`), then one per other
+    non-constant state (or, with `states`, one per chosen state, each with the conditions on it). A panel
+    shows the quantity's bounds at every sampling instant as vertical bars joined by a light band (the band
+    between instants is only a guide: the report holds sampling instants, the flowpipe between them is in
+    the ReachResult; an expression's bounds are those of the state box, sound and possibly loose), every
+    condition where it applies (as `plot_verdict`), and the counterexample in red when there is one (the
+    violated condition highlighted, its time marked). Reports without "specs" (older ones) draw the bounds and
+    the counterexample only.
 
     Args:
         report: the dict of `Verdict.to_dict()` or the path of a report written by `--json`.
-        states: indices (or names, with `names` or a report that lists "states") to draw; default: all
-            states that are not constant over the report.
-        axes: Axes to draw on, one per state (default: a new figure with a column of them).
+        states: indices (or names, with `names` or a report that lists "states") to draw; default: the
+            constrained quantities and the other states that are not constant over the report.
+        axes: Axes to draw on, one per panel (default: a new figure with a column of them).
         names: state names for labels (default: report["states"] when present, else x0, x1, ...).
     Returns:
         The list of Axes.
     Raises:
-        ValueError when the report has no steps and no counterexample, or a state is out of range.
+        ValueError when the report is malformed (see `load_report`), has no steps and no counterexample, or a
+        state is out of range.
     """
-    import matplotlib.pyplot as plt
-
     report = load_report(report)
     steps = report["steps"]
     cex = report["counterexample"]
-    if steps:
-        t = np.array([s["t"] for s in steps], dtype=float)
-        lo = np.array([s["lower"] for s in steps], dtype=float)
-        hi = np.array([s["upper"] for s in steps], dtype=float)
     n = report["n_states"]
+    t = np.array([s["t"] for s in steps], dtype=float)
+    lo = np.array([s["lower"] for s in steps], dtype=float).reshape(len(steps), n)
+    hi = np.array([s["upper"] for s in steps], dtype=float).reshape(len(steps), n)
     names = list(names or report["states"] or [f"x{k}" for k in range(n)])
     if len(names) != n:
         raise ValueError(f"plot_report: {len(names)} names for {n} states")
+    specs = report["specs"]
+    spec_names = report["states"] or names
+    by_w = {tuple(np.round(p.w, 12)): p for p in spec_panels(specs, spec_names)}
+    eye = np.eye(n)
     if states is None:
-        states = [k for k in range(n) if not steps or np.ptp(np.r_[lo[:, k], hi[:, k]]) > 0] or list(range(n))
-    states = [_state_index(s, names) for s in states]
-    for k in states:
-        if not 0 <= k < n:
-            raise ValueError(f"plot_report: state {k} out of range (the report has {n} states)")
-    if axes is None:
-        fig, axes = plt.subplots(
-            len(states), 1, figsize=(7, 1.9 * len(states) + 0.6), sharex=True, squeeze=False
+        panels = list(by_w.values())
+        varying = [k for k in range(n) if not steps or np.ptp(np.r_[lo[:, k], hi[:, k]]) > 0] or list(
+            range(n)
         )
-        axes = list(axes[:, 0])
+        panels += [SpecPanel(names[k], eye[k]) for k in varying if tuple(eye[k]) not in by_w]
+    else:
+        chosen = [_state_index(s, names) for s in states]
+        for k in chosen:
+            if not 0 <= k < n:
+                raise ValueError(f"plot_report: state {k} out of range (the report has {n} states)")
+        panels = [
+            SpecPanel(names[k], eye[k], list(by_w[tuple(eye[k])].conditions) if tuple(eye[k]) in by_w else [])
+            for k in chosen
+        ]
+    for p in panels:
+        if p.expression in spec_names and names != spec_names:
+            p.expression = names[spec_names.index(p.expression)]
+    times = [t] if steps else []
+    if cex is not None:
+        times.append(np.asarray(cex["trajectory"]["t"], dtype=float))
+    horizon = float(max(np.max(x) for x in times if len(x))) if any(len(x) for x in times) else 1.0
+    horizon = horizon if horizon > 0 else 1.0
+    view = _cex_view(cex)
+
+    def interval(w, b):
+        wp, wn = np.maximum(w, 0), np.minimum(w, 0)
+        return lo @ wp + hi @ wn + b, hi @ wp + lo @ wn + b
+
+    def bound_band(ax, cond, t0, t1, violated):
+        if not steps:
+            return
+        w, b = _affine(cond.bound_expression, spec_names)
+        blo, bhi = interval(w, b + cond.offset)
+        keep = (t >= t0 - 1e-12) & (t <= t1 + 1e-12)
+        label = f"violated: {cond.text}" if violated else f"{cond.spec.kind} {cond.text}"
+        ax.fill_between(
+            t[keep],
+            blo[keep],
+            bhi[keep],
+            color="red" if violated else "0.3",
+            alpha=0.4 if violated else 0.45,
+            linewidth=0,
+            gid="violated" if violated else "constraint",
+            label=label + f"\n(band: {cond.bound_expression} over the state bounds)",
+        )
+
+    if axes is None:
+        fig, axes = _story_figure(len(panels))
     else:
         axes = list(np.atleast_1d(axes))
-        if len(axes) != len(states):
-            raise ValueError(f"plot_report: {len(axes)} axes for {len(states)} states")
-    for ax, k in zip(axes, states):
+        if len(axes) != len(panels):
+            raise ValueError(f"plot_report: {len(axes)} axes for {len(panels)} panels")
+        fig = axes[0].figure
+    for ax, panel in zip(axes, panels):
         if steps:
-            ax.fill_between(t, lo[:, k], hi[:, k], color="tab:blue", alpha=0.2, linewidth=0)
+            qlo, qhi = interval(panel.w, 0.0)
+            ax.fill_between(t, qlo, qhi, color="tab:blue", alpha=0.2, linewidth=0)
             ax.vlines(
                 t,
-                lo[:, k],
-                hi[:, k],
+                qlo,
+                qhi,
                 color="tab:blue",
                 linewidth=1.2,
                 gid="bounds",
                 label="bounds at sampling instants",
             )
-        if cex is not None:
-            ct = np.asarray(cex["trajectory"]["t"], dtype=float)
-            cx = np.asarray(cex["trajectory"]["x"], dtype=float)
-            ax.plot(ct, cx[:, k], color="red", linewidth=1.6, gid="counterexample", label="counterexample")
-        ax.set_ylabel(names[k])
-    axes[-1].set_xlabel("time (s)")
-    axes[0].set_title(f"{report['name']}: {report['verdict']}", fontsize="medium")
-    axes[0].legend(loc="best", fontsize="small")
+        if view is not None:
+            _draw_counterexample(ax, panel, view, spec_names)
+        _draw_conditions(ax, panel, horizon, view, bound_band)
+        ax.set_ylabel(panel.expression)
+    detail = ""
+    if view is not None and view.condition:
+        when = f" at t = {view.time:.4g} s" if np.isfinite(view.time) else ""
+        detail = f"`{view.condition}` violated{when}"
+    _finish_story(fig, axes, spec_title(report["name"], report["verdict"], specs, detail), horizon)
     return axes
 
 
 def save_report_plot(report, path, states=None) -> None:
-    """Write `plot_report(report, states)` as a PNG to `path` (headless)."""
+    """Write `plot_report(report, states)` as a PNG to `path` (headless).
+
+    Args:
+        report: a report dict or path (see `plot_report`).
+        path: the file to write.
+        states: the states to draw (default: see `plot_report`).
+    """
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -705,7 +1228,6 @@ def save_report_plot(report, path, states=None) -> None:
 
     axes = plot_report(report, states)
     fig = axes[0].figure
-    fig.tight_layout()
     save_figure(fig, path)
     plt.close(fig)
 
@@ -746,7 +1268,8 @@ def load_report(report) -> dict:
     Returns:
         A dict with "name", "verdict", "states" (list of names or None), "steps" (each with finite "t",
         "lower", "upper" of one common length), "counterexample" (None or with "x0" and a "trajectory" of "t"
-        and "x" rows of that length) and "n_states".
+        and "x" rows of that length; optional "spec", "condition", "time"), "n_states" and "specs" (the
+        rebuilt spec objects; [] for older reports without "specs").
     Raises:
         ValueError naming the file and the field for an unreadable file, bad JSON, or a missing, mistyped,
         non-finite or inconsistent field; also when there is nothing to draw.
@@ -797,10 +1320,12 @@ def load_report(report) -> dict:
             raise ValueError(f"{at}.trajectory.x: expected {len(ts)} rows (one per time), got {_cut(xs)}")
         for k, row in enumerate(xs):
             _finite_list(row, f"{at}.trajectory.x[{k}]", n)
+        _check_counterexample_fields(cex, at)
     if not steps and cex is None:
         raise ValueError(f"{where}: report {name!r} has no per-step bounds and no counterexample to draw")
     if n == 0:
         raise ValueError(f"{where}: the report has no states")
+    specs = _load_specs(report.get("specs"), states, where)
     return {
         "name": name,
         "verdict": report["verdict"],
@@ -808,7 +1333,55 @@ def load_report(report) -> dict:
         "steps": steps,
         "counterexample": cex,
         "n_states": n,
+        "specs": specs,
     }
+
+
+def _check_counterexample_fields(cex: dict, at: str) -> None:
+    """Check the optional "spec", "condition" and "time" of a report's counterexample (ValueError naming them)."""
+    spec = cex.get("spec")
+    if spec is not None and (not isinstance(spec, int) or isinstance(spec, bool) or spec < 0):
+        raise ValueError(f"{at}.spec: expected the index of a spec, got {_cut(spec)}")
+    if not isinstance(cex.get("condition", ""), (str, type(None))):
+        raise ValueError(f"{at}.condition: expected a string, got {_cut(cex['condition'])}")
+    time = cex.get("time")
+    if time is not None:
+        _finite_list([time], f"{at}.time")
+
+
+def _load_specs(data, states, where: str) -> list:
+    """The specs of a report (its "specs": a list of {"kind", "constraints", "window"}), rebuilt by
+    `nncs.spec.spec_from_dict` over the report's state names ([] when the report has none: older reports).
+
+    Raises:
+        ValueError naming `where` and the key (e.g. "specs[1].constraints[0]") for a malformed entry.
+    """
+    from nncs.expressions import linear_relation
+    from nncs.spec import SpecBase, spec_from_dict
+
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise ValueError(
+            f"{where}: 'specs' must be a list of {{kind, constraints, window}} objects, got {_cut(data)}"
+        )
+    if data and not states:
+        raise ValueError(f"{where}: 'specs' needs 'states' (the names its constraints are written in)")
+    specs = []
+    for i, entry in enumerate(data):
+        at = f"specs[{i}]"
+        if isinstance(entry, SpecBase):  # a report that load_report already read
+            specs.append(entry)
+            continue
+        try:
+            constraints = entry.get("constraints") if isinstance(entry, dict) else None
+            if isinstance(constraints, list):
+                for j, text in enumerate(constraints):
+                    linear_relation(text, states, f"{at}.constraints[{j}]")
+            specs.append(spec_from_dict(entry, states, at))
+        except ValueError as e:
+            raise ValueError(f"{where}: {e}") from None
+    return specs
 
 
 def save_figure(fig, path) -> str:
