@@ -112,8 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     plot = sub.add_parser(
         "plot",
         help="draw a JSON report (from --json) as a PNG",
-        description="Draw the per-step state bounds of a JSON report written by `nncs verify "
-        "--json` or `nncs run --json` (and its counterexample, if any) as a PNG.",
+        description="Draw a JSON report written by `nncs verify --json` or `nncs run --json` as a PNG: its "
+        "specs, the per-step state bounds and its counterexample, if any.",
     )
     plot.add_argument("report", help="JSON report file")
     plot.add_argument("--out", default=None, help="PNG to write (default: the report's name with .png)")
