@@ -197,6 +197,7 @@ class PartOutcome:
         reason: why the proof failed ("" when proven).
         counterexample: a confirmed Counterexample found in the part after a failed proof, else None.
         timed_out: the time-limit message when the attempt stopped at the limit (on a worker), else "".
+        seconds: how long the attempt took where it ran.
     """
 
     ok: bool
@@ -204,6 +205,7 @@ class PartOutcome:
     reason: str
     counterexample: Counterexample | None = None
     timed_out: str = ""
+    seconds: float = 0.0
 
 
 def falsify_part(
@@ -229,12 +231,13 @@ def attempt_part(
     Raises:
         TimeLimitReached when `deadline` (a `time.perf_counter()` value) passes.
     """
+    start = time.perf_counter()
     ok, result, reason = _prove(problem, part, options, deadline)
     if ok:
-        return PartOutcome(True, result, "")
+        return PartOutcome(True, result, "", seconds=time.perf_counter() - start)
     samples = options.falsify_samples if first else options.falsify_samples // 8
     cex = falsify_part(problem, part, options, first, samples, deadline)
-    return PartOutcome(False, result, reason, cex)
+    return PartOutcome(False, result, reason, cex, seconds=time.perf_counter() - start)
 
 
 class SerialRunner:
