@@ -49,7 +49,7 @@ def _timed_verify(problem, client=None):
     return v, time.perf_counter() - start
 
 
-def speedup(names=("tora_wide", "acc_arch_10_20_wide")) -> None:
+def speedup(names=("tora_wide",)) -> None:
     """Serial vs a 2-worker LocalCluster on problems that split: wall time (warm: each side run once before)."""
     from nncs.distributed import connect
 

@@ -21,7 +21,7 @@ from nncs.problem import Problem
 from nncs.sets import Box
 from nncs.verify import PartOutcome, attempt_part
 
-__all__ = ["connect", "DaskRunner", "prepare_worker", "default_cache_dir", "CACHE_ENV"]
+__all__ = ["connect", "DaskRunner", "prepare_worker", "default_cache_dir", "CACHE_ENV", "WORKER_ENV"]
 
 CACHE_ENV = "NNCS_JAX_CACHE"
 """Environment variable naming JAX's persistent compilation cache folder ("off": no cache)."""
@@ -35,6 +35,15 @@ def default_cache_dir() -> Path | None:
     return Path.home() / ".cache" / "nncs" / "jax"
 
 
+WORKER_ENV = {
+    "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
+"""The environment of local worker processes: one thread each (JAX's XLA and BLAS), so N workers use N cores
+and do not oversubscribe them. Workers started by hand should be given the same (see the README)."""
+
 _PREPARED: dict[str, str | None] = {}
 
 
@@ -43,6 +52,7 @@ def prepare_worker(cache_dir: str | None) -> None:
     there (every compilation cached, however short)."""
     if "cache" in _PREPARED:
         return
+    _restore_malloc_thresholds()
     from nncs._jax import jax
 
     if cache_dir is not None:
@@ -51,6 +61,27 @@ def prepare_worker(cache_dir: str | None) -> None:
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
         jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     _PREPARED["cache"] = cache_dir
+
+
+def _restore_malloc_thresholds() -> bool:
+    """Undo Dask's MALLOC_TRIM_THRESHOLD_=65536 in this process (glibc only; True when done).
+
+    Dask's nanny starts workers with it, which also freezes glibc's mmap threshold at 128 KiB: every array past
+    it is then mapped and unmapped afresh, and nncs's bound propagation runs about twice as slow. These are
+    the thresholds glibc's own adaptation reaches on 64-bit machines (trim 64 MiB, mmap 32 MiB).
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+        return bool(libc.mallopt(M_TRIM_THRESHOLD, 64 * 2**20)) and bool(
+            libc.mallopt(M_MMAP_THRESHOLD, 32 * 2**20)
+        )
+    except (OSError, AttributeError):  # not glibc
+        return False
 
 
 @contextmanager
@@ -101,6 +132,7 @@ def connect(
         scheduler_kwargs={"dashboard": bool(dashboard)},
         memory_limit=memory_limit,
         silence_logs=40,  # errors only
+        env=dict(WORKER_ENV),
     )
     local = Client(cluster)
     try:
