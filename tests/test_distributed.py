@@ -269,3 +269,53 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path, capsys):
     problem = _problem(tmp_path)
     assert main(["verify", str(problem), "--scheduler", "tcp://127.0.0.1:9", "--quiet"]) == 2
     assert "cannot reach the Dask scheduler 'tcp://127.0.0.1:9'" in capsys.readouterr().err
+
+
+def test_cancel_drops_every_outstanding_attempt(tmp_path, client):
+    from nncs.distributed import DaskRunner
+
+    problem = load_problem(_problem(tmp_path, constraint="x <= 1.158"))
+    runner = DaskRunner(client, problem, problem.options, None)
+    parts = problem.initial.split(0) + problem.initial.split(1)
+    handles = [runner.submit(p, False) for p in parts]
+    assert runner.outcome(handles[0]).seconds > 0
+    runner.cancel()
+    assert all(h.status in ("cancelled", "finished") for h in handles[1:])
+    del handles  # the collected attempt is released with its future
+    _no_tasks_left(client)
+
+
+def test_workers_in_a_problem_file_and_their_limit(tmp_path):
+    from nncs.problem import ProblemError
+
+    path = _problem(tmp_path)
+    path.write_text(path.read_text().replace("substeps = 4", "substeps = 4\nworkers = 2"))
+    assert load_problem(path).options.workers == 2
+    path.write_text(path.read_text().replace("workers = 2", "workers = 5000"))
+    with pytest.raises(ProblemError, match="workers = 5000 exceeds the limit 1024"):
+        load_problem(path)
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "two", "2000"])
+def test_bad_worker_counts_and_addresses_exit_2(tmp_path, value, capsys):
+    problem = _problem(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(["verify", str(problem), "--workers", value])
+    assert exc.value.code == 2 and "--workers" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["verify", str(problem), "--scheduler", "not an address"])
+    assert exc.value.code == 2 and "--scheduler" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["verify", str(problem), "--workers", "2", "--scheduler", "tcp://127.0.0.1:1"])
+    assert "not allowed with" in capsys.readouterr().err
+
+
+def test_the_dashboard_link_is_printed_only_when_asked(capsys):
+    from nncs.distributed import connect
+
+    with connect(workers=1, dashboard=True) as c:
+        assert c.dashboard_link.startswith("http://127.0.0.1:")
+    assert "dashboard: http://127.0.0.1:" in capsys.readouterr().err
+    with connect(workers=1):
+        pass
+    assert "dashboard" not in capsys.readouterr().err

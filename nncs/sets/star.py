@@ -326,7 +326,36 @@ class Star(Set):
                 continue
             angles.insert(k + 1, normal_angle)  # angles stay sorted in [angles[0], angles[0] + 2 pi)
             points.insert(k + 1, new)
-        return _dedupe_ring(np.array(points), 1e-12 * diameter)
+        return _convex_ring(np.array(points), 1e-7 * diameter)
+
+
+def _convex_ring(points: np.ndarray, eps: float) -> np.ndarray:
+    """The convex hull (counter-clockwise) of support points, without vertices within `eps` of the chord of
+    their neighbours (LP round-off makes near-duplicate and slightly concave support points, whose edges
+    point anywhere). Every vertex is one of `points`, so an inner polygon stays inner; dropping a vertex
+    moves the boundary by at most `eps`."""
+    pts = np.unique(np.round(points, 15), axis=0)  # sorted by x, then y
+    if len(pts) <= 2:
+        return _dedupe_ring(pts, eps)
+
+    def chain(sequence):
+        out: list[np.ndarray] = []
+        for p in sequence:
+            while len(out) >= 2:
+                a, b = out[-2], out[-1]
+                ab, ap = b - a, p - a
+                cross = ab[0] * ap[1] - ab[1] * ap[0]
+                # drop b when it is not strictly left of a -> p, or within eps of that chord
+                if cross <= eps * max(np.linalg.norm(ap), 1e-300):
+                    out.pop()
+                else:
+                    break
+            out.append(p)
+        return out
+
+    lower, upper = chain(pts), chain(pts[::-1])
+    hull = np.array(lower[:-1] + upper[:-1])
+    return _dedupe_ring(hull, eps)
 
 
 def _dedupe_ring(points: np.ndarray, eps: float) -> np.ndarray:
