@@ -23,7 +23,7 @@ from nncs.loop.reach import ReachResult, reach
 from nncs.problem import Problem
 from nncs.sets import Box
 
-__all__ = ["Verdict", "verify", "PartOutcome", "attempt_part", "falsify_part"]
+__all__ = ["Verdict", "verify", "PartOutcome", "attempt_part", "falsify_part", "sensitivity_dimension"]
 
 
 @dataclass
@@ -429,12 +429,60 @@ def _refine(
                 + _failure_text(*last_failure, problem.system.plant.state_names),
                 parts=parts,
             )
-        halves = _split(part, problem.initial)
+        halves = (
+            _split_by_sensitivity(problem, part, opts)
+            if opts.split_rule == "sensitivity"
+            else _split(part, problem.initial)
+        )
         parts.pop()  # the failed part is replaced by its halves
         queue.extend(halves)
     bar.close()
     whole = parts[0][2] if len(parts) == 1 else None
     return verdict("safe", f"proven on {len(parts)} part(s) of the initial set", result=whole, parts=parts)
+
+
+def sensitivity_dimension(problem: Problem, part: Box) -> int | None:
+    """The dimension whose radius moves the worst spec margin of simulations the most, or None when no
+    dimension moves it (or the part has fewer than two varying dimensions).
+
+    The margin is the falsifier's measure (the largest violation over the specs and their windows) of the
+    closed-loop trajectories from the part's centre c and from c +- r_i e_i for each varying dimension i
+    (r: the part's radius; disturbances at their midpoint); the effect of i is the larger of
+    |margin(c +- r_i e_i) - margin(c)|. A heuristic for where to split (every split is sound).
+    """
+    from nncs.loop.falsify import batch_violation
+    from nncs.loop.simulate import simulate_closed_loop
+
+    varying = np.flatnonzero(part.ub > part.lb)
+    if varying.size < 2:
+        return None
+    centre, radius = part.center, (part.ub - part.lb) / 2
+    points = [centre]
+    for i in varying:
+        for sign in (1.0, -1.0):
+            shifted = centre.copy()
+            shifted[i] += sign * radius[i]
+            points.append(shifted)
+    plant = problem.system.plant
+    box = plant.disturbance_box
+    if plant.n_disturbances == 0:
+        w = None
+    else:
+        w = np.zeros(plant.n_disturbances) if box is None else (np.asarray(box[0]) + np.asarray(box[1])) / 2
+    times, states = simulate_closed_loop(problem.system, np.array(points), problem.steps, w=w)
+    margins = batch_violation(problem.specs, times, states, problem.horizon)
+    if not np.all(np.isfinite(margins)):
+        return None
+    effect = np.abs(margins[1:] - margins[0]).reshape(-1, 2).max(axis=1)
+    if not effect.max() > 0:
+        return None
+    return int(varying[int(np.argmax(effect))])
+
+
+def _split_by_sensitivity(problem: Problem, part: Box, options: Options) -> list[Box]:
+    """Bisect along `sensitivity_dimension` (the widest-relative one when it gives none)."""
+    dim = sensitivity_dimension(problem, part)
+    return part.split(dim) if dim is not None else _split(part, problem.initial)
 
 
 @contextmanager

@@ -262,3 +262,44 @@ def test_strict_spec_in_a_problem_file_is_proven_with_its_margin():
     verdict = nncs.verify(problem)
     assert verdict.status == "safe", verdict.message
     check_verdict_against_simulation(problem, verdict)
+
+
+def _with_idle_state(tmp_path, constraint: str):
+    """The di problem of tests/test_cli_commands.py with a third state z (dz/dt = 0) that no spec and no
+    controller input sees, widest of all in absolute terms."""
+    from tests.test_cli_commands import _problem
+
+    path = _problem(tmp_path, constraint=constraint)
+    text = path.read_text().replace(
+        'model = "double_integrator"',
+        'states = ["x", "v", "z"]\ninputs = ["u"]\ndynamics = ["v", "u", "0"]',
+    )
+    text = text.replace("[controller]\n", '[controller]\ninputs = ["x", "v"]\n')
+    text = text.replace("lower = [0.9, -0.1]", "lower = [0.9, -0.1, -10]").replace(
+        "upper = [1.1, 0.1]", "upper = [1.1, 0.1, 10]"
+    )
+    path.write_text(text)
+    return nncs.load_problem(path)
+
+
+def test_sensitivity_splitting_never_cuts_a_state_that_moves_no_margin(tmp_path):
+    from dataclasses import replace
+
+    from nncs.verify import sensitivity_dimension
+
+    problem = _with_idle_state(tmp_path, "x <= 1.158")
+    assert sensitivity_dimension(problem, problem.initial) in (0, 1)
+    options = replace(problem.options, progress=False)
+    widest = nncs.verify(problem, options)
+    sensitive = nncs.verify(problem, replace(options, split_rule="sensitivity"))
+    assert widest.status == sensitive.status == "safe"
+    # the widest rule wastes splits on z; the sensitivity rule keeps every part's full z range
+    assert any(b.ub[2] - b.lb[2] < 20 for b, _, _ in widest.parts)
+    assert all(b.lb[2] == -10 and b.ub[2] == 10 for b, _, _ in sensitive.parts)
+    assert len(sensitive.parts) < len(widest.parts)
+    check_verdict_against_simulation(problem, sensitive)
+
+
+def test_split_rule_is_checked():
+    with pytest.raises(ValueError, match="split_rule must be one of"):
+        nncs.Options(split_rule="random")

@@ -18,7 +18,7 @@ from nncs.loop.simulate import reference_closed_loop, rollout, simulate_closed_l
 from nncs.loop.system import ClosedLoop
 from nncs.sets import Box
 
-__all__ = ["Counterexample", "falsify", "trace_violation"]
+__all__ = ["Counterexample", "falsify", "trace_violation", "batch_violation"]
 
 CONFIRM_MARGIN = 1e-9
 """A re-simulated trace counts as a violation only when it violates a spec by more than this."""
@@ -94,9 +94,13 @@ def trace_violation(
     return i, float(per_spec[i])
 
 
-def _violations(specs: Sequence, times: np.ndarray, states: np.ndarray, horizon: float) -> np.ndarray:
-    """Per trajectory (states (N, K, n) at times (K,)), the largest violation over specs and their windows."""
+def batch_violation(specs: Sequence, times: np.ndarray, states: np.ndarray, horizon: float) -> np.ndarray:
+    """Per trajectory (states (N, K, n) at times (K,)), the largest violation over specs and their windows
+    (positive: violated; -inf where no spec constrains any of the times)."""
     return _spec_violations(specs, times, states, horizon).max(axis=0, initial=-np.inf)
+
+
+_violations = batch_violation
 
 
 def _candidates(box: Box, count: int, rng: np.random.Generator) -> np.ndarray:

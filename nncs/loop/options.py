@@ -22,6 +22,7 @@ from nncs.suggest import did_you_mean
 
 SET_TYPES = ("auto", "star", "zonotope")
 NN_METHODS = ("auto", "approx-star", "exact-star", "abs-dom", "approx-zono", "fit")
+SPLIT_RULES = ("widest", "sensitivity")
 
 MAX_SUBSTEPS = MAX_SUB_INTERVALS
 """Most flowpipe sub-intervals per control period (options.substeps, or period / time_step): 10_000."""
@@ -151,6 +152,9 @@ class Options:
             `zonotope_order` (as a star) before the next period.
         max_sets: exact-star: abort (unknown) when the union holds more sets than this.
         split_budget: verify: at most this many initial-set parts when refining a failed proof.
+        split_rule: verify: the dimension a failed part is bisected along: "widest" (relative to the initial
+            set) or "sensitivity" (the one whose radius moves the simulated worst spec margin the most: 2 n + 1
+            simulations from the part's centre and the centres of its faces).
         fit_tol: nn_method "fit": stop splitting the network input box when the residual bound is within this
             fraction of the sampled residual range of that range.
         fit_max_boxes: nn_method "fit": at most this many input sub-boxes bounded per control period.
@@ -179,6 +183,7 @@ class Options:
     max_star_vars: int = 3000
     max_sets: int = 1000
     split_budget: int = 64
+    split_rule: str = "widest"
     fit_tol: float = 0.2
     fit_max_boxes: int = 512
     falsify_samples: int = 256
@@ -193,6 +198,8 @@ class Options:
             raise ValueError(f"options.set_type must be one of {SET_TYPES}, got {self.set_type!r}")
         if self.nn_method not in NN_METHODS:
             raise ValueError(f"options.nn_method must be one of {NN_METHODS}, got {self.nn_method!r}")
+        if self.split_rule not in SPLIT_RULES:
+            raise ValueError(f"options.split_rule must be one of {SPLIT_RULES}, got {self.split_rule!r}")
         if self.nn_bounds not in ("auto", "lp", "estimate"):
             raise ValueError(f"options.nn_bounds must be 'auto', 'lp' or 'estimate', got {self.nn_bounds!r}")
         if self.set_type == "zonotope" and self.nn_method not in ("auto", "approx-zono", "fit"):
