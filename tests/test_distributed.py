@@ -347,3 +347,20 @@ def test_bundled_case_studies_give_the_same_verdict_on_workers(client, name, sta
     serial = verify(problem, options)
     assert serial.status == status
     assert _summary(verify(problem, options, client=client)) == _summary(serial)
+
+
+def test_batch_and_verify_nn_run_on_a_separately_started_cluster(tmp_path, separate_cluster, capsys):
+    from nncs.nn import save_network
+
+    bad, good = planted_pair(1, d=3)
+    for inst in (bad, good):
+        save_network(inst.net, tmp_path / f"{inst.expected}.json")
+        (tmp_path / f"{inst.expected}.vnnlib").write_text(inst.vnnlib)
+    assert main(["verify-nn", str(tmp_path / "violated.json"), str(tmp_path / "violated.vnnlib"),
+                 "--scheduler", separate_cluster, "--quiet"]) == 0  # fmt: skip
+    assert capsys.readouterr().out.strip() == "violated"
+    listing = tmp_path / "list.csv"
+    listing.write_text("violated.json,violated.vnnlib,60\nholds.json,holds.vnnlib,60\n")
+    out = tmp_path / "r.csv"
+    assert main(["batch", str(listing), "--out", str(out), "--scheduler", separate_cluster, "--quiet"]) == 0
+    assert "2 instance(s): holds 1, violated 1" in capsys.readouterr().out
