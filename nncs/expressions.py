@@ -649,7 +649,20 @@ def affine_map(expressions: Sequence, names: Sequence[str], what: str) -> tuple[
     return W, b
 
 
-def linear_relation(text: str, names: Sequence[str], what: str) -> tuple[np.ndarray, float, bool]:
+def _constant(value: Any, name: str, what: str) -> sp.Expr:
+    """A named constant as a sympy number: a sympy constant as it is, a finite int or float exactly (no strings)."""
+    if isinstance(value, sp.Basic) and not value.free_symbols:
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{what}: the constant {name!r} must be a number, got {_cut(value)}")
+    if not math.isfinite(float(value)):
+        raise ValueError(f"{what}: the constant {name!r} is not finite")
+    return sp.Integer(int(value)) if isinstance(value, (int, np.integer)) else sp.Float(float(value), 17)
+
+
+def linear_relation(
+    text: str, names: Sequence[str], what: str, constants: Mapping[str, Any] | None = None
+) -> tuple[np.ndarray, float, bool]:
     """Return (h, g, strict) such that the constraint `text` (e.g. "x1 - x2 > 10 + 1.4*x3") reads `h.x <= g`
     (strict False) or `h.x < g` (strict True: the relation was `<` or `>`).
 
@@ -657,6 +670,8 @@ def linear_relation(text: str, names: Sequence[str], what: str) -> tuple[np.ndar
         text: one relation `lhs REL rhs` with REL one of <=, >=, <, > and both sides affine in `names`.
         names: the variable names, in the order of x.
         what: where the constraint comes from, e.g. "spec.always[0]".
+        constants: named values the text may use besides `names` (e.g. a plant's parameters: numbers or exact
+            sympy constants), substituted before the text is read as affine.
     Returns:
         (h, g, strict): exact (the constraint rewritten, nothing dropped).
     Raises:
@@ -665,8 +680,13 @@ def linear_relation(text: str, names: Sequence[str], what: str) -> tuple[np.ndar
     """
     if not isinstance(text, str):
         raise ValueError(f"{what}: a constraint must be a string like 'x1 >= 0', got {_cut(text)}")
-    lhs, rel, rhs = _parse(text, names, what, relation=True)
+    constants = dict(constants or {})
+    lhs, rel, rhs = _parse(text, list(names) + [c for c in constants if c not in names], what, relation=True)
     diff = lhs - rhs
+    if constants:
+        diff = diff.xreplace(
+            {sp.Symbol(k): _constant(v, k, what) for k, v in constants.items() if k not in names}
+        )
     h, c = _affine_row(diff, list(names), what, text)  # lhs - rhs = h.x + c
     g = -c
     if rel.startswith(">"):

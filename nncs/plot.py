@@ -311,8 +311,8 @@ def spec_panels(specs, names) -> list[SpecPanel]:
     panels: dict[tuple, SpecPanel] = {}
     names = list(names)
     for index, spec in enumerate(specs):
-        for text in spec.text:
-            lhs, rel, rhs = _split_relation(text)
+        for text, resolved in zip(spec.text, spec.resolved_text()):  # parameters replaced by their values
+            lhs, rel, rhs = _split_relation(resolved)
             (wl, bl), (wr, br) = _affine(lhs, names), _affine(rhs, names)
             if not np.any(wl):  # "0 <= theta": the quantity is on the right
                 lhs, rhs, (wl, bl), (wr, br) = rhs, lhs, (wr, br), (wl, bl)

@@ -457,7 +457,16 @@ def parse_problem(data: dict, file: str = "<problem>", base: Path | None = None)
                 )
         constraints = _string_list(entry, kinds[0], where)
         try:
-            specs.append(make_spec(kinds[0], constraints, plant.state_names, window, f"{where}.{kinds[0]}"))
+            specs.append(
+                make_spec(
+                    kinds[0],
+                    constraints,
+                    plant.state_names,
+                    window,
+                    f"{where}.{kinds[0]}",
+                    constants=plant.exact_parameters,
+                )
+            )
         except (ValueError, TypeError, ArithmeticError, RecursionError) as exc:
             message = str(exc)
             raise ProblemError(

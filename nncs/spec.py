@@ -13,9 +13,10 @@ artefact.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -27,10 +28,11 @@ __all__ = ["Always", "Goal", "Avoid", "Spec", "parse_constraints", "parse_relati
 
 
 def parse_relations(
-    texts: Sequence[str], names: Sequence[str], what: str
+    texts: Sequence[str], names: Sequence[str], what: str, constants: Mapping[str, Any] | None = None
 ) -> tuple[HPolytope, tuple[bool, ...]]:
-    """Return the conjunction of linear constraints (strings over `names`) as the HPolytope `H x <= g` of its
-    closure and, per row, whether the constraint was strict (`<` or `>`; exact).
+    """Return the conjunction of linear constraints (strings over `names`, which may also use the named
+    `constants`, e.g. a plant's parameters) as the HPolytope `H x <= g` of its closure and, per row, whether
+    the constraint was strict (`<` or `>`; exact).
 
     Raises:
         ValueError naming `what[i]` for an empty list or a constraint that does not parse (see
@@ -38,7 +40,7 @@ def parse_relations(
     """
     if isinstance(texts, str) or not len(texts):
         raise ValueError(f"{what}: expected a non-empty list of constraints like ['x1 >= 0']")
-    rows = [linear_relation(t, names, f"{what}[{i}]") for i, t in enumerate(texts)]
+    rows = [linear_relation(t, names, f"{what}[{i}]", constants) for i, t in enumerate(texts)]
     region = HPolytope(np.array([h for h, _, _ in rows]), np.array([g for _, g, _ in rows]))
     return region, tuple(strict for _, _, strict in rows)
 
@@ -157,10 +159,21 @@ class SpecBase:
         when = " at the final time" if self.at_final_time else window
         return f"{self.kind} {' and '.join(self.text)}{when}"
 
+    def resolved_text(self) -> tuple[str, ...]:
+        """The constraints as written, with each named constant replaced by its value in parentheses (what
+        plots parse: states only)."""
+        values = dict(getattr(self, "constants", ()))
+        if not values:
+            return tuple(self.text)
+        pattern = re.compile(r"\b(" + "|".join(re.escape(k) for k in values) + r")\b")
+        return tuple(pattern.sub(lambda m: f"({values[m.group(1)]!r})", t) for t in self.text)
+
     def to_dict(self) -> dict:
-        """The JSON form in reports: {"kind", "constraints" (as written), "window" ([from, to] or None)}."""
+        """The JSON form in reports: {"kind", "constraints" (as written), "window" ([from, to] or None),
+        "constants" ({name: value} of the named constants the constraints use; {} when none)}."""
         window = None if self.window is None else [float(self.window[0]), float(self.window[1])]
-        return {"kind": self.kind, "constraints": list(self.text), "window": window}
+        constants = {k: float(v) for k, v in getattr(self, "constants", ())}
+        return {"kind": self.kind, "constraints": list(self.text), "window": window, "constants": constants}
 
     def violation(self, states):  # pragma: no cover - every kind overrides it
         """Per state (the last axis holds the state; numpy or JAX arrays alike), how much it violates the spec:
@@ -212,12 +225,14 @@ class Always(_Inside, SpecBase):
         window: (from, to) in seconds; None means the whole horizon.
         text: the constraints as written (for reports).
         strict: per constraint, whether it is strict (`<` / `>`); empty means none is.
+        constants: (name, value) of the named constants the text uses (the plant's parameters), sorted.
     """
 
     region: HPolytope
     window: tuple[float, float] | None = None
     text: tuple[str, ...] = field(default=())
     strict: tuple[bool, ...] = field(default=())
+    constants: tuple[tuple[str, float], ...] = field(default=())
 
     kind = "always"
     shades_complement = True
@@ -230,6 +245,7 @@ class Goal(_Inside, SpecBase):
     region: HPolytope
     text: tuple[str, ...] = field(default=())
     strict: tuple[bool, ...] = field(default=())
+    constants: tuple[tuple[str, float], ...] = field(default=())
 
     kind = "goal"
     at_final_time = True
@@ -244,6 +260,7 @@ class Avoid(SpecBase):
     window: tuple[float, float] | None = None
     text: tuple[str, ...] = field(default=())
     strict: tuple[bool, ...] = field(default=())
+    constants: tuple[tuple[str, float], ...] = field(default=())
 
     kind = "avoid"
 
@@ -282,21 +299,34 @@ SPEC_KINDS: dict[str, type] = {"always": Always, "goal": Goal, "avoid": Avoid}
 
 
 def make_spec(
-    kind: str, constraints: Sequence[str], names: Sequence[str], window=None, what: str = "spec"
+    kind: str,
+    constraints: Sequence[str],
+    names: Sequence[str],
+    window=None,
+    what: str = "spec",
+    constants: Mapping[str, Any] | None = None,
 ) -> Spec:
-    """Build a spec of `kind` (a key of `SPEC_KINDS`) from constraint strings over the state `names`."""
+    """Build a spec of `kind` (a key of `SPEC_KINDS`) from constraint strings over the state `names`, which
+    may also use the named `constants` (e.g. the plant's parameters, {name: number or exact sympy value})."""
     if kind not in SPEC_KINDS:
         known = ", ".join(repr(k) for k in SPEC_KINDS)
         raise ValueError(f"{what}: unknown spec kind {kind!r}; expected one of {known}")
     cls = SPEC_KINDS[kind]
-    region, strict = parse_relations(constraints, names, what)
+    region, strict = parse_relations(constraints, names, what, constants)
     strict = strict if any(strict) else ()
     text = tuple(constraints)
+    used = _used_constants(text, constants or {}, names)
     if cls.at_final_time:
         if window is not None:
             raise ValueError(f"{what}: a {kind} is checked at the final time; it takes no from/to window")
-        return cls(region, text=text, strict=strict)
-    return cls(region, None if window is None else _window(window, what), text, strict)
+        return cls(region, text=text, strict=strict, constants=used)
+    return cls(region, None if window is None else _window(window, what), text, strict, used)
+
+
+def _used_constants(texts: Sequence[str], constants: Mapping[str, Any], names: Sequence[str]) -> tuple:
+    """(name, value as a float) of the constants that appear (as whole names) in the texts, sorted."""
+    words = {w for t in texts for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", t)}
+    return tuple(sorted((k, float(v)) for k, v in constants.items() if k in words and k not in names))
 
 
 def spec_from_dict(data: dict, names: Sequence[str], what: str = "spec") -> Spec:
@@ -321,7 +351,15 @@ def spec_from_dict(data: dict, names: Sequence[str], what: str = "spec") -> Spec
             and all(np.isfinite(window))
         ):
             raise ValueError(f"{what}.window: expected [from, to] (finite seconds) or null")
-    return make_spec(data["kind"], constraints, names, window, what)
+    constants = data.get("constants") or {}
+    if not (
+        isinstance(constants, dict)
+        and all(isinstance(k, str) for k in constants)
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in constants.values())
+        and all(np.isfinite(list(constants.values())))
+    ):
+        raise ValueError(f"{what}.constants: expected an object of names and finite numbers")
+    return make_spec(data["kind"], constraints, names, window, what, constants)
 
 
 __all__ += ["make_spec", "spec_from_dict", "SPEC_KINDS", "SpecBase", "Shortfall", "Violation"]

@@ -345,3 +345,25 @@ def test_spec_title_wraps_long_titles_between_conditions():
     for text in texts:  # each condition whole on one line: wrapped, never cut
         assert any(text in line for line in lines), text
     assert title.count("time limit of 0.3 s reached") == 3
+
+
+def test_a_condition_on_a_plant_parameter_is_drawn_at_its_value_and_highlighted(pendulum_like):
+    """`theta <= theta_max` with the plant parameter theta_max = 1: the line sits at 1, the label and the
+    highlight keep the text as written."""
+    problem, verdict = pendulum_like
+    names = list(problem.system.plant.state_names)
+    spec = make_spec(
+        "always", ["theta >= 0", "theta <= theta_max"], names, window=(0.5, 1.0), constants={"theta_max": 1}
+    )
+    cex = verdict.counterexample
+    cex = Counterexample(**{**cex.__dict__, "condition": "theta <= theta_max"})
+    with_parameter = Problem(problem.name, problem.system, problem.initial, problem.steps, (spec,))
+    v = Verdict(
+        "unsafe", 0.1, counterexample=cex, problem_name=problem.name, states=tuple(names), specs=(spec,)
+    )
+    (ax,) = plot_verdict(with_parameter, v, traces=3)
+    violated = _line_at(ax, [1.0, 1.0])
+    assert violated.get_gid() == "violated" and violated.get_label() == "violated: theta <= theta_max"
+    np.testing.assert_allclose(violated.get_xdata(), [0.5, 1.0])
+    assert "theta <= theta_max" in ax.get_title()
+    plt.close(ax.figure)

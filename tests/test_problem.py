@@ -525,3 +525,16 @@ def test_a_network_in_a_missing_folder_says_the_folder_does_not_exist(tmp_path):
     with pytest.raises(ProblemError) as info:
         load_problem(path)
     assert f"folder {str((tmp_path / 'nowhere').resolve())!r} does not exist" in str(info.value)
+
+
+def test_specs_may_use_the_plant_parameters(tmp_path):
+    text = GOOD.replace("parameters = { k = 1.0 }", "parameters = { k = 1.0, x_max = 5 }").replace(
+        'always = ["x <= 5", "x >= -5"]', 'always = ["x <= x_max", "x >= -x_max"]'
+    )
+    p = load_problem(write(tmp_path, text))
+    ref = load_problem(write(tmp_path, GOOD))
+    assert np.array_equal(p.specs[0].region.H, ref.specs[0].region.H)
+    assert np.array_equal(p.specs[0].region.g, ref.specs[0].region.g)
+    assert p.specs[0].text == ("x <= x_max", "x >= -x_max") and p.specs[0].constants == (("x_max", 5.0),)
+    with pytest.raises(ProblemError, match="did you mean 'x_max'"):
+        load_problem(write(tmp_path, text.replace('"x <= x_max"', '"x <= x_mx"')))

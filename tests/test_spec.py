@@ -292,3 +292,41 @@ def test_spec_from_dict_refuses_malformed_entries(data, match):
 
     with pytest.raises(ValueError, match=match):
         spec_from_dict(data, NAMES)
+
+
+# ------------------------------------------------------------------------------------- named constants
+def test_specs_may_use_named_constants_such_as_plant_parameters():
+    from nncs.spec import make_spec
+
+    names = ["x", "L2"]
+    with_constant = make_spec("always", ["x <= L", "L2 >= -L"], names, constants={"L": 2.5})
+    as_numbers = make_spec("always", ["x <= 2.5", "L2 >= -2.5"], names)
+    assert np.array_equal(with_constant.region.H, as_numbers.region.H)
+    assert np.array_equal(with_constant.region.g, as_numbers.region.g)
+    assert with_constant.text == ("x <= L", "L2 >= -L")  # messages show the text as written
+    assert with_constant.constants == (("L", 2.5),)
+    assert with_constant.resolved_text() == ("x <= (2.5)", "L2 >= -(2.5)")  # L2 (a state) untouched
+    assert as_numbers.constants == () and as_numbers.resolved_text() == as_numbers.text
+
+
+def test_constants_are_substituted_exactly_and_round_trip_through_reports():
+    import sympy as sp
+
+    from nncs.spec import make_spec, spec_from_dict
+
+    spec = make_spec("goal", ["3*x <= c"], ["x"], constants={"c": sp.Rational(1, 1)})
+    assert spec.region.g[0] == 1.0 and spec.region.H[0, 0] == 3.0
+    back = spec_from_dict(spec.to_dict(), ["x"])
+    assert back.to_dict() == spec.to_dict() and back.to_dict()["constants"] == {"c": 1.0}
+    assert np.array_equal(back.region.H, spec.region.H) and np.array_equal(back.region.g, spec.region.g)
+    with pytest.raises(ValueError, match="constants: expected an object"):
+        spec_from_dict({**spec.to_dict(), "constants": {"c": "1"}}, ["x"])
+    with pytest.raises(ValueError, match="unknown names"):
+        spec_from_dict({**spec.to_dict(), "constants": {}}, ["x"])
+
+
+def test_a_constant_that_is_not_a_number_is_refused():
+    from nncs.spec import make_spec
+
+    with pytest.raises(ValueError, match="the constant 'L' must be a number"):
+        make_spec("always", ["x <= L"], ["x"], constants={"L": "2"})

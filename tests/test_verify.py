@@ -246,7 +246,12 @@ def test_report_carries_the_specs_as_written():
     problem = load_variant("acc")
     report = nncs.verify(problem).to_dict()
     assert report["specs"] == [
-        {"kind": "always", "constraints": ["x_lead - x_ego >= 10 + 1.4*v_ego"], "window": None}
+        {
+            "kind": "always",
+            "constraints": ["x_lead - x_ego >= 10 + 1.4*v_ego"],
+            "window": None,
+            "constants": {},
+        }
     ]
     back = spec_from_dict(report["specs"][0], report["states"])
     np.testing.assert_array_equal(back.region.H, problem.specs[0].region.H)

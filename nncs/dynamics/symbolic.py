@@ -298,6 +298,7 @@ class SymbolicPlant(Memoizing):
         for key, nm in zip(params.keys(), self.parameter_names):
             values[nm], exact[nm] = _parameter_value(params[key], nm)
         self.parameters = values
+        self.exact_parameters = exact  # name -> the exact sympy value substituted into the dynamics
         self._parameter_inputs = {nm: params[key] for key, nm in zip(params.keys(), self.parameter_names)}
         if disturbances is None:
             dist_names, bounds = [], None
