@@ -1,0 +1,325 @@
+"""Taylor models: a polynomial with interval coefficients in normalised variables t in [-1, 1]^n, plus an
+interval remainder; the arithmetic that Taylor-model flowpipes are built from.
+
+Soundness: every operation returns a model that, at every point t of the domain, encloses the exact real
+result of the operation applied to any values the operands enclose there. Coefficients are `Interval`s (outward
+rounded), sums of many products are widened by the floating-point error bound of `interval.isum`, terms past the
+order move into the remainder bounded over the domain, and elementary functions add a Lagrange remainder.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
+
+import numpy as np
+
+from nncs.dynamics import interval as iv
+
+__all__ = ["TaylorModel", "monomials", "MAX_MONOMIALS"]
+
+MAX_MONOMIALS = 20_000
+"""The most monomials of one model (C(n + order, order)); past it a model is refused (ValueError)."""
+
+_U = np.finfo(np.float64).eps / 2
+
+
+@lru_cache(maxsize=64)
+def monomials(n: int, order: int) -> np.ndarray:
+    """The exponents (m, n) of all monomials in n variables of total degree <= order, by degree (the constant
+    first, then t_1 .. t_n, ...).
+
+    Raises:
+        ValueError when there would be more than MAX_MONOMIALS.
+    """
+    if n < 0 or order < 0:
+        raise ValueError(f"monomials: n and order must be >= 0, got {n}, {order}")
+    if math.comb(n + order, order) > MAX_MONOMIALS:
+        raise ValueError(
+            f"a Taylor model in {n} variables of order {order} has {math.comb(n + order, order)} monomials; "
+            f"at most {MAX_MONOMIALS} are allowed"
+        )
+    rows: list[tuple[int, ...]] = []
+
+    def fill(prefix: list[int], left: int, degree: int) -> None:
+        if len(prefix) == n:
+            if left == 0:
+                rows.append(tuple(prefix))
+            return
+        for e in range(left, -1, -1):
+            fill(prefix + [e], left - e, degree)
+
+    for degree in range(order + 1):
+        fill([], degree, degree)
+    out = np.array(rows, dtype=np.int64).reshape(len(rows), n)
+    out.setflags(write=False)
+    return out
+
+
+@lru_cache(maxsize=64)
+def _tables(n: int, order: int):
+    """For the monomials of (n, order): the range of each over [-1, 1]^n, and the product table: for each
+    ordered pair, the index of the product (-1 past the order) and the range of the product monomial."""
+    E = monomials(n, order)
+    index = {tuple(e): k for k, e in enumerate(E)}
+    m = len(E)
+    product = E[:, None, :] + E[None, :, :]
+    target = np.array([index.get(tuple(e), -1) for e in product.reshape(-1, n)], dtype=np.int64)
+    return _monomial_range(E), target.reshape(m, m), _monomial_range(product.reshape(-1, n)).reshape(2, m, m)
+
+
+def _monomial_range(E: np.ndarray) -> np.ndarray:
+    """(lo, hi) stacked: the exact range over [-1, 1]^n of each monomial t^e: [1, 1] for the constant, [0, 1]
+    when every exponent is even, else [-1, 1]."""
+    constant = E.sum(axis=-1) == 0
+    even = np.all(E % 2 == 0, axis=-1)
+    lo = np.where(constant, 1.0, np.where(even, 0.0, -1.0))
+    return np.stack([lo, np.ones_like(lo)])
+
+
+def _grouped_sum(lo: np.ndarray, hi: np.ndarray, groups: np.ndarray, size: int) -> iv.Interval:
+    """Interval sums of the terms [lo, hi] by group (0 .. size - 1), outward rounded with `isum`'s error bound:
+    recursive summation of k terms errs by at most k u sum |x_i|."""
+    count = np.bincount(groups, minlength=size).astype(float)
+    s_lo = np.zeros(size)
+    s_hi = np.zeros(size)
+    a_lo = np.zeros(size)
+    a_hi = np.zeros(size)
+    np.add.at(s_lo, groups, lo)
+    np.add.at(s_hi, groups, hi)
+    np.add.at(a_lo, groups, np.abs(lo))
+    np.add.at(a_hi, groups, np.abs(hi))
+    return iv.Interval(iv.next_down(s_lo - count * _U * a_lo), iv.next_up(s_hi + count * _U * a_hi))
+
+
+def _scalar(x) -> iv.Interval:
+    x = iv.as_interval(x)
+    if x.lo.size != 1:
+        raise ValueError(f"expected a scalar interval, got shape {x.lo.shape}")
+    return iv.Interval(x.lo.reshape(()), x.hi.reshape(()))
+
+
+@dataclass(frozen=True)
+class TaylorModel:
+    """`p(t) + R` for t in [-1, 1]^n: p has interval coefficients on `monomials(n, order)`, R is an interval.
+
+    Attributes:
+        n: the number of domain variables.
+        order: the largest total degree kept in the polynomial.
+        coeffs: an Interval of shape (m,), one per monomial.
+        remainder: a scalar Interval.
+    """
+
+    n: int
+    order: int
+    coeffs: iv.Interval
+    remainder: iv.Interval
+
+    # ---------------------------------------------------------------------------------- construction
+    @staticmethod
+    def constant(value, n: int, order: int) -> TaylorModel:
+        """The model of a constant (a number or a scalar Interval); exact."""
+        m = len(monomials(n, order))
+        c = _scalar(value)
+        lo, hi = np.zeros(m), np.zeros(m)
+        lo[0], hi[0] = c.lo, c.hi
+        return TaylorModel(n, order, iv.Interval(lo, hi), iv.Interval(0.0))
+
+    @staticmethod
+    def variable(i: int, lo: float, hi: float, n: int, order: int) -> TaylorModel:
+        """The model of x_i ranging over [lo, hi] as t_i ranges over [-1, 1]: mid + rad t_i, with the radius
+        rounded up so that every x in [lo, hi] is some point of the model (an enclosure)."""
+        lo, hi = float(lo), float(hi)
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
+            raise ValueError(f"TaylorModel.variable: need finite lo <= hi, got [{lo}, {hi}]")
+        if not 0 <= i < n:
+            raise ValueError(f"TaylorModel.variable: index {i} out of range for {n} variables")
+        mid = 0.5 * lo + 0.5 * hi
+        rad = float(iv.next_up(np.float64(max(hi - mid, mid - lo))))
+        rad = float(iv.next_up(np.float64(rad)))  # the subtraction above was rounded once
+        m = len(monomials(n, order))
+        c_lo, c_hi = np.zeros(m), np.zeros(m)
+        c_lo[0] = c_hi[0] = mid
+        if order >= 1:
+            c_lo[1 + i] = c_hi[1 + i] = rad
+        else:  # order 0: the variable is all remainder
+            return TaylorModel(n, order, iv.Interval(c_lo, c_hi), iv.Interval(-rad, rad))
+        return TaylorModel(n, order, iv.Interval(c_lo, c_hi), iv.Interval(0.0))
+
+    @staticmethod
+    def box(lower, upper, order: int) -> list[TaylorModel]:
+        """The models of the variables of the box [lower, upper] (one domain variable per coordinate)."""
+        lower, upper = np.asarray(lower, float).ravel(), np.asarray(upper, float).ravel()
+        n = lower.size
+        return [TaylorModel.variable(i, lower[i], upper[i], n, order) for i in range(n)]
+
+    # ---------------------------------------------------------------------------------- bounds
+    def polynomial_bound(self) -> iv.Interval:
+        """An enclosure of the polynomial part's values over the domain (interval evaluation per monomial)."""
+        ranges, _, _ = _tables(self.n, self.order)
+        return iv.isum(self.coeffs * iv.Interval(ranges[0], ranges[1]))
+
+    def bound(self) -> iv.Interval:
+        """An enclosure of the model's values over the whole domain: the polynomial's bound plus the remainder."""
+        return self.polynomial_bound() + self.remainder
+
+    def evaluate(self, t: np.ndarray) -> iv.Interval:
+        """An enclosure of the model's values at the domain points t (shape (N, n), each in [-1, 1]^n)."""
+        t = np.atleast_2d(np.asarray(t, dtype=float))
+        if t.shape[1] != self.n:
+            raise ValueError(
+                f"TaylorModel.evaluate: points have {t.shape[1]} coordinates, the model {self.n}"
+            )
+        E = monomials(self.n, self.order)
+        T = iv.Interval(t[:, None, :])
+        powers = iv.Interval(np.ones((t.shape[0], len(E))))
+        for j in range(self.n):
+            powers = powers * _ipow_columns(T[:, 0, j], E[:, j])
+        terms = powers * iv.Interval(self.coeffs.lo[None, :], self.coeffs.hi[None, :])
+        return iv.isum(terms, axis=1) + self.remainder
+
+    # ---------------------------------------------------------------------------------- arithmetic
+    def _like(self, other: TaylorModel) -> None:
+        if not isinstance(other, TaylorModel) or (other.n, other.order) != (self.n, self.order):
+            raise ValueError("Taylor models of different domains or orders cannot be combined")
+
+    def __add__(self, other) -> TaylorModel:
+        if isinstance(other, TaylorModel):
+            self._like(other)
+            return TaylorModel(
+                self.n, self.order, self.coeffs + other.coeffs, self.remainder + other.remainder
+            )
+        c = _scalar(other)
+        lo, hi = self.coeffs.lo.copy(), self.coeffs.hi.copy()
+        lo[0], hi[0] = iv.next_down(lo[0] + c.lo), iv.next_up(hi[0] + c.hi)
+        return TaylorModel(self.n, self.order, iv.Interval(lo, hi), self.remainder)
+
+    __radd__ = __add__
+
+    def __neg__(self) -> TaylorModel:
+        return TaylorModel(self.n, self.order, -self.coeffs, -self.remainder)
+
+    def __sub__(self, other) -> TaylorModel:
+        return self + (-other)
+
+    def __rsub__(self, other) -> TaylorModel:
+        return (-self) + other
+
+    def __mul__(self, other) -> TaylorModel:
+        if not isinstance(other, TaylorModel):
+            c = _scalar(other)
+            return TaylorModel(self.n, self.order, self.coeffs * c, self.remainder * c)
+        self._like(other)
+        m = len(self.coeffs.lo)
+        _, target, product_range = _tables(self.n, self.order)
+        a = iv.Interval(self.coeffs.lo[:, None], self.coeffs.hi[:, None])
+        b = iv.Interval(other.coeffs.lo[None, :], other.coeffs.hi[None, :])
+        pair = a * b  # (m, m)
+        kept = target >= 0
+        coeffs = _grouped_sum(pair.lo[kept], pair.hi[kept], target[kept], m)
+        # the terms past the order, bounded over the domain, and the remainders' cross terms
+        high = pair[~kept] * iv.Interval(product_range[0][~kept], product_range[1][~kept])
+        past = iv.isum(high) if high.lo.size else iv.Interval(0.0)
+        p_a, p_b = self.polynomial_bound(), other.polynomial_bound()
+        remainder = past + p_a * other.remainder + p_b * self.remainder + self.remainder * other.remainder
+        return TaylorModel(self.n, self.order, coeffs, _scalar(remainder))
+
+    __rmul__ = __mul__
+
+    def __pow__(self, k: int) -> TaylorModel:
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+            raise ValueError(f"TaylorModel ** k needs an integer k >= 0, got {k!r}")
+        out = TaylorModel.constant(1.0, self.n, self.order)
+        for _ in range(int(k)):
+            out = out * self
+        return out
+
+    # ---------------------------------------------------------------------------------- functions
+    def _series(self, coefficient, lagrange) -> TaylorModel:
+        """f(self) by f's Taylor series about the midpoint c of the constant coefficient, to the model's order,
+        with the Lagrange remainder: sum_k a_k (self - c)^k + d (self - c)^(K+1), where a_k encloses
+        f^(k)(c)/k! (`coefficient(k, C)`, C = [c, c]) and d encloses f^(K+1)/(K+1)! over the whole range
+        (`lagrange(K + 1, X)`, X the hull of c and the model's range)."""
+        c = float(0.5 * self.coeffs.lo[0] + 0.5 * self.coeffs.hi[0])
+        h = self - c
+        K = self.order
+        C = iv.Interval(c)
+        X = _scalar(self.bound())
+        X = iv.Interval(min(X.lo, c), max(X.hi, c))
+        out = TaylorModel.constant(_scalar(coefficient(0, C)), self.n, self.order)
+        power = TaylorModel.constant(1.0, self.n, self.order)
+        for k in range(1, K + 1):
+            power = power * h
+            out = out + power * _scalar(coefficient(k, C))
+        h_range = _scalar(h.bound())
+        last = _scalar(lagrange(K + 1, X)) * iv.ipow(h_range, K + 1)
+        return TaylorModel(self.n, self.order, out.coeffs, _scalar(out.remainder + last))
+
+    def exp(self) -> TaylorModel:
+        """exp of the model (every derivative is exp)."""
+        fact = math.factorial
+        return self._series(lambda k, x: iv.exp(x) / float(fact(k)), lambda k, x: iv.exp(x) / float(fact(k)))
+
+    def sin(self) -> TaylorModel:
+        """sin of the model (derivatives sin, cos, -sin, -cos, ...)."""
+        return self._series(_trig(0), _trig(0))
+
+    def cos(self) -> TaylorModel:
+        """cos of the model (derivatives cos, -sin, -cos, sin, ...)."""
+        return self._series(_trig(1), _trig(1))
+
+    def reciprocal(self) -> TaylorModel:
+        """1 / the model; ValueError when its range may contain 0."""
+        X = _scalar(self.bound())
+        if X.lo <= 0 <= X.hi:
+            raise ValueError(f"TaylorModel.reciprocal: the range [{X.lo:.6g}, {X.hi:.6g}] may contain 0")
+
+        def a(k, x):  # f^(k)(x) / k! = (-1)^k x^-(k+1)
+            return iv.ipow(x, -(k + 1)) * (-1.0) ** k
+
+        return self._series(a, a)
+
+    def sqrt(self) -> TaylorModel:
+        """sqrt of the model; ValueError unless its range is positive."""
+        X = _scalar(self.bound())
+        if not X.lo > 0:
+            raise ValueError(f"TaylorModel.sqrt: the range [{X.lo:.6g}, {X.hi:.6g}] is not positive")
+
+        def a(k, x):  # f^(k)(x) / k! = binom(1/2, k) x^(1/2 - k)
+            b = _binom_half(k)
+            return iv.sqrt(x) * iv.ipow(x, -k) * iv.Interval(iv.next_down(float(b)), iv.next_up(float(b)))
+
+        return self._series(a, a)
+
+    def __truediv__(self, other) -> TaylorModel:
+        if isinstance(other, TaylorModel):
+            return self * other.reciprocal()
+        return self * (iv.Interval(1.0) / _scalar(other))
+
+
+def _ipow_columns(x: iv.Interval, exponents: np.ndarray) -> iv.Interval:
+    """(N, m): x ** exponents[j] for each column j (x of shape (N,))."""
+    cols = [iv.ipow(x, int(e)) for e in exponents]
+    return iv.Interval(np.stack([c.lo for c in cols], axis=1), np.stack([c.hi for c in cols], axis=1))
+
+
+def _trig(shift: int):
+    """f^(k)(x)/k! for sin (shift 0) or cos (shift 1): the derivative cycle sin, cos, -sin, -cos."""
+
+    def a(k, x):
+        phase = (k + shift) % 4
+        base = iv.sin(x) if phase in (0, 2) else iv.cos(x)
+        sign = 1.0 if phase in (0, 1) else -1.0
+        return base * (sign / float(math.factorial(k)))
+
+    return a
+
+
+def _binom_half(k: int) -> Fraction:
+    """The binomial coefficient C(1/2, k), exactly."""
+    out = Fraction(1)
+    for j in range(k):
+        out *= (Fraction(1, 2) - j) / (j + 1)
+    return out
