@@ -18,7 +18,15 @@ import numpy as np
 
 from nncs.dynamics import interval as iv
 
-__all__ = ["TaylorModel", "monomials", "MAX_MONOMIALS"]
+__all__ = [
+    "TaylorModel",
+    "monomials",
+    "MAX_MONOMIALS",
+    "evaluate_expression",
+    "integrate_in",
+    "substitute",
+    "picard_step",
+]
 
 MAX_MONOMIALS = 20_000
 """The most monomials of one model (C(n + order, order)); past it a model is refused (ValueError)."""
@@ -323,3 +331,163 @@ def _binom_half(k: int) -> Fraction:
     for j in range(k):
         out *= (Fraction(1, 2) - j) / (j + 1)
     return out
+
+
+# ------------------------------------------------------------------------------------------ expressions
+def evaluate_expression(expr, env: dict, n: int, order: int) -> TaylorModel:
+    """The Taylor model of the sympy expression `expr` with its symbols' models (or numbers) from `env`.
+
+    Supported: numbers (enclosed exactly or outward rounded, as the interval programs do), +, *, integer
+    powers (negative ones through 1/x), square roots (x**(1/2), x**(-1/2)), exp, sin, cos.
+
+    Raises:
+        ValueError naming the operation for anything else (e.g. tanh, abs: not yet), and from 1/x or sqrt
+        where the argument's range is not safely positive (or non-zero).
+    """
+    import sympy as sp
+
+    from nncs.dynamics.symbolic import _number_interval
+
+    def go(node) -> TaylorModel:
+        if node.is_Symbol:
+            value = env[node]
+            return value if isinstance(value, TaylorModel) else TaylorModel.constant(value, n, order)
+        if node.is_Number or node in (sp.pi, sp.E):
+            return TaylorModel.constant(_scalar(_number_interval(node)), n, order)
+        if node.is_Add or node.is_Mul:
+            parts = [go(a) for a in node.args]
+            acc = parts[0]
+            for p in parts[1:]:
+                acc = acc + p if node.is_Add else acc * p
+            return acc
+        if node.is_Pow:
+            base, ex = node.args
+            if ex.is_Number:
+                f = float(ex)
+                if f.is_integer() and abs(f) <= 64:
+                    k = int(f)
+                    b = go(base)
+                    return b**k if k >= 0 else (b**-k).reciprocal()
+                if f == 0.5:
+                    return go(base).sqrt()
+                if f == -0.5:
+                    return go(base).sqrt().reciprocal()
+            raise ValueError(
+                f"Taylor models: unsupported power {node} (integer, 1/2 and -1/2 exponents only)"
+            )
+        name = type(node).__name__
+        if name in ("exp", "sin", "cos") and len(node.args) == 1:
+            return getattr(go(node.args[0]), name)()
+        raise ValueError(f"Taylor models: unsupported operation {name} in {str(node)[:80]!r}")
+
+    return go(expr)
+
+
+# ------------------------------------------------------------------------------------------ time steps
+def _map_polynomial(tm: TaylorModel, transform) -> TaylorModel:
+    """A new model whose monomial k's coefficient is spread by `transform(exponent) -> [(exponent, factor)]`
+    (exact rational factors applied as intervals); monomials past the order go into the remainder."""
+    E = monomials(tm.n, tm.order)
+    index = {tuple(e): k for k, e in enumerate(E)}
+    lo_terms, hi_terms, groups = [], [], []
+    over = iv.Interval(0.0)
+    for k, e in enumerate(E):
+        if tm.coeffs.lo[k] == 0 and tm.coeffs.hi[k] == 0:
+            continue
+        c = iv.Interval(tm.coeffs.lo[k], tm.coeffs.hi[k])
+        for new, factor in transform(tuple(e)):
+            f = iv.Interval(float(factor)) if float(factor) == factor else iv.const(float(factor))
+            term = c * f
+            if new in index:
+                lo_terms.append(term.lo)
+                hi_terms.append(term.hi)
+                groups.append(index[new])
+            else:
+                r = _monomial_range(np.array([new]))
+                over = over + term * iv.Interval(r[0, 0], r[1, 0])
+    m = len(E)
+    if groups:
+        coeffs = _grouped_sum(np.array(lo_terms), np.array(hi_terms), np.array(groups), m)
+    else:
+        coeffs = iv.Interval(np.zeros(m))
+    return TaylorModel(tm.n, tm.order, coeffs, _scalar(over))
+
+
+def integrate_in(tm: TaylorModel, var: int, length: float) -> TaylorModel:
+    """The model of `G(s) = integral from tau = 0 to tau(s) of tm dtau`, where variable `var` is s in
+    [-1, 1] and tau(s) = length (s + 1) / 2 is the time in [0, length]. The remainder R integrates to an
+    interval inside hull(0, length R)."""
+    half = Fraction(float(length)) / 2
+
+    def antiderivative(e):
+        # integral of s^k ds from -1 to s: (s^(k+1) - (-1)^(k+1)) / (k+1), times dtau/ds = length/2
+        k = e[var]
+        up = list(e)
+        up[var] = k + 1
+        out = [(tuple(up), half / (k + 1))]
+        const = list(e)
+        const[var] = 0
+        out.append((tuple(const), -half * Fraction((-1) ** (k + 1), k + 1)))
+        return out
+
+    poly = _map_polynomial(tm, antiderivative)
+    span = tm.remainder * iv.Interval(0.0, float(iv.next_up(np.float64(length))))
+    span = iv.Interval(min(span.lo, 0.0), max(span.hi, 0.0))
+    return TaylorModel(tm.n, tm.order, poly.coeffs, _scalar(poly.remainder + span))
+
+
+def substitute(tm: TaylorModel, var: int, value: int) -> TaylorModel:
+    """The model with variable `var` fixed at `value` (-1 or 1): its powers become value**k (exact)."""
+    if value not in (-1, 1):
+        raise ValueError("substitute: the value must be -1 or 1 (an end of the domain)")
+
+    def fix(e):
+        k = e[var]
+        out = list(e)
+        out[var] = 0
+        return [(tuple(out), Fraction(value**k))]
+
+    poly = _map_polynomial(tm, fix)
+    return TaylorModel(tm.n, tm.order, poly.coeffs, _scalar(poly.remainder + tm.remainder))
+
+
+def picard_step(
+    f, x0: list[TaylorModel], time_var: int, h: float, iterations: int | None = None, attempts: int = 12
+) -> list[TaylorModel]:
+    """A validated enclosure of the solutions of x' = f(x) over tau in [0, h] from every initial state of the
+    models `x0` (which do not depend on the time variable `time_var`): models in the initial variables and s
+    (tau = h (s + 1) / 2), such that the solution from the initial state at t is in the models at (t, s).
+
+    The polynomial part is `order` Picard iterations; the remainder is then inflated until the Picard operator
+    maps the candidate set `P + I` into itself (`Q - P` bounded inside I), which proves (Schauder) that the
+    true solution lies in it.
+
+    Args:
+        f: callable on a list of models (the right-hand side, e.g. by `evaluate_expression`).
+        x0: the initial models, one per state.
+        time_var: the index of the time variable s.
+        h: the step length (s).
+        iterations: Picard iterations of the polynomial part (default: the order + 1).
+        attempts: remainder inflations tried before giving up.
+    Raises:
+        ValueError when no remainder validates (the step is too long for this order), or from `f`.
+    """
+    order = x0[0].order
+    P = list(x0)
+    for _ in range(iterations if iterations is not None else order + 1):
+        P = [a + integrate_in(g, time_var, h) for a, g in zip(x0, f(P))]
+    P = [TaylorModel(p.n, p.order, p.coeffs, iv.Interval(0.0)) for p in P]
+    Q = [a + integrate_in(g, time_var, h) for a, g in zip(x0, f(P))]
+    gap = [_scalar((q - p).bound()) for q, p in zip(Q, P)]
+    width = [max(abs(float(g.lo)), abs(float(g.hi))) for g in gap]
+    I = [iv.Interval(-2.0 * w - 1e-12, 2.0 * w + 1e-12) for w in width]
+    for _ in range(attempts):
+        candidate = [TaylorModel(p.n, p.order, p.coeffs, r) for p, r in zip(P, I)]
+        Q = [a + integrate_in(g, time_var, h) for a, g in zip(x0, f(candidate))]
+        J = [_scalar((q - p).bound()) for q, p in zip(Q, P)]
+        if all(j.lo > r.lo and j.hi < r.hi for j, r in zip(J, I)):
+            return [TaylorModel(p.n, p.order, p.coeffs, j) for p, j in zip(P, J)]
+        I = [iv.Interval(min(r.lo, 2.0 * j.lo - 1e-12), max(r.hi, 2.0 * j.hi + 1e-12)) for j, r in zip(J, I)]
+    raise ValueError(
+        f"picard_step: no remainder validated for h = {h:g} (shorten the step or raise the order)"
+    )

@@ -149,3 +149,100 @@ def test_refusals_are_clear():
     with pytest.raises(ValueError, match="at most"):
         monomials(40, 10)
     assert len(monomials(3, 4)) == math.comb(7, 4) and MAX_MONOMIALS >= 1000
+
+
+# ------------------------------------------------------------------------------------ expressions and steps
+def _states(x0_box, order, n_extra=1):
+    """Models of the box's states in n + n_extra variables (the extra ones: time)."""
+    lo, hi = np.asarray(x0_box[0], float), np.asarray(x0_box[1], float)
+    n = lo.size + n_extra
+    return [TaylorModel.variable(i, lo[i], hi[i], n, order) for i in range(lo.size)], n
+
+
+def test_integrating_one_gives_the_elapsed_time():
+    from nncs.dynamics.taylor_model import integrate_in
+
+    one = TaylorModel.constant(1.0, 2, 3)
+    tau = integrate_in(one, 1, 0.3)  # variable 1 is s; tau(s) = 0.3 (s + 1) / 2
+    for s in (-1.0, -0.2, 0.5, 1.0):
+        e = tau.evaluate(np.array([[0.7, s]]))
+        assert e.lo[0] <= 0.15 * (s + 1) <= e.hi[0] and e.hi[0] - e.lo[0] < 1e-14
+
+
+def _sample_points(rng, n_states, count=8):
+    t = rng.uniform(-1, 1, size=(count, n_states))
+    s = np.concatenate([[-1.0, 1.0], rng.uniform(-1, 1, size=count - 2)])
+    return t, s
+
+
+@pytest.mark.parametrize(
+    "dynamics,box,h,order",
+    [
+        (["-x"], ([0.9], [1.1]), 0.2, 4),
+        (["v", "-sin(x)"], ([0.9, -0.1], [1.1, 0.1]), 0.1, 4),  # a pendulum
+        (["v", "(1 - x**2)*v - x"], ([1.2, 2.3], [1.3, 2.4]), 0.05, 5),  # Van der Pol
+        (["-x + exp(-v)", "sqrt(1 + x**2) - v"], ([0.0, 0.5], [0.2, 0.7]), 0.05, 3),
+    ],
+)
+def test_picard_steps_enclose_the_exact_solutions(dynamics, box, h, order):
+    """Sampled initial states, solved by mpmath's Taylor-series ODE solver (30 digits), lie in the validated
+    step's models at sampled times of the step."""
+    import sympy as sp
+
+    from nncs.dynamics.taylor_model import evaluate_expression, picard_step
+    from nncs.expressions import parse_expression
+
+    names = ["x", "v"][: len(dynamics)]
+    exprs = [parse_expression(d, names, "test") for d in dynamics]
+    symbols = [sp.Symbol(nm) for nm in names]
+    x0, n = _states(box, order)
+    k = len(names)
+
+    def f(models):
+        env = dict(zip(symbols, models))
+        return [evaluate_expression(e, env, n, order) for e in exprs]
+
+    step = picard_step(f, x0, time_var=k, h=h)
+    fns = [sp.lambdify(symbols, e, modules="mpmath") for e in exprs]
+    rng = np.random.default_rng(0)
+    t, s = _sample_points(rng, k)
+    mpmath.mp.dps = 30
+    for tk in t:
+        start = [mpmath.mpf(float(m.coeffs.lo[0])) + mpmath.mpf(float(m.coeffs.lo[1 + i])) * mpmath.mpf(float(tk[i]))
+                 for i, m in enumerate(x0)]  # fmt: skip
+        solution = mpmath.odefun(lambda _, y: [fn(*y) for fn in fns], 0, start)
+        for sk in s:
+            tau = mpmath.mpf(h) * (mpmath.mpf(float(sk)) + 1) / 2
+            exact_state = solution(tau)
+            point = np.array([[*tk, sk]])
+            for i, m in enumerate(step):
+                e = m.evaluate(point)
+                assert _inside(exact_state[i], e.lo[0], e.hi[0]), (dynamics, tk, sk, i)
+    width = max(float(m.remainder.hi - m.remainder.lo) for m in step)
+    assert width < 1e-3  # a useful enclosure, not a trivially wide one
+
+
+def test_a_step_too_long_is_refused():
+    import sympy as sp
+
+    from nncs.dynamics.taylor_model import evaluate_expression, picard_step
+    from nncs.expressions import parse_expression
+
+    expr = parse_expression("x**2", ["x"], "test")
+    x0, n = _states(([1.0], [1.1]), 3)
+
+    def f(models):
+        return [evaluate_expression(expr, {sp.Symbol("x"): models[0]}, n, 3)]
+
+    with pytest.raises(ValueError, match="no remainder validated"):
+        picard_step(f, x0, time_var=1, h=2.0)  # x' = x^2 from 1 blows up at t = 1
+
+
+def test_unsupported_operations_are_named():
+    import sympy as sp
+
+    from nncs.dynamics.taylor_model import evaluate_expression
+
+    x = TaylorModel.box([0.0], [1.0], 2)[0]
+    with pytest.raises(ValueError, match="unsupported operation tanh"):
+        evaluate_expression(sp.tanh(sp.Symbol("x")), {sp.Symbol("x"): x}, 1, 2)
