@@ -26,6 +26,7 @@ __all__ = [
     "integrate_in",
     "substitute",
     "picard_step",
+    "plant_flowpipe",
 ]
 
 MAX_MONOMIALS = 20_000
@@ -491,3 +492,50 @@ def picard_step(
     raise ValueError(
         f"picard_step: no remainder validated for h = {h:g} (shorten the step or raise the order)"
     )
+
+
+def plant_flowpipe(
+    plant, x0: list[TaylorModel], u: list, period: float, substeps: int, w: list | None = None
+) -> tuple[list[list[TaylorModel]], list[TaylorModel]]:
+    """Taylor-model flowpipe of a continuous plant over one control period with the inputs held: `substeps`
+    validated Picard steps, each one's end state (time variable fixed at s = 1) starting the next, so the
+    dependency on the initial variables is kept across the period (no boxing).
+
+    Args:
+        plant: a continuous `SymbolicPlant` (dynamics in its states, inputs and disturbances).
+        x0: the state models; the last domain variable is the time variable s (x0 must not depend on it).
+        u: the inputs over the period: models (independent of s) or numbers.
+        period: the control period (s); substeps: the Picard steps it is cut into.
+        w: the disturbances (models or numbers); None when the plant has none.
+    Returns:
+        (segments, end): per sub-step the models over that sub-step's time (s in [-1, 1]), and the state
+        models at the end of the period (independent of s).
+    Raises:
+        ValueError for a discrete plant, wrong lengths, an expression Taylor models do not support, or a
+        sub-step whose remainder does not validate.
+    """
+    if not plant.is_continuous:
+        raise ValueError("plant_flowpipe: the plant is discrete-time; Taylor-model flowpipes are for ODEs")
+    w = [] if w is None else list(w)
+    if len(x0) != plant.n_states or len(u) != plant.n_inputs or len(w) != plant.n_disturbances:
+        raise ValueError(
+            f"plant_flowpipe: expected {plant.n_states} states, {plant.n_inputs} inputs and "
+            f"{plant.n_disturbances} disturbances, got {len(x0)}, {len(u)}, {len(w)}"
+        )
+    if not (isinstance(substeps, int) and substeps >= 1 and period > 0):
+        raise ValueError(f"plant_flowpipe: need period > 0 and substeps >= 1, got {period}, {substeps}")
+    n, order = x0[0].n, x0[0].order
+    time_var = n - 1
+    fixed = dict(zip(plant.input_symbols, u)) | dict(zip(plant.disturbance_symbols, w))
+
+    def f(models):
+        env = dict(zip(plant.state_symbols, models)) | fixed
+        return [evaluate_expression(e, env, n, order) for e in plant.dynamics]
+
+    h = float(period) / substeps
+    segments, state = [], list(x0)
+    for _ in range(substeps):
+        step = picard_step(f, state, time_var, h)
+        segments.append(step)
+        state = [substitute(m, time_var, 1) for m in step]
+    return segments, state

@@ -246,3 +246,50 @@ def test_unsupported_operations_are_named():
     x = TaylorModel.box([0.0], [1.0], 2)[0]
     with pytest.raises(ValueError, match="unsupported operation tanh"):
         evaluate_expression(sp.tanh(sp.Symbol("x")), {sp.Symbol("x"): x}, 1, 2)
+
+
+@pytest.mark.parametrize(
+    "name,box,u,w,period,substeps,order",
+    [
+        ("pendulum", ([1.0, 0.0], [1.2, 0.2]), [-0.3], None, 0.05, 2, 4),
+        ("tora", ([0.6, -0.7, -0.4, 0.5], [0.7, -0.6, -0.3, 0.6]), [0.2], None, 1.0, 8, 3),
+        ("unicycle", ([9.5, -4.5, 2.1, 1.5], [9.55, -4.45, 2.11, 1.51]), [19.5, 20.2], [1e-4], 0.2, 4, 3),
+        ("acc", ([90, 32, 0, 10, 30, 0], [110, 32.2, 0, 11, 30.2, 0]), [-1.0], None, 0.1, 2, 2),
+    ],
+)
+def test_plant_flowpipes_enclose_exact_trajectories_at_every_substep(
+    name, box, u, w, period, substeps, order
+):
+    """The library plants under held inputs: mpmath Taylor-series solutions (25 digits) from sampled initial
+    states lie, at sampled times of every sub-step and at the end of the period, in the Taylor-model flowpipe
+    (built from the initial box with no boxing between sub-steps)."""
+    import sympy as sp
+
+    from nncs import plants
+    from nncs.dynamics.taylor_model import plant_flowpipe
+
+    plant = plants.get(name)
+    x0, n = _states(box, order)
+    segments, end = plant_flowpipe(plant, x0, u, period, substeps, w)
+    assert len(segments) == substeps and all(m.n == n for m in end)
+    symbols = [*plant.state_symbols, *plant.input_symbols, *plant.disturbance_symbols]
+    fns = [sp.lambdify(symbols, e, modules="mpmath") for e in plant.dynamics]
+    fixed = [mpmath.mpf(v) for v in [*u, *(w or [])]]
+    h = period / substeps
+    rng = np.random.default_rng(1)
+    mpmath.mp.dps = 25
+    k = plant.n_states
+    for tk in rng.uniform(-1, 1, size=(3, k)):
+        start = [mpmath.mpf(float(m.coeffs.lo[0])) + mpmath.mpf(float(m.coeffs.lo[1 + i])) * mpmath.mpf(float(tk[i]))
+                 for i, m in enumerate(x0)]  # fmt: skip
+        solution = mpmath.odefun(lambda _, y: [fn(*y, *fixed) for fn in fns], 0, start)
+        for j, step in enumerate(segments):
+            for sk in (-1.0, rng.uniform(-1, 1), 1.0):
+                exact_state = solution(mpmath.mpf(h) * (j + (mpmath.mpf(float(sk)) + 1) / 2))
+                for i, m in enumerate(step):
+                    e = m.evaluate(np.array([[*tk, sk]]))
+                    assert _inside(exact_state[i], e.lo[0], e.hi[0]), (name, j, sk, i)
+        final = solution(mpmath.mpf(period))
+        for i, m in enumerate(end):
+            e = m.evaluate(np.array([[*tk, 0.3]]))  # the end state does not depend on s
+            assert _inside(final[i], e.lo[0], e.hi[0]), (name, "end", i)
