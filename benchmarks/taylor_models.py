@@ -1,0 +1,46 @@
+"""Taylor-model flowpipes against the zonotope flowpipe: the final box widths of one control period from the
+same initial box with the input held, and the Taylor models' time per order.
+
+Run with `python -m benchmarks taylor_models`.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+CASES = [  # plant, initial box, held input, period (s), sub-steps
+    ("pendulum", ([1.0, 0.0], [1.2, 0.2]), [-0.3], 0.05, 4),
+    ("tora", ([0.6, -0.7, -0.4, 0.5], [0.7, -0.6, -0.3, 0.6]), [0.2], 1.0, 10),
+    ("van_der_pol", ([1.2, 2.3], [1.4, 2.5]), [0.0], 0.2, 10),
+]
+
+
+def main(orders=(3, 5)) -> None:
+    from nncs import plants
+    from nncs.dynamics.flowpipe import FlowpipeOptions, flowpipe
+    from nncs.dynamics.taylor_model import TaylorModel, plant_flowpipe
+    from nncs.sets import Box
+
+    for name, (lo, hi), u, period, substeps in CASES:
+        plant = plants.get(name)
+        start = time.perf_counter()
+        final = flowpipe(
+            plant, Box(lo, hi), Box(u, u), period, FlowpipeOptions(substeps=substeps)
+        ).final.box()
+        print(
+            f"{name}: zonotope flowpipe widths {np.round(final.ub - final.lb, 5)} ({time.perf_counter() - start:.2f} s)"
+        )
+        for order in orders:
+            n = len(lo) + 1
+            x0 = [TaylorModel.variable(i, lo[i], hi[i], n, order) for i in range(len(lo))]
+            start = time.perf_counter()
+            _, end = plant_flowpipe(plant, x0, u, period, substeps)
+            seconds = time.perf_counter() - start
+            widths = np.array([float(m.bound().hi - m.bound().lo) for m in end])
+            print(f"  Taylor models, order {order}: widths {np.round(widths, 5)} ({seconds:.2f} s)")
+
+
+if __name__ == "__main__":
+    main()
