@@ -27,6 +27,9 @@ __all__ = [
     "substitute",
     "picard_step",
     "plant_flowpipe",
+    "affine_combination",
+    "controller_models",
+    "closed_loop_reach",
 ]
 
 MAX_MONOMIALS = 20_000
@@ -539,3 +542,74 @@ def plant_flowpipe(
         segments.append(step)
         state = [substitute(m, time_var, 1) for m in step]
     return segments, state
+
+
+def affine_combination(W: np.ndarray, b: np.ndarray, models: list) -> list[TaylorModel]:
+    """The models of `W x + b` for the models x (exact coefficient arithmetic, outward rounded)."""
+    W, b = np.asarray(W, dtype=float), np.asarray(b, dtype=float)
+    out = []
+    for row, offset in zip(W, b):
+        acc = None
+        for c, m in zip(row, models):
+            if c != 0:
+                term = m * float(c)
+                acc = term if acc is None else acc + term
+        base = models[0]
+        acc = TaylorModel.constant(float(offset), base.n, base.order) if acc is None else acc + float(offset)
+        out.append(acc)
+    return out
+
+
+def controller_models(system, x: list[TaylorModel], tol: float = 0.2, max_boxes: int = 512) -> list:
+    """The plant inputs `out(net(in(x)))` as models of the state models `x`: the network's `fit` (an affine
+    function A z + b of its input plus a residual bounded soundly on the box of the input models' ranges)
+    composed into the models, so the control keeps its dependency on the initial set.
+
+    Returns:
+        The input models, one per plant input (their remainders carry the network residual).
+    """
+    from nncs.nn.methods.fit import bound_residual, fit_affine
+
+    z = affine_combination(system.input_W, system.input_b, x)
+    ranges = [_scalar(m.bound()) for m in z]
+    lo = np.array([float(r.lo) for r in ranges])
+    hi = np.array([float(r.hi) for r in ranges])
+    A, b, _, _ = fit_affine(system.controller, lo, hi)
+    fit = bound_residual(system.controller, A, b, lo, hi, tol=tol, max_boxes=max_boxes)
+    y = affine_combination(A, b, z)
+    y = [m + iv.Interval(float(r_lo), float(r_hi)) for m, r_lo, r_hi in zip(y, fit.r_lo, fit.r_hi)]
+    return affine_combination(system.output_W, system.output_b, y)
+
+
+def closed_loop_reach(
+    system, lower, upper, steps: int, order: int = 3, substeps: int = 4, disturbance=None
+) -> list[list[list[TaylorModel]]]:
+    """Taylor-model reachability of a closed loop with a continuous plant: per control period, the network's
+    bound composed into the state models (`controller_models`), then `plant_flowpipe`; the state models carry
+    the initial-set variables through every period (no boxing between periods).
+
+    Args:
+        system: the ClosedLoop; lower, upper: the initial box; steps: control periods.
+        order: the models' order; substeps: Picard steps per period.
+        disturbance: (lower, upper) of the constant disturbances (default: the plant's declared bounds).
+    Returns:
+        Per period, its sub-steps' models (each a list of state models over that sub-step, the time variable
+        s in [-1, 1] spanning it). Domain variables: one per state of the initial box, then s.
+    """
+    plant = system.plant
+    lower, upper = np.asarray(lower, float), np.asarray(upper, float)
+    n = lower.size + 1
+    x = [TaylorModel.variable(i, lower[i], upper[i], n, order) for i in range(lower.size)]
+    if plant.n_disturbances:
+        box = disturbance if disturbance is not None else plant.disturbance_box
+        if box is None:
+            raise ValueError("closed_loop_reach: the plant's disturbances have no bounds; give `disturbance`")
+        w = [TaylorModel.constant(iv.Interval(float(a), float(c)), n, order) for a, c in zip(*box)]
+    else:
+        w = None
+    periods = []
+    for _ in range(int(steps)):
+        u = controller_models(system, x)
+        segments, x = plant_flowpipe(plant, x, u, system.period, substeps, w)
+        periods.append(segments)
+    return periods

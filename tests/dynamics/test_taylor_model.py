@@ -293,3 +293,63 @@ def test_plant_flowpipes_enclose_exact_trajectories_at_every_substep(
         for i, m in enumerate(end):
             e = m.evaluate(np.array([[*tk, 0.3]]))  # the end state does not depend on s
             assert _inside(final[i], e.lo[0], e.hi[0]), (name, "end", i)
+
+
+def _closed_loop_samples_inside(system, lower, upper, steps, periods, substeps, order, w=None, count=4):
+    """Reference closed-loop trajectories (scipy DOP853 at 1e-12) from sampled initial states lie in the
+    per-period Taylor models at every sample time (slack: 1e-9 relative, the integrator's accuracy)."""
+    from nncs.loop.simulate import reference_closed_loop
+
+    n = len(lower)
+    variables = TaylorModel.box(lower, upper, order)  # the same initial models closed_loop_reach builds
+    rng = np.random.default_rng(3)
+    for tk in np.vstack([rng.uniform(-1, 1, size=(count, n)), np.ones((1, n)), -np.ones((1, n))]):
+        x0 = np.array(
+            [float(v.coeffs.lo[0]) + float(v.coeffs.lo[1 + i]) * tk[i] for i, v in enumerate(variables)]
+        )
+        times, states, _ = reference_closed_loop(
+            system.plant, system.control, x0, system.period, steps, w=w if w is not None else (),
+            samples_per_period=2 * substeps + 1,
+        )  # fmt: skip
+        for k, segments in enumerate(periods):
+            for j, step in enumerate(segments):
+                for q, sk in enumerate((-1.0, 0.0)):
+                    index = k * 2 * substeps + 2 * j + q
+                    for i, m in enumerate(step):
+                        e = m.evaluate(np.array([[*tk, sk]]))
+                        value = states[index, i]
+                        slack = 1e-9 * max(1.0, abs(value))
+                        assert e.lo[0] - slack <= value <= e.hi[0] + slack, (
+                            k,
+                            j,
+                            sk,
+                            i,
+                            value,
+                            e.lo[0],
+                            e.hi[0],
+                        )
+
+
+def test_closed_loop_taylor_reach_encloses_reference_trajectories():
+    """A pendulum under a small ReLU network: the network's fit composed into the models every period."""
+    import nncs
+    from nncs.dynamics.taylor_model import closed_loop_reach
+    from nncs.nn.network import network_from_pairs
+
+    rng = np.random.default_rng(0)
+    net = network_from_pairs(
+        [(rng.normal(size=(6, 2)) * 0.5, np.zeros(6), "relu"), (rng.normal(size=(1, 6)) * 0.3, np.zeros(1), "identity")]
+    )  # fmt: skip
+    from nncs import plants
+
+    system = nncs.ClosedLoop(
+        plants.get("pendulum"), net, 0.05, controller_inputs=["theta - 1.0", "theta_dot"]
+    )
+    lower, upper = [0.95, -0.05], [1.05, 0.05]  # ReLUs switch inside the box: the network is not affine there
+    from nncs.dynamics.taylor_model import controller_models
+
+    u = controller_models(system, TaylorModel.box(lower, upper, 3))
+    assert float(u[0].coeffs.hi[0] - u[0].coeffs.lo[0]) > 1e-4  # the fit residual, in the constant term
+    periods = closed_loop_reach(system, lower, upper, steps=6, order=3, substeps=2)
+    assert len(periods) == 6
+    _closed_loop_samples_inside(system, lower, upper, 6, periods, 2, 3)
