@@ -1,6 +1,9 @@
 """Taylor-model flowpipes against the zonotope flowpipe: the final box widths of one control period from the
 same initial box with the input held, and the Taylor models' time per order.
 
+Also the closed loop: ACC with nncs's own controller over 10 periods, the network's `fit` composed into the
+Taylor models every period (`closed_loop_reach`), against `nncs.reach` (star sets).
+
 Run with `python -m benchmarks taylor_models`.
 """
 
@@ -40,6 +43,34 @@ def main(orders=(3, 5)) -> None:
             seconds = time.perf_counter() - start
             widths = np.array([float(m.bound().hi - m.bound().lo) for m in end])
             print(f"  Taylor models, order {order}: widths {np.round(widths, 5)} ({seconds:.2f} s)")
+
+    closed_loop()
+
+
+def closed_loop(name: str = "acc", steps: int = 10, order: int = 2, substeps: int = 2) -> None:
+    from dataclasses import replace
+
+    from nncs import case_studies
+    from nncs.dynamics.taylor_model import closed_loop_reach, substitute
+    from nncs.loop.reach import reach
+    from nncs.problem import load_problem
+
+    problem = load_problem(case_studies.path(name))
+    start = time.perf_counter()
+    periods = closed_loop_reach(
+        problem.system, problem.initial.lb, problem.initial.ub, steps, order, substeps
+    )
+    seconds = time.perf_counter() - start
+    end = [substitute(m, m.n - 1, 1) for m in periods[-1][-1]]
+    widths = np.array([float(m.bound().hi - m.bound().lo) for m in end])
+    print(
+        f"{name}, {steps} periods: Taylor models (order {order}, fit composed) widths {np.round(widths, 4)} ({seconds:.1f} s)"
+    )
+    start = time.perf_counter()
+    result = reach(problem.system, problem.initial, steps, replace(problem.options, progress=False))
+    seconds = time.perf_counter() - start
+    final = result.final[0].box()
+    print(f"  nncs.reach (stars): widths {np.round(final.ub - final.lb, 4)} ({seconds:.1f} s)")
 
 
 if __name__ == "__main__":
