@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -144,43 +145,71 @@ class IntervalProgram:
         return iv.Interval(lo, hi)
 
 
-def _eval(node: sp.Expr, env: dict, funcs: Mapping[type, Callable] = _INTERVAL_FUNCS) -> iv.Interval:
-    """An enclosure of `node` with its symbols' intervals taken from `env` (functions from `funcs`)."""
+@dataclass(frozen=True)
+class Arithmetic:
+    """How `_eval` computes in one number system (intervals here; Taylor models in `taylor_model`).
+
+    Attributes:
+        constant: an enclosure of a sympy number (or pi, E).
+        ipow: x ** k for an integer k (negative k through the reciprocal).
+        sqrt: the square root.
+        power: x ** e for any other exponent (e already evaluated).
+    Besides these, values need +, *, unary - and `.reciprocal()`.
+    """
+
+    constant: Callable[[sp.Expr], Any]
+    ipow: Callable[[Any, int], Any]
+    sqrt: Callable[[Any], Any]
+    power: Callable[[Any, Any], Any]
+
+
+INTERVALS = Arithmetic(_number_interval, iv.ipow, iv.sqrt, lambda b, e: iv.exp(e * iv.log(b)))
+"""Interval arithmetic (outward rounded): what `IntervalProgram` evaluates with."""
+
+
+def _eval(
+    node: sp.Expr,
+    env: dict,
+    funcs: Mapping[type, Callable] = _INTERVAL_FUNCS,
+    ops: Arithmetic = INTERVALS,
+):
+    """An enclosure of `node` with its symbols' values taken from `env`: functions from `funcs`, numbers and
+    powers by `ops` (intervals by default). The one walker of sympy expressions for every sound arithmetic."""
     if node.is_Symbol:
         return env[node]
     if node.is_Number or node in (sp.pi, sp.E):
-        return _number_interval(node)
+        return ops.constant(node)
     if node.is_Add:
         args = node.args
-        acc = _eval(args[0], env, funcs)
+        acc = _eval(args[0], env, funcs, ops)
         for a in args[1:]:
-            acc = acc + _eval(a, env, funcs)
+            acc = acc + _eval(a, env, funcs, ops)
         return acc
     if node.is_Mul:
         args = node.args
         if args[0] == sp.S.NegativeOne:
             rest = args[1:]
-            acc = _eval(rest[0], env, funcs)
+            acc = _eval(rest[0], env, funcs, ops)
             for a in rest[1:]:
-                acc = acc * _eval(a, env, funcs)
+                acc = acc * _eval(a, env, funcs, ops)
             return -acc
-        acc = _eval(args[0], env, funcs)
+        acc = _eval(args[0], env, funcs, ops)
         for a in args[1:]:
-            acc = acc * _eval(a, env, funcs)
+            acc = acc * _eval(a, env, funcs, ops)
         return acc
     if node.is_Pow:
         base, ex = node.args
-        b = _eval(base, env, funcs)
+        b = _eval(base, env, funcs, ops)
         if ex.is_Number and float(ex).is_integer() and abs(float(ex)) < 2**31:
-            return iv.ipow(b, int(float(ex)))  # also a Float exponent such as 2.0: x**2.0 == x**2 exactly
+            return ops.ipow(b, int(float(ex)))  # also a Float exponent such as 2.0: x**2.0 == x**2 exactly
         if ex.is_Number and float(ex) == 0.5:
-            return iv.sqrt(b)
+            return ops.sqrt(b)
         if ex.is_Number and float(ex) == -0.5:
-            return iv.sqrt(b).reciprocal()
-        return iv.exp(_eval(ex, env, funcs) * iv.log(b))
+            return ops.sqrt(b).reciprocal()
+        return ops.power(b, _eval(ex, env, funcs, ops))
     fn = funcs.get(type(node))
     if fn is not None and len(node.args) == 1:
-        return fn(_eval(node.args[0], env, funcs))
+        return fn(_eval(node.args[0], env, funcs, ops))
     raise ValueError(f"unsupported operation {type(node).__name__} in a plant expression")
 
 

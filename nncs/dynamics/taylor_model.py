@@ -339,10 +339,11 @@ def _binom_half(k: int) -> Fraction:
 
 # ------------------------------------------------------------------------------------------ expressions
 def evaluate_expression(expr, env: dict, n: int, order: int) -> TaylorModel:
-    """The Taylor model of the sympy expression `expr` with its symbols' models (or numbers) from `env`.
+    """The Taylor model of the sympy expression `expr` with its symbols' models (or numbers) from `env`, by the
+    interval programs' own expression walker (`symbolic._eval`) in Taylor-model arithmetic.
 
-    Supported: numbers (enclosed exactly or outward rounded, as the interval programs do), +, *, integer
-    powers (negative ones through 1/x), square roots (x**(1/2), x**(-1/2)), exp, sin, cos.
+    Supported: numbers (enclosed as the interval programs enclose them), +, *, integer powers up to 64 in
+    magnitude (negative ones through 1/x), square roots (x**(1/2), x**(-1/2)), exp, sin, cos.
 
     Raises:
         ValueError naming the operation for anything else (e.g. tanh, abs: not yet), and from 1/x or sqrt
@@ -350,41 +351,27 @@ def evaluate_expression(expr, env: dict, n: int, order: int) -> TaylorModel:
     """
     import sympy as sp
 
-    from nncs.dynamics.symbolic import _number_interval
+    from nncs.dynamics.symbolic import Arithmetic, _eval, _number_interval
 
-    def go(node) -> TaylorModel:
-        if node.is_Symbol:
-            value = env[node]
-            return value if isinstance(value, TaylorModel) else TaylorModel.constant(value, n, order)
-        if node.is_Number or node in (sp.pi, sp.E):
-            return TaylorModel.constant(_scalar(_number_interval(node)), n, order)
-        if node.is_Add or node.is_Mul:
-            parts = [go(a) for a in node.args]
-            acc = parts[0]
-            for p in parts[1:]:
-                acc = acc + p if node.is_Add else acc * p
-            return acc
-        if node.is_Pow:
-            base, ex = node.args
-            if ex.is_Number:
-                f = float(ex)
-                if f.is_integer() and abs(f) <= 64:
-                    k = int(f)
-                    b = go(base)
-                    return b**k if k >= 0 else (b**-k).reciprocal()
-                if f == 0.5:
-                    return go(base).sqrt()
-                if f == -0.5:
-                    return go(base).sqrt().reciprocal()
-            raise ValueError(
-                f"Taylor models: unsupported power {node} (integer, 1/2 and -1/2 exponents only)"
-            )
-        name = type(node).__name__
-        if name in ("exp", "sin", "cos") and len(node.args) == 1:
-            return getattr(go(node.args[0]), name)()
-        raise ValueError(f"Taylor models: unsupported operation {name} in {str(node)[:80]!r}")
+    def ipow(b: TaylorModel, k: int) -> TaylorModel:
+        if abs(k) > 64:
+            raise ValueError(f"Taylor models: unsupported power with exponent {k} (at most 64 in magnitude)")
+        return b**k if k >= 0 else (b**-k).reciprocal()
 
-    return go(expr)
+    def power(b, e):
+        raise ValueError("Taylor models: unsupported power (integer, 1/2 and -1/2 exponents only)")
+
+    ops = Arithmetic(
+        lambda node: TaylorModel.constant(_scalar(_number_interval(node)), n, order),
+        ipow,
+        TaylorModel.sqrt,
+        power,
+    )
+    funcs = {sp.exp: TaylorModel.exp, sp.sin: TaylorModel.sin, sp.cos: TaylorModel.cos}
+    models = {
+        k: v if isinstance(v, TaylorModel) else TaylorModel.constant(v, n, order) for k, v in env.items()
+    }
+    return _eval(expr, models, funcs, ops)
 
 
 # ------------------------------------------------------------------------------------------ time steps
