@@ -149,8 +149,8 @@ class TaylorModel:
         if not 0 <= i < n:
             raise ValueError(f"TaylorModel.variable: index {i} out of range for {n} variables")
         mid = 0.5 * lo + 0.5 * hi
+        # the subtractions are rounded to nearest (within half an ulp): one ulp up covers them
         rad = float(iv.next_up(np.float64(max(hi - mid, mid - lo))))
-        rad = float(iv.next_up(np.float64(rad)))  # the subtraction above was rounded once
         m = len(monomials(n, order))
         c_lo, c_hi = np.zeros(m), np.zeros(m)
         c_lo[0] = c_hi[0] = mid
@@ -185,10 +185,12 @@ class TaylorModel:
                 f"TaylorModel.evaluate: points have {t.shape[1]} coordinates, the model {self.n}"
             )
         E = monomials(self.n, self.order)
-        T = iv.Interval(t[:, None, :])
         powers = iv.Interval(np.ones((t.shape[0], len(E))))
         for j in range(self.n):
-            powers = powers * _ipow_columns(T[:, 0, j], E[:, j])
+            by_degree = [iv.ipow(iv.Interval(t[:, j]), k) for k in range(self.order + 1)]
+            lo = np.stack([p.lo for p in by_degree], axis=1)[:, E[:, j]]
+            hi = np.stack([p.hi for p in by_degree], axis=1)[:, E[:, j]]
+            powers = powers * iv.Interval(lo, hi)
         terms = powers * iv.Interval(self.coeffs.lo[None, :], self.coeffs.hi[None, :])
         return iv.isum(terms, axis=1) + self.remainder
 
@@ -249,38 +251,37 @@ class TaylorModel:
         return out
 
     # ---------------------------------------------------------------------------------- functions
-    def _series(self, coefficient, lagrange) -> TaylorModel:
+    def _series(self, taylor) -> TaylorModel:
         """f(self) by f's Taylor series about the midpoint c of the constant coefficient, to the model's order,
-        with the Lagrange remainder: sum_k a_k (self - c)^k + d (self - c)^(K+1), where a_k encloses
-        f^(k)(c)/k! (`coefficient(k, C)`, C = [c, c]) and d encloses f^(K+1)/(K+1)! over the whole range
-        (`lagrange(K + 1, X)`, X the hull of c and the model's range)."""
+        with the Lagrange remainder: sum_k a_k (self - c)^k + d (self - c)^(K+1), where `taylor(k, X)`
+        encloses f^(k)(x)/k! over the interval X: a_k = taylor(k, [c, c]), d = taylor(K + 1, hull of c and the
+        model's range)."""
         c = float(0.5 * self.coeffs.lo[0] + 0.5 * self.coeffs.hi[0])
         h = self - c
         K = self.order
         C = iv.Interval(c)
         X = _scalar(self.bound())
         X = iv.Interval(min(X.lo, c), max(X.hi, c))
-        out = TaylorModel.constant(_scalar(coefficient(0, C)), self.n, self.order)
+        out = TaylorModel.constant(_scalar(taylor(0, C)), self.n, self.order)
         power = TaylorModel.constant(1.0, self.n, self.order)
         for k in range(1, K + 1):
             power = power * h
-            out = out + power * _scalar(coefficient(k, C))
+            out = out + power * _scalar(taylor(k, C))
         h_range = _scalar(h.bound())
-        last = _scalar(lagrange(K + 1, X)) * iv.ipow(h_range, K + 1)
+        last = _scalar(taylor(K + 1, X)) * iv.ipow(h_range, K + 1)
         return TaylorModel(self.n, self.order, out.coeffs, _scalar(out.remainder + last))
 
     def exp(self) -> TaylorModel:
         """exp of the model (every derivative is exp)."""
-        fact = math.factorial
-        return self._series(lambda k, x: iv.exp(x) / float(fact(k)), lambda k, x: iv.exp(x) / float(fact(k)))
+        return self._series(lambda k, x: iv.exp(x) * _inverse_factorial(k))
 
     def sin(self) -> TaylorModel:
         """sin of the model (derivatives sin, cos, -sin, -cos, ...)."""
-        return self._series(_trig(0), _trig(0))
+        return self._series(_trig(0))
 
     def cos(self) -> TaylorModel:
         """cos of the model (derivatives cos, -sin, -cos, sin, ...)."""
-        return self._series(_trig(1), _trig(1))
+        return self._series(_trig(1))
 
     def reciprocal(self) -> TaylorModel:
         """1 / the model; ValueError when its range may contain 0."""
@@ -291,7 +292,7 @@ class TaylorModel:
         def a(k, x):  # f^(k)(x) / k! = (-1)^k x^-(k+1)
             return iv.ipow(x, -(k + 1)) * (-1.0) ** k
 
-        return self._series(a, a)
+        return self._series(a)
 
     def sqrt(self) -> TaylorModel:
         """sqrt of the model; ValueError unless its range is positive."""
@@ -300,21 +301,14 @@ class TaylorModel:
             raise ValueError(f"TaylorModel.sqrt: the range [{X.lo:.6g}, {X.hi:.6g}] is not positive")
 
         def a(k, x):  # f^(k)(x) / k! = binom(1/2, k) x^(1/2 - k)
-            b = _binom_half(k)
-            return iv.sqrt(x) * iv.ipow(x, -k) * iv.Interval(iv.next_down(float(b)), iv.next_up(float(b)))
+            return iv.sqrt(x) * iv.ipow(x, -k) * _rational(_binom_half(k))
 
-        return self._series(a, a)
+        return self._series(a)
 
     def __truediv__(self, other) -> TaylorModel:
         if isinstance(other, TaylorModel):
             return self * other.reciprocal()
         return self * (iv.Interval(1.0) / _scalar(other))
-
-
-def _ipow_columns(x: iv.Interval, exponents: np.ndarray) -> iv.Interval:
-    """(N, m): x ** exponents[j] for each column j (x of shape (N,))."""
-    cols = [iv.ipow(x, int(e)) for e in exponents]
-    return iv.Interval(np.stack([c.lo for c in cols], axis=1), np.stack([c.hi for c in cols], axis=1))
 
 
 def _trig(shift: int):
@@ -324,9 +318,20 @@ def _trig(shift: int):
         phase = (k + shift) % 4
         base = iv.sin(x) if phase in (0, 2) else iv.cos(x)
         sign = 1.0 if phase in (0, 1) else -1.0
-        return base * (sign / float(math.factorial(k)))
+        return base * (_inverse_factorial(k) * sign)
 
     return a
+
+
+def _rational(q: Fraction) -> iv.Interval:
+    """An enclosure of the rational q: exact when it is a double, else the doubles either side of it."""
+    f = float(q)
+    return iv.Interval(f) if Fraction(f) == q else iv.const(f)
+
+
+def _inverse_factorial(k: int) -> iv.Interval:
+    """An enclosure of 1 / k! (exact for k <= 1)."""
+    return _rational(Fraction(1, math.factorial(k)))
 
 
 def _binom_half(k: int) -> Fraction:
@@ -387,8 +392,7 @@ def _map_polynomial(tm: TaylorModel, transform) -> TaylorModel:
             continue
         c = iv.Interval(tm.coeffs.lo[k], tm.coeffs.hi[k])
         for new, factor in transform(tuple(e)):
-            f = iv.Interval(float(factor)) if float(factor) == factor else iv.const(float(factor))
-            term = c * f
+            term = c * _rational(Fraction(factor))
             if new in index:
                 lo_terms.append(term.lo)
                 hi_terms.append(term.hi)
