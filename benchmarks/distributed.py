@@ -104,24 +104,15 @@ def acas(prop: str = "prop_1") -> None:
 def _cold_first_runs(problem, cache: str) -> tuple[float, float]:
     """On a fresh cluster with NNCS_JAX_CACHE=`cache`: the seconds of the first attempt on one fresh worker,
     and of the first whole run on a fresh 2-worker cluster (cluster start excluded)."""
-    from nncs.distributed import _attempt_task, connect, default_cache_dir
+    from nncs.distributed import _attempt_task, connect, submit
 
     old = os.environ.get("NNCS_JAX_CACHE")
     os.environ["NNCS_JAX_CACHE"] = cache
     try:
-        folder = default_cache_dir()
         with connect(workers=1) as client:
             [shared] = client.scatter([problem], broadcast=True, hash=False)
             start = time.perf_counter()
-            args = (
-                shared,
-                problem.initial,
-                problem.options,
-                True,
-                None,
-                None if folder is None else str(folder),
-            )
-            client.submit(_attempt_task, *args, pure=False).result()
+            submit(client, _attempt_task, shared, problem.initial, problem.options, True, None).result()
             first = time.perf_counter() - start
         with connect(workers=2) as client:
             client.wait_for_workers(2)

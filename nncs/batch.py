@@ -162,13 +162,6 @@ def run_instance(inst: Instance, timeout: float | None = None) -> dict:
     }
 
 
-def _instance_task(inst: Instance, timeout: float | None, cache: str | None) -> dict:
-    from nncs.distributed import prepare_worker
-
-    prepare_worker(cache)
-    return run_instance(inst, timeout)
-
-
 def _complete_lines(path: Path) -> list[str]:
     """The lines of `path` without a last line cut off mid-write (one that does not end with a newline)."""
     text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
@@ -272,19 +265,10 @@ def run_batch(
         else:
             from distributed import as_completed
 
-            from nncs.distributed import default_cache_dir
+            from nncs.distributed import submit
 
-            cache = default_cache_dir()
             futures = [
-                client.submit(
-                    _instance_task,
-                    inst,
-                    timeout,
-                    None if cache is None else str(cache),
-                    pure=False,
-                    priority=-k,
-                )
-                for k, inst in enumerate(todo)
+                submit(client, run_instance, inst, timeout, priority=-k) for k, inst in enumerate(todo)
             ]
             for future in as_completed(futures):
                 write(future.result())

@@ -13,7 +13,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from nncs.loop.options import Options, TimeLimitReached
@@ -21,7 +21,15 @@ from nncs.problem import Problem
 from nncs.sets import Box
 from nncs.verify import PartOutcome, attempt_part
 
-__all__ = ["connect", "DaskRunner", "prepare_worker", "default_cache_dir", "CACHE_ENV", "WORKER_ENV"]
+__all__ = [
+    "connect",
+    "submit",
+    "DaskRunner",
+    "prepare_worker",
+    "default_cache_dir",
+    "CACHE_ENV",
+    "WORKER_ENV",
+]
 
 CACHE_ENV = "NNCS_JAX_CACHE"
 """Environment variable naming JAX's persistent compilation cache folder ("off": no cache)."""
@@ -110,45 +118,50 @@ def connect(
         return
     from distributed import Client, LocalCluster
 
-    if scheduler is not None:
-        try:
-            remote = Client(scheduler, timeout="5s")
-        except (OSError, TimeoutError) as exc:
-            raise ValueError(f"cannot reach the Dask scheduler {scheduler!r}: {exc}") from None
-        try:
-            if dashboard:
-                print(f"dashboard: {remote.dashboard_link}", file=sys.stderr)
-            yield remote
-        finally:
-            remote.close()
-        return
-    cluster = LocalCluster(
-        n_workers=max(1, int(workers or 1)),
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        # the scheduler's HTTP server always starts: on a free loopback port, never a fixed one
-        dashboard_address="127.0.0.1:0",
-        scheduler_kwargs={"dashboard": bool(dashboard)},
-        memory_limit=memory_limit,
-        silence_logs=40,  # errors only
-        env=dict(WORKER_ENV),
-    )
-    local = Client(cluster)
-    try:
+    with ExitStack() as stack:
+        if scheduler is not None:
+            try:
+                connected = Client(scheduler, timeout="5s")
+            except (OSError, TimeoutError) as exc:
+                raise ValueError(f"cannot reach the Dask scheduler {scheduler!r}: {exc}") from None
+        else:
+            cluster = LocalCluster(
+                n_workers=max(1, int(workers or 1)),
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                # the scheduler's HTTP server always starts: on a free loopback port, never a fixed one
+                dashboard_address="127.0.0.1:0",
+                scheduler_kwargs={"dashboard": bool(dashboard)},
+                memory_limit=memory_limit,
+                silence_logs=40,  # errors only
+                env=dict(WORKER_ENV),
+            )
+            stack.callback(cluster.close)
+            connected = Client(cluster)
+        stack.callback(connected.close)  # closed before the local cluster (callbacks run last in, first out)
         if dashboard:
-            print(f"dashboard: {local.dashboard_link}", file=sys.stderr)
-        yield local
-    finally:
-        local.close()
-        cluster.close()
+            print(f"dashboard: {connected.dashboard_link}", file=sys.stderr)
+        yield connected
+
+
+def submit(client, fn, *args, priority: int = 0):
+    """Submit `fn(*args)` to the cluster, run after `prepare_worker` on its worker (with this process's cache
+    folder, `default_cache_dir`); returns the future. Every nncs task goes through here."""
+    cache = default_cache_dir()
+    cache = None if cache is None else str(cache)
+    return client.submit(_prepared_call, cache, fn, *args, pure=False, priority=priority)
+
+
+def _prepared_call(cache: str | None, fn, *args):
+    prepare_worker(cache)
+    return fn(*args)
 
 
 def _attempt_task(
-    problem: Problem, part: Box, options: Options, first: bool, wall_deadline: float | None, cache: str | None
+    problem: Problem, part: Box, options: Options, first: bool, wall_deadline: float | None
 ) -> PartOutcome:
     """One part attempt on a worker; a time limit there comes back as `timed_out` (never as a verdict)."""
-    prepare_worker(cache)
     deadline = None if wall_deadline is None else time.perf_counter() + (wall_deadline - time.time())
     try:
         return attempt_part(problem, part, options, first, deadline)
@@ -168,8 +181,6 @@ class DaskRunner:
         self.options = options
         self.deadline = deadline
         self.wall_deadline = None if deadline is None else time.time() + (deadline - time.perf_counter())
-        cache = default_cache_dir()
-        self.cache = None if cache is None else str(cache)
         [self.problem] = client.scatter([problem], broadcast=True, hash=False)
         self.pending: list = []
         self.submitted = 0
@@ -177,15 +188,14 @@ class DaskRunner:
     def submit(self, part: Box, first: bool):
         """Start the attempt on the cluster now; returns its future."""
         self.submitted += 1
-        future = self.client.submit(
+        future = submit(
+            self.client,
             _attempt_task,
             self.problem,
             part,
             self.options,
             first,
             self.wall_deadline,
-            self.cache,
-            pure=False,
             priority=-self.submitted,  # the serial order: earlier (larger) parts first
         )
         self.pending.append(future)
@@ -258,13 +268,12 @@ def split_property(prop, pieces: int) -> list:
     return out
 
 
-def _property_task(net, prop, options, wall_deadline: float, cache: str | None):
+def _property_task(net, prop, options, wall_deadline: float):
     """One sub-property on a worker, within what is left of the whole run's time."""
     import dataclasses
 
     from nncs.nn.verify import VerifyResult, verify_property
 
-    prepare_worker(cache)
     left = wall_deadline - time.time()
     if not left > 0:
         return VerifyResult("timeout", 0.0, stats={"stopped": "before it started"})
@@ -293,21 +302,9 @@ def verify_property_distributed(client, net, prop, options, pieces: int | None =
     if pieces is None:
         pieces = 4 * max(1, len(client.scheduler_info().get("workers", {})))
     subs = split_property(prop, pieces)
-    cache = default_cache_dir()
     wall_deadline = time.time() + options.timeout
     [net_future] = client.scatter([net], broadcast=True, hash=False)
-    futures = [
-        client.submit(
-            _property_task,
-            net_future,
-            sub,
-            options,
-            wall_deadline,
-            None if cache is None else str(cache),
-            pure=False,
-        )
-        for sub in subs
-    ]
+    futures = [submit(client, _property_task, net_future, sub, options, wall_deadline) for sub in subs]
     stats = {"boxes": 0, "rounds": 0, "sub_properties": len(subs)}
     results: list[str] = []
     try:

@@ -90,14 +90,20 @@ def test_the_time_limit_holds_across_workers(tmp_path, client):
     _no_tasks_left(client)
 
 
-def _no_tasks_left(client, prefix: str = "", wait: float = 10.0) -> None:
+def _tasks_of_ours(client) -> list[str]:
+    """The keys of the nncs tasks the scheduler holds (every one is submitted through
+    `nncs.distributed.submit`, as `_prepared_call`)."""
+
+    def ours(dask_scheduler):
+        return [str(k) for k in dask_scheduler.tasks if str(k).startswith("_prepared_call")]
+
+    return client.run_on_scheduler(ours)
+
+
+def _no_tasks_left(client, wait: float = 10.0) -> None:
     """Assert that the scheduler holds no task of ours (cancelled or finished and released) within `wait` s."""
-
-    def ours(dask_scheduler, prefix=prefix):
-        return [str(k) for k in dask_scheduler.tasks if str(k).startswith(prefix) and "task" in str(k)]
-
     deadline = time.perf_counter() + wait
-    while (left := client.run_on_scheduler(ours)) and time.perf_counter() < deadline:
+    while (left := _tasks_of_ours(client)) and time.perf_counter() < deadline:
         time.sleep(0.1)
     assert not left, f"tasks still on the scheduler: {left[:5]}"
 
@@ -169,7 +175,7 @@ def test_distributed_verify_nn_gives_the_planted_answers(client, seed):
         if inst.expected == "violated":  # a counterexample checked by an independent forward pass
             x = np.array(distributed.counterexample["x"])
             assert np.all(np.abs(x) <= 1.0) and forward(inst.weights, x)[0, 0] >= 1.0
-    _no_tasks_left(client, prefix="_property_task")
+    _no_tasks_left(client)
 
 
 ACAS = [("1_1", "prop_3", "holds"), ("1_2", "prop_2", "violated"), ("2_1", "prop_4", None)]
@@ -285,6 +291,11 @@ def test_cancel_drops_every_outstanding_attempt(tmp_path, client):
     runner = DaskRunner(client, problem, problem.options, None)
     parts = problem.initial.split(0) + problem.initial.split(1)
     handles = [runner.submit(p, False) for p in parts]
+    keys = {h.key for h in handles}
+    deadline = time.perf_counter() + 10
+    while not keys <= set(_tasks_of_ours(client)) and time.perf_counter() < deadline:
+        time.sleep(0.02)
+    assert keys <= set(_tasks_of_ours(client))  # the check below sees these tasks
     assert runner.outcome(handles[0]).seconds > 0
     runner.cancel()
     assert all(h.status in ("cancelled", "finished") for h in handles[1:])
