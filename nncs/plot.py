@@ -649,7 +649,7 @@ def plot_verdict(problem, verdict, traces: int = 12) -> list:
     if traces:
         x0 = problem.initial.sample(int(traces), np.random.default_rng(0))
         times, states = simulate_closed_loop(
-            problem.system, x0, problem.steps, w=_nominal_w(problem.system.plant)
+            problem.system, x0, problem.steps, w=problem.system.plant.nominal_disturbance
         )
     cex = _cex_view(verdict.counterexample)
 
@@ -738,13 +738,6 @@ def save_verdict_plot(problem, verdict, path, traces: int = 12) -> None:
     fig = axes[0].figure
     save_figure(fig, path)
     plt.close(fig)
-
-
-def _nominal_w(plant):
-    if not plant.n_disturbances:
-        return None
-    lo, hi = plant.disturbance_bounds
-    return (lo + hi) / 2
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -388,21 +388,19 @@ def _refine(
     """The falsify / prove / split loop of `verify` (it updates `queue` and `parts` in place, so that a
     TimeLimitReached leaves them describing the work done: the part being proven is in `parts` as unproven).
 
-    Every queued part is handed to `runner` as soon as it is queued (a distributed runner starts it at once);
-    outcomes are taken in queue order, which makes the run's decisions those of the serial loop."""
+    Every part is handed to `runner` when it is queued (a distributed runner starts it at once; the serial one
+    when its outcome is asked for); outcomes are taken in queue order, which makes the run's decisions those of
+    the serial loop. `handles` is keyed by id: a queued part is alive, and its entry goes when it is taken."""
     # cheap falsification (a batch of simulations, no gradients) before any proof attempt
     if (
         cex := falsify_part(problem, problem.initial, opts, False, opts.falsify_samples, deadline)
     ) is not None:
         return unsafe(cex)
-    handles: dict = {}
+    handles = {id(part): runner.submit(part, part is problem.initial) for part in queue}  # id -> its attempt
     tried = 0
     while queue:
         if check is not None:
             check()
-        for queued in queue:
-            if id(queued) not in handles:
-                handles[id(queued)] = runner.submit(queued, queued is problem.initial)
         part = queue[0]
         tried += 1
         bar.update(1)
@@ -429,13 +427,11 @@ def _refine(
                 + _failure_text(*last_failure, problem.system.plant.state_names),
                 parts=parts,
             )
-        halves = (
-            _split_by_sensitivity(problem, part, opts)
-            if opts.split_rule == "sensitivity"
-            else _split(part, problem.initial)
-        )
+        halves = _halves(problem, part, opts.split_rule)
         parts.pop()  # the failed part is replaced by its halves
         queue.extend(halves)
+        for half in halves:  # started at once by a distributed runner; collected in queue order
+            handles[id(half)] = runner.submit(half, False)
     bar.close()
     whole = parts[0][2] if len(parts) == 1 else None
     return verdict("safe", f"proven on {len(parts)} part(s) of the initial set", result=whole, parts=parts)
@@ -456,32 +452,25 @@ def sensitivity_dimension(problem: Problem, part: Box) -> int | None:
     varying = np.flatnonzero(part.ub > part.lb)
     if varying.size < 2:
         return None
-    centre, radius = part.center, (part.ub - part.lb) / 2
-    points = [centre]
-    for i in varying:
-        for sign in (1.0, -1.0):
-            shifted = centre.copy()
-            shifted[i] += sign * radius[i]
-            points.append(shifted)
-    plant = problem.system.plant
-    box = plant.disturbance_box
-    if plant.n_disturbances == 0:
-        w = None
-    else:
-        w = np.zeros(plant.n_disturbances) if box is None else (np.asarray(box[0]) + np.asarray(box[1])) / 2
-    times, states = simulate_closed_loop(problem.system, np.array(points), problem.steps, w=w)
+    centre = part.center
+    steps = np.eye(part.dim)[varying] * ((part.ub - part.lb) / 2)[varying, None]  # r_i e_i, one per row
+    points = np.vstack([centre, centre + steps, centre - steps])
+    w = problem.system.plant.nominal_disturbance
+    times, states = simulate_closed_loop(problem.system, points, problem.steps, w=w)
     margins = batch_violation(problem.specs, times, states, problem.horizon)
     if not np.all(np.isfinite(margins)):
         return None
-    effect = np.abs(margins[1:] - margins[0]).reshape(-1, 2).max(axis=1)
+    k = varying.size
+    effect = np.maximum(np.abs(margins[1 : 1 + k] - margins[0]), np.abs(margins[1 + k :] - margins[0]))
     if not effect.max() > 0:
         return None
     return int(varying[int(np.argmax(effect))])
 
 
-def _split_by_sensitivity(problem: Problem, part: Box, options: Options) -> list[Box]:
-    """Bisect along `sensitivity_dimension` (the widest-relative one when it gives none)."""
-    dim = sensitivity_dimension(problem, part)
+def _halves(problem: Problem, part: Box, rule: str) -> list[Box]:
+    """The two halves of a failed part: along `sensitivity_dimension` for the "sensitivity" rule (when it
+    names one), else along the dimension widest relative to the initial set."""
+    dim = sensitivity_dimension(problem, part) if rule == "sensitivity" else None
     return part.split(dim) if dim is not None else _split(part, problem.initial)
 
 

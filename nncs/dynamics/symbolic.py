@@ -670,3 +670,14 @@ class SymbolicPlant(Memoizing):
     def disturbance_box(self) -> tuple[np.ndarray, np.ndarray] | None:
         """(lower, upper) of the declared disturbance bounds, or None where only names were declared."""
         return self.disturbance_bounds
+
+    @property
+    def nominal_disturbance(self) -> np.ndarray | None:
+        """The disturbance simulations use when none is given: the midpoint of the declared bounds (zeros
+        where only names were declared); None for a plant without disturbances."""
+        if not self.n_disturbances:
+            return None
+        if self.disturbance_bounds is None:
+            return np.zeros(self.n_disturbances)
+        lo, hi = self.disturbance_bounds
+        return (lo + hi) / 2

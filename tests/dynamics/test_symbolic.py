@@ -169,3 +169,15 @@ def test_float_integer_exponent_is_an_integer_power_over_negative_boxes():
     out = p.f_interval(I.Interval(np.array([-2.0]), np.array([-1.0])))
     # x^2 - x^3 over [-2, -1] is [2, 12]; interval arithmetic may widen but must enclose, and stay finite
     assert out.lo[0] <= 2.0 and out.hi[0] >= 12.0 and np.isfinite(out.lo[0]) and np.isfinite(out.hi[0])
+
+
+def test_nominal_disturbance_is_the_midpoint_of_the_bounds():
+    import numpy as np
+
+    from nncs.dynamics.symbolic import SymbolicPlant
+
+    bounded = SymbolicPlant(["x"], [], ["w - x"], disturbances={"w": (1.0, 3.0)})
+    assert np.array_equal(bounded.nominal_disturbance, [2.0])
+    named = SymbolicPlant(["x"], [], ["w - x"], disturbances=["w"])
+    assert np.array_equal(named.nominal_disturbance, [0.0])
+    assert SymbolicPlant(["x"], [], ["-x"]).nominal_disturbance is None
