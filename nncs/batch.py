@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -52,13 +51,12 @@ def _timeout_cell(text: str, where: str) -> float | None:
     text = text.strip()
     if not text:
         return None
+    from nncs.loop.options import parse_seconds
+
     try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"{where}: timeout {text[:40]!r} is not a number of seconds") from None
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{where}: timeout must be a positive, finite number of seconds, got {text[:40]!r}")
-    return value
+        return parse_seconds(text)
+    except ValueError as exc:
+        raise ValueError(f"{where}: timeout {text[:40]!r}: {exc}") from None
 
 
 def read_instances(source: str | Path) -> list[Instance]:

@@ -8,7 +8,6 @@ study, a bad flag value, a size nncs refuses, an output path in a missing folder
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -28,14 +27,13 @@ NNET_NOTE = (
 
 
 def positive_seconds(text: str) -> float:
-    """argparse type of --timeout: a positive, finite number of seconds (negative, zero, NaN and inf refused)."""
+    """argparse type of --timeout: a positive, finite number of seconds (see `nncs.loop.options.parse_seconds`)."""
+    from nncs.loop.options import parse_seconds
+
     try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text[:40]!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a positive, finite number of seconds, got {text[:40]!r}")
-    return value
+        return parse_seconds(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -382,10 +380,6 @@ def _cmd_batch(args) -> int:
 
     if (msg := _check_output(args.out, "--out")) is not None:
         return _error("batch", msg)
-    if Path(args.out).exists() and not args.resume:
-        return _error(
-            "batch", f"--out {args.out!r} exists; pass --resume to continue it, or choose another file"
-        )
     try:
         instances = read_instances(args.list)
     except ValueError as e:

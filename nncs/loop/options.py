@@ -62,6 +62,22 @@ _UPPER = {
 }
 
 
+def parse_seconds(text: str) -> float:
+    """A time limit written as text: a positive, finite number of seconds.
+
+    Raises:
+        ValueError "expected a number of seconds" or "must be a positive, finite number of seconds" (negative,
+        zero, NaN and inf are refused), quoting the text (cut to 40 characters).
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"expected a number of seconds, got {text[:40]!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"must be a positive, finite number of seconds, got {text[:40]!r}")
+    return value
+
+
 class TimeLimitReached(RuntimeError):
     """A computation passed its wall-clock limit (Options.timeout); raised by the `time_check` callables."""
 
