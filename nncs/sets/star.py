@@ -334,7 +334,7 @@ def _convex_ring(points: np.ndarray, eps: float) -> np.ndarray:
     their neighbours (LP round-off makes near-duplicate and slightly concave support points, whose edges
     point anywhere). Every vertex is one of `points`, so an inner polygon stays inner; dropping a vertex
     moves the boundary by at most `eps`."""
-    pts = np.unique(np.round(points, 15), axis=0)  # sorted by x, then y
+    pts = np.unique(points, axis=0)  # sorted by x, then y (exact: the vertices stay support points)
     if len(pts) <= 2:
         return _dedupe_ring(pts, eps)
 
