@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from nncs._version import __version__
-from nncs.suggest import close_matches
+from nncs.suggest import similar_files
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -186,21 +186,12 @@ def _error(command: str, message: str) -> int:
 def _missing_file_hint(
     path: Path, suffixes: tuple[str, ...], usable: Callable[[Path], bool] | None = None
 ) -> str:
-    """'; did you mean ...?' naming files of the wanted kind close to `path` in its folder ('' when none).
-
-    Args:
-        path: the file asked for, which does not exist.
-        suffixes: the file kinds suggested (lower case, with the dot).
-        usable: when given, only the close files for which it is True are suggested (e.g. reports that load).
-    """
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        return f"; folder {str(folder)!r} does not exist"
-    candidates = [p.name for p in folder.iterdir() if p.is_file() and p.suffix.lower() in suffixes]
-    close = close_matches(path.name, candidates, n=10, cutoff=0.5)
-    if usable is not None:
-        close = [c for c in close if usable(folder / c)]
-    return f"; did you mean {', '.join(str(folder / c) for c in close[:3])}?" if close else ""
+    """'; did you mean ...?' naming files of the wanted kind close to `path` in its folder ('' when none; see
+    `nncs.suggest.similar_files`)."""
+    close = similar_files(path, suffixes, usable)
+    if close is None:
+        return f"; folder {str(path.parent if str(path.parent) else Path('.'))!r} does not exist"
+    return f"; did you mean {', '.join(str(f) for f in close)}?" if close else ""
 
 
 def _loads_as_report(path: Path) -> bool:
@@ -344,10 +335,11 @@ def _plot_report(args) -> int:
 
 
 def _verify_nn(args) -> int:
+    from nncs.nn.io import NETWORK_SUFFIXES
     from nncs.nn.verify import verify_nn_files
 
     for value, what, suffixes in (
-        (args.model, "network file", (".onnx", ".nnet", ".json", ".mat")),
+        (args.model, "network file", NETWORK_SUFFIXES),
         (args.property, "property file", (".vnnlib",)),
     ):
         if (msg := _check_file("verify-nn", value, what, suffixes)) is not None:

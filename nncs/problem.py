@@ -23,7 +23,7 @@ from nncs.loop.options import PRESETS, Options
 from nncs.loop.system import ClosedLoop
 from nncs.sets import Box
 from nncs.spec import SPEC_KINDS, make_spec
-from nncs.suggest import close_matches, did_you_mean
+from nncs.suggest import close_matches, did_you_mean, similar_files
 
 __all__ = [
     "Problem",
@@ -302,24 +302,15 @@ def _network_path(value: str, base: Path, where: str) -> Path:
     return path
 
 
-NETWORK_SUFFIXES = (".onnx", ".nnet", ".json", ".mat")
-"""The network file kinds `nncs.nn.io.load_network` reads (the candidates of a missing file's suggestions)."""
-
-
 def _nearby_networks(path: Path) -> str:
     """'; did you mean ...?' naming network files close to `path` in its folder (or saying that the folder
     does not exist); '' when none is close."""
-    try:
-        folder = path.parent
-        if not folder.is_dir():
-            return f"; folder {_short(str(folder.resolve()), 200)} does not exist"
-        candidates = [
-            f.name for f in folder.iterdir() if f.suffix.lower() in NETWORK_SUFFIXES and f.is_file()
-        ]
-    except (OSError, ValueError):
-        return ""
-    close = close_matches(path.name, candidates, n=3, cutoff=0.5)
-    return f"; did you mean {' or '.join(repr(c) for c in close)} (in that folder)?" if close else ""
+    from nncs.nn.io import NETWORK_SUFFIXES
+
+    close = similar_files(path, NETWORK_SUFFIXES)
+    if close is None:
+        return f"; folder {_short(str(path.parent.resolve()), 200)} does not exist"
+    return f"; did you mean {' or '.join(repr(f.name) for f in close)} (in that folder)?" if close else ""
 
 
 def _options(raw: dict, where: str) -> Options:

@@ -6,9 +6,10 @@ One matcher for every message: case-insensitive (`ACC` suggests `acc`), closest 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 
-__all__ = ["close_matches", "did_you_mean"]
+__all__ = ["close_matches", "did_you_mean", "similar_files"]
 
 
 def close_matches(word: str, candidates: Iterable[str], n: int = 3, cutoff: float = 0.6) -> list[str]:
@@ -37,3 +38,29 @@ def did_you_mean(word: str, candidates: Iterable[str], n: int = 1, cutoff: float
     """ "; did you mean 'x'?" (or "'x', 'y'" for several) naming the closest candidates; "" when none is close."""
     found = close_matches(word, candidates, n=n, cutoff=cutoff)
     return f"; did you mean {' or '.join(repr(c) for c in found)}?" if found else ""
+
+
+def similar_files(
+    path: Path, suffixes: Iterable[str], usable: Callable[[Path], bool] | None = None, n: int = 3
+) -> list[Path] | None:
+    """The files in `path`'s folder, of the given kinds, whose names are closest to its name (for a file that
+    does not exist); None when the folder itself does not exist.
+
+    Args:
+        path: the file asked for.
+        suffixes: the file kinds suggested (lower case, with the dot).
+        usable: when given, only files for which it is True are suggested (e.g. reports that load).
+        n: the most suggestions.
+    """
+    folder = path.parent if str(path.parent) else Path(".")
+    suffixes = tuple(suffixes)
+    try:
+        if not folder.is_dir():
+            return None
+        names = [f.name for f in folder.iterdir() if f.suffix.lower() in suffixes and f.is_file()]
+    except (OSError, ValueError):
+        return []
+    close = [folder / c for c in close_matches(path.name, names, n=10, cutoff=0.5)]
+    if usable is not None:
+        close = [f for f in close if usable(f)]
+    return close[:n]

@@ -28,3 +28,14 @@ def test_at_most_n_and_a_cutoff():
     many = [f"seed{i}" for i in range(10)]
     assert len(close_matches("seed", many, n=3)) == 3
     assert close_matches("seed", ["sxxx"], cutoff=0.9) == []
+
+
+def test_similar_files_of_the_wanted_kind_and_a_missing_folder(tmp_path):
+    from nncs.suggest import similar_files
+
+    for name in ("ctrl.onnx", "ctrl.json", "ctrl.txt", "other.onnx"):
+        (tmp_path / name).write_text("x")
+    found = similar_files(tmp_path / "ctrll.onnx", (".onnx", ".json"))
+    assert set(found) == {tmp_path / "ctrl.onnx", tmp_path / "ctrl.json"}
+    assert similar_files(tmp_path / "ctrll.onnx", (".onnx",), usable=lambda f: f.suffix == ".json") == []
+    assert similar_files(tmp_path / "nowhere" / "a.onnx", (".onnx",)) is None

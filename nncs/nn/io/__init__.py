@@ -23,10 +23,12 @@ from nncs.nn.network import Network
 
 __all__ = [
     "load_network", "save_network", "read_text", "read_json", "load_onnx", "save_onnx", "load_nnet", "load_json", "save_json", "load_mat",
-    "network_from_onnx_model", "network_to_onnx_model", "network_from_json_dict", "network_to_json_dict",
+    "NETWORK_SUFFIXES", "network_from_onnx_model", "network_to_onnx_model", "network_from_json_dict", "network_to_json_dict",
 ]  # fmt: skip
 
 _LOADERS = {".onnx": load_onnx, ".nnet": load_nnet, ".json": load_json, ".mat": load_mat}
+NETWORK_SUFFIXES = tuple(_LOADERS)
+"""The network file kinds `load_network` reads (by file suffix, lower case)."""
 
 
 MAX_NETWORK_BYTES = 2 * 2**30
