@@ -33,7 +33,7 @@ def test_at_most_n_and_a_cutoff():
 def test_similar_files_of_the_wanted_kind_and_a_missing_folder(tmp_path):
     from nncs.suggest import similar_files
 
-    for name in ("ctrl.onnx", "ctrl.json", "ctrl.txt", "other.onnx"):
+    for name in ("ctrl.onnx", "ctrl.json", "ctrl.txt", "zzzzzz.onnx"):
         (tmp_path / name).write_text("x")
     found = similar_files(tmp_path / "ctrll.onnx", (".onnx", ".json"))
     assert set(found) == {tmp_path / "ctrl.onnx", tmp_path / "ctrl.json"}
