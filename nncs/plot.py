@@ -413,6 +413,13 @@ def _window_span(spec, horizon: float) -> tuple[float, float]:
     return float(spec.window[0]), float(min(spec.window[1], horizon))
 
 
+def _constant_interval(conds: list[SpecCondition]) -> tuple[float, float]:
+    """The interval the conditions' constant bounds cut out (-inf / inf on a side without one)."""
+    lo = max([c.bound for c in conds if c.side == "lower" and c.bound is not None], default=-np.inf)
+    hi = min([c.bound for c in conds if c.side == "upper" and c.bound is not None], default=np.inf)
+    return lo, hi
+
+
 def _draw_conditions(ax, panel: SpecPanel, horizon: float, cex: _CexView | None, bound_band) -> None:
     """Draw the panel's conditions: always bounds over their windows, goal targets at the final time, avoid
     regions shaded over their windows; the violated one highlighted."""
@@ -448,8 +455,7 @@ def _draw_conditions(ax, panel: SpecPanel, horizon: float, cex: _CexView | None,
         else:
             bound_band(ax, cond, t0, t1, violated)
     for conds in goals.values():
-        lo = max([c.bound for c in conds if c.side == "lower" and c.bound is not None], default=-np.inf)
-        hi = min([c.bound for c in conds if c.side == "upper" and c.bound is not None], default=np.inf)
+        lo, hi = _constant_interval(conds)
         text = " and ".join(c.text for c in conds)
         if np.isfinite(lo) and np.isfinite(hi):
             ax.add_patch(
@@ -488,8 +494,7 @@ def _draw_conditions(ax, panel: SpecPanel, horizon: float, cex: _CexView | None,
     for conds in avoids.values():
         spec = conds[0].spec
         t0, t1 = _window_span(spec, horizon)
-        lo = max([c.bound for c in conds if c.side == "lower" and c.bound is not None], default=-np.inf)
-        hi = min([c.bound for c in conds if c.side == "upper" and c.bound is not None], default=np.inf)
+        lo, hi = _constant_interval(conds)
         violated = _is_violated(conds[0], cex)
         # the view: the data and the region's finite bounds, with some of the region showing beyond them
         y0, y1 = ax.get_ylim()
