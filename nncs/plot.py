@@ -226,10 +226,11 @@ def plot_over_time(
 
 
 def _spec_sides(text: str) -> list[str]:
-    for rel in ("<=", ">=", "<", ">"):
-        if rel in text:
-            return [side.strip() for side in text.split(rel, 1)]
-    return [text]
+    """The two sides of a relation (`_split_relation`), or the text itself when it has none."""
+    if _RELATION.search(text) is None:
+        return [text]
+    lhs, _, rhs = _split_relation(text)
+    return [lhs, rhs]
 
 
 # ---------------------------------------------------------------------------------------------------------
