@@ -100,9 +100,6 @@ def batch_violation(specs: Sequence, times: np.ndarray, states: np.ndarray, hori
     return _spec_violations(specs, times, states, horizon).max(axis=0, initial=-np.inf)
 
 
-_violations = batch_violation
-
-
 def _candidates(box: Box, count: int, rng: np.random.Generator) -> np.ndarray:
     """Corners (all of them for up to 10 varying dimensions, else random ones), the centre, and uniform samples."""
     varying = np.flatnonzero(box.ub > box.lb)
@@ -220,7 +217,7 @@ def falsify(
     w = w_box.sample(x0.shape[0], rng) if w_box else np.zeros((x0.shape[0], 0))
     # the sampling stage steps the one-period rollout (the clock is checked every period)
     _, states = simulate_closed_loop(system, x0, steps, w=w, substeps=S, check_time=check)
-    values = _violations(specs, times, states, horizon)
+    values = batch_violation(specs, times, states, horizon)
     order = np.argsort(-values)
     tried = set()
 
