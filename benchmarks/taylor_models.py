@@ -20,7 +20,9 @@ CASES = [  # plant, initial box, held input, period (s), sub-steps
 ]
 
 
-def main(orders=(3, 5)) -> None:
+def main(args: list[str] | None = None) -> None:
+    """Run with the Taylor-model orders given (default 3 and 5); `python -m benchmarks` passes its arguments."""
+    orders = [int(a) for a in args] if args else [3, 5]
     from nncs import plants
     from nncs.dynamics.flowpipe import FlowpipeOptions, flowpipe
     from nncs.dynamics.taylor_model import TaylorModel, plant_flowpipe

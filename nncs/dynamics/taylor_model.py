@@ -380,31 +380,50 @@ def evaluate_expression(expr, env: dict, n: int, order: int) -> TaylorModel:
 
 
 # ------------------------------------------------------------------------------------------ time steps
-def _map_polynomial(tm: TaylorModel, transform) -> TaylorModel:
-    """A new model whose monomial k's coefficient is spread by `transform(exponent) -> [(exponent, factor)]`
-    (exact rational factors applied as intervals); monomials past the order go into the remainder."""
-    E = monomials(tm.n, tm.order)
+@lru_cache(maxsize=256)
+def _linear_map(n: int, order: int, kind: str, var: int, scale: Fraction):
+    """The table of a linear map of polynomials (cached per model shape): for each term it produces, the
+    source monomial, the target monomial (-1 past the order), an enclosure of its exact rational factor, and
+    the range over the domain of the target monomial (for the terms past the order).
+
+    kind "integrate": the antiderivative in variable `var` from s = -1, times `scale` (dtau/ds);
+    kind "substitute": variable `var` fixed at the value `scale` (-1 or 1).
+    """
+    E = monomials(n, order)
     index = {tuple(e): k for k, e in enumerate(E)}
-    lo_terms, hi_terms, groups = [], [], []
-    over = iv.Interval(0.0)
+    src, dst, factors, targets = [], [], [], []
     for k, e in enumerate(E):
-        if tm.coeffs.lo[k] == 0 and tm.coeffs.hi[k] == 0:
-            continue
-        c = iv.Interval(tm.coeffs.lo[k], tm.coeffs.hi[k])
-        for new, factor in transform(tuple(e)):
-            term = c * _rational(Fraction(factor))
-            if new in index:
-                lo_terms.append(term.lo)
-                hi_terms.append(term.hi)
-                groups.append(index[new])
-            else:
-                r = _monomial_range(np.array([new]))
-                over = over + term * iv.Interval(r[0, 0], r[1, 0])
-    m = len(E)
-    if groups:
-        coeffs = _grouped_sum(np.array(lo_terms), np.array(hi_terms), np.array(groups), m)
-    else:
-        coeffs = iv.Interval(np.zeros(m))
+        p = int(e[var])
+        if kind == "integrate":  # s^p -> (s^(p+1) - (-1)^(p+1)) / (p+1), times scale
+            up, const = list(e), list(e)
+            up[var], const[var] = p + 1, 0
+            terms = [(tuple(up), scale / (p + 1)), (tuple(const), -scale * Fraction((-1) ** (p + 1), p + 1))]
+        else:  # s^p -> scale^p
+            fixed = list(e)
+            fixed[var] = 0
+            terms = [(tuple(fixed), scale**p)]
+        for target, factor in terms:
+            src.append(k)
+            dst.append(index.get(target, -1))
+            factors.append(factor)
+            targets.append(target)
+    enclosures = [_rational(f) for f in factors]
+    f_lo = np.array([float(f.lo) for f in enclosures])
+    f_hi = np.array([float(f.hi) for f in enclosures])
+    ranges = _monomial_range(np.array(targets, dtype=np.int64).reshape(len(targets), n))
+    return np.array(src), np.array(dst), iv.Interval(f_lo, f_hi), iv.Interval(ranges[0], ranges[1])
+
+
+def _map_polynomial(tm: TaylorModel, table) -> TaylorModel:
+    """The polynomial part of `tm` mapped by a `_linear_map` table: each term's coefficient times its factor,
+    summed per target monomial (outward, `_grouped_sum`); the terms past the order, bounded over the domain,
+    make the remainder of the result (tm's own remainder is the caller's)."""
+    src, dst, factor, target_range = table
+    terms = iv.Interval(tm.coeffs.lo[src], tm.coeffs.hi[src]) * factor
+    kept = dst >= 0
+    coeffs = _grouped_sum(terms.lo[kept], terms.hi[kept], dst[kept], len(tm.coeffs.lo))
+    past = terms[~kept] * target_range[~kept]
+    over = iv.isum(past) if past.lo.size else iv.Interval(0.0)
     return TaylorModel(tm.n, tm.order, coeffs, _scalar(over))
 
 
@@ -412,20 +431,7 @@ def integrate_in(tm: TaylorModel, var: int, length: float) -> TaylorModel:
     """The model of `G(s) = integral from tau = 0 to tau(s) of tm dtau`, where variable `var` is s in
     [-1, 1] and tau(s) = length (s + 1) / 2 is the time in [0, length]. The remainder R integrates to an
     interval inside hull(0, length R)."""
-    half = Fraction(float(length)) / 2
-
-    def antiderivative(e):
-        # integral of s^k ds from -1 to s: (s^(k+1) - (-1)^(k+1)) / (k+1), times dtau/ds = length/2
-        k = e[var]
-        up = list(e)
-        up[var] = k + 1
-        out = [(tuple(up), half / (k + 1))]
-        const = list(e)
-        const[var] = 0
-        out.append((tuple(const), -half * Fraction((-1) ** (k + 1), k + 1)))
-        return out
-
-    poly = _map_polynomial(tm, antiderivative)
+    poly = _map_polynomial(tm, _linear_map(tm.n, tm.order, "integrate", var, Fraction(float(length)) / 2))
     span = tm.remainder * iv.Interval(0.0, float(iv.next_up(np.float64(length))))
     span = iv.Interval(min(span.lo, 0.0), max(span.hi, 0.0))
     return TaylorModel(tm.n, tm.order, poly.coeffs, _scalar(poly.remainder + span))
@@ -435,14 +441,7 @@ def substitute(tm: TaylorModel, var: int, value: int) -> TaylorModel:
     """The model with variable `var` fixed at `value` (-1 or 1): its powers become value**k (exact)."""
     if value not in (-1, 1):
         raise ValueError("substitute: the value must be -1 or 1 (an end of the domain)")
-
-    def fix(e):
-        k = e[var]
-        out = list(e)
-        out[var] = 0
-        return [(tuple(out), Fraction(value**k))]
-
-    poly = _map_polynomial(tm, fix)
+    poly = _map_polynomial(tm, _linear_map(tm.n, tm.order, "substitute", var, Fraction(value)))
     return TaylorModel(tm.n, tm.order, poly.coeffs, _scalar(poly.remainder + tm.remainder))
 
 
