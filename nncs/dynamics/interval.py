@@ -23,6 +23,7 @@ __all__ = [
     "power",
     "ipow",
     "isum",
+    "isum_by",
     "pi",
     "const",
     "as_interval",
@@ -328,6 +329,17 @@ def isum(x: Interval, axis=None) -> Interval:
     lo = np.where(np.isfinite(lo), next_down(lo - pad_lo), lo)
     hi = np.where(np.isfinite(hi), next_up(hi + pad_hi), hi)
     return Interval(lo, hi)
+
+
+def isum_by(lo: np.ndarray, hi: np.ndarray, groups: np.ndarray, size: int) -> Interval:
+    """Sums of the intervals [lo, hi] by group (integers 0 .. size - 1), outward rounded as `isum`: each group's
+    k terms are widened by k u sum |x_i| plus one ulp, so each result contains the exact real sum."""
+    u = np.finfo(np.float64).eps / 2
+    count = np.bincount(groups, minlength=size).astype(float)
+    sums = np.zeros((4, size))
+    for row, values in enumerate((lo, hi, np.abs(lo), np.abs(hi))):
+        np.add.at(sums[row], groups, values)
+    return Interval(next_down(sums[0] - count * u * sums[2]), next_up(sums[1] + count * u * sums[3]))
 
 
 def _contains_critical(lo: np.ndarray, hi: np.ndarray, phase: float, period: float) -> np.ndarray:

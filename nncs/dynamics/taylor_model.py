@@ -35,8 +35,6 @@ __all__ = [
 MAX_MONOMIALS = 20_000
 """The most monomials of one model (C(n + order, order)); past it a model is refused (ValueError)."""
 
-_U = np.finfo(np.float64).eps / 2
-
 
 @lru_cache(maxsize=64)
 def monomials(n: int, order: int) -> np.ndarray:
@@ -89,21 +87,6 @@ def _monomial_range(E: np.ndarray) -> np.ndarray:
     even = np.all(E % 2 == 0, axis=-1)
     lo = np.where(constant, 1.0, np.where(even, 0.0, -1.0))
     return np.stack([lo, np.ones_like(lo)])
-
-
-def _grouped_sum(lo: np.ndarray, hi: np.ndarray, groups: np.ndarray, size: int) -> iv.Interval:
-    """Interval sums of the terms [lo, hi] by group (0 .. size - 1), outward rounded with `isum`'s error bound:
-    recursive summation of k terms errs by at most k u sum |x_i|."""
-    count = np.bincount(groups, minlength=size).astype(float)
-    s_lo = np.zeros(size)
-    s_hi = np.zeros(size)
-    a_lo = np.zeros(size)
-    a_hi = np.zeros(size)
-    np.add.at(s_lo, groups, lo)
-    np.add.at(s_hi, groups, hi)
-    np.add.at(a_lo, groups, np.abs(lo))
-    np.add.at(a_hi, groups, np.abs(hi))
-    return iv.Interval(iv.next_down(s_lo - count * _U * a_lo), iv.next_up(s_hi + count * _U * a_hi))
 
 
 def _scalar(x) -> iv.Interval:
@@ -232,7 +215,7 @@ class TaylorModel:
         b = iv.Interval(other.coeffs.lo[None, :], other.coeffs.hi[None, :])
         pair = a * b  # (m, m)
         kept = target >= 0
-        coeffs = _grouped_sum(pair.lo[kept], pair.hi[kept], target[kept], m)
+        coeffs = iv.isum_by(pair.lo[kept], pair.hi[kept], target[kept], m)
         # the terms past the order, bounded over the domain, and the remainders' cross terms
         high = pair[~kept] * iv.Interval(product_range[0][~kept], product_range[1][~kept])
         past = iv.isum(high) if high.lo.size else iv.Interval(0.0)
@@ -416,12 +399,12 @@ def _linear_map(n: int, order: int, kind: str, var: int, scale: Fraction):
 
 def _map_polynomial(tm: TaylorModel, table) -> TaylorModel:
     """The polynomial part of `tm` mapped by a `_linear_map` table: each term's coefficient times its factor,
-    summed per target monomial (outward, `_grouped_sum`); the terms past the order, bounded over the domain,
+    summed per target monomial (outward, `iv.isum_by`); the terms past the order, bounded over the domain,
     make the remainder of the result (tm's own remainder is the caller's)."""
     src, dst, factor, target_range = table
     terms = iv.Interval(tm.coeffs.lo[src], tm.coeffs.hi[src]) * factor
     kept = dst >= 0
-    coeffs = _grouped_sum(terms.lo[kept], terms.hi[kept], dst[kept], len(tm.coeffs.lo))
+    coeffs = iv.isum_by(terms.lo[kept], terms.hi[kept], dst[kept], len(tm.coeffs.lo))
     past = terms[~kept] * target_range[~kept]
     over = iv.isum(past) if past.lo.size else iv.Interval(0.0)
     return TaylorModel(tm.n, tm.order, coeffs, _scalar(over))

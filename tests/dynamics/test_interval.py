@@ -168,3 +168,22 @@ def test_isum_contains_exact_sums(bounds, fr):
     # the 0.1 + 0.2 + ... case: a sum of inexact doubles is still enclosed
     many = I.isum(I.Interval(np.full(10, 0.1)))
     assert mpmath.mpf(float(many.lo)) <= 10 * mpmath.mpf(0.1) <= mpmath.mpf(float(many.hi))
+
+
+def test_isum_by_contains_the_exact_sum_of_every_group():
+    from fractions import Fraction
+
+    import numpy as np
+
+    from nncs.dynamics import interval as iv
+
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=2000) * 10.0 ** rng.integers(-8, 8, size=2000)
+    groups = rng.integers(0, 7, size=2000)
+    out = iv.isum_by(values, values, groups, 9)
+    for g in range(9):
+        exact = sum((Fraction(float(v)) for v in values[groups == g]), Fraction(0))
+        assert Fraction(float(out.lo[g])) <= exact <= Fraction(float(out.hi[g]))
+        whole = iv.isum(iv.Interval(values[groups == g]))
+        assert out.hi[g] - out.lo[g] <= 2 * (float(whole.hi) - float(whole.lo)) + 1e-300  # as tight as isum
+    assert out.lo[8] <= 0.0 <= out.hi[8] and out.hi[8] - out.lo[8] < 1e-300  # an empty group sums to 0
