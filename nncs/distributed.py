@@ -174,20 +174,28 @@ class DaskRunner:
     problem is scattered to every worker once, and outcomes are collected in the order `verify` asks for them.
 
     A worker that dies mid-task loses nothing: the scheduler reruns its task on another worker (Dask's
-    `allowed-failures`), and the attempt is deterministic, so the outcome is the same."""
+    `allowed-failures`), and the attempt is deterministic, so the outcome is the same. When the dead worker
+    held the only copy of the scattered problem, Dask cancels the attempts that need it; those are
+    resubmitted here with the problem scattered again (at most `MAX_RESUBMITS` times per attempt)."""
+
+    MAX_RESUBMITS = 3
 
     def __init__(self, client, problem: Problem, options: Options, deadline: float | None):
         self.client = client
         self.options = options
         self.deadline = deadline
         self.wall_deadline = None if deadline is None else time.time() + (deadline - time.perf_counter())
-        [self.problem] = client.scatter([problem], broadcast=True, hash=False)
+        self._problem = problem
+        self.problem = self._scatter()
         self.pending: list = []
+        self.calls: dict[str, tuple[Box, bool, int]] = {}  # future key -> (part, first, priority)
         self.submitted = 0
 
-    def submit(self, part: Box, first: bool):
-        """Start the attempt on the cluster now; returns its future."""
-        self.submitted += 1
+    def _scatter(self):
+        [future] = self.client.scatter([self._problem], broadcast=True, hash=False)
+        return future
+
+    def _start(self, part: Box, first: bool, priority: int):
         future = submit(
             self.client,
             _attempt_task,
@@ -196,10 +204,23 @@ class DaskRunner:
             self.options,
             first,
             self.wall_deadline,
-            priority=-self.submitted,  # the serial order: earlier (larger) parts first
+            priority=priority,
         )
+        self.calls[future.key] = (part, first, priority)
         self.pending.append(future)
         return future
+
+    def submit(self, part: Box, first: bool):
+        """Start the attempt on the cluster now; returns its future."""
+        self.submitted += 1
+        return self._start(part, first, priority=-self.submitted)  # the serial order: earlier parts first
+
+    def _resubmit(self, future):
+        """The same attempt started again, with the problem scattered again when its copy was lost."""
+        part, first, priority = self.calls.pop(future.key)
+        if self.problem.status != "finished":
+            self.problem = self._scatter()
+        return self._start(part, first, priority)
 
     def outcome(self, future) -> PartOutcome:
         """The attempt's outcome (waiting at most until the deadline).
@@ -207,14 +228,27 @@ class DaskRunner:
         Raises:
             TimeLimitReached at the deadline, or when the attempt stopped there on its worker.
         """
-        timeout = None if self.deadline is None else max(0.0, self.deadline - time.perf_counter())
-        try:
-            result = future.result(timeout=timeout)
-        except TimeoutError:
-            raise TimeLimitReached(f"the time limit of {self.options.timeout:g} s was reached") from None
-        finally:
-            if future in self.pending:
-                self.pending.remove(future)
+        from distributed.client import FutureCancelledError
+
+        for resubmits in range(self.MAX_RESUBMITS + 1):
+            timeout = None if self.deadline is None else max(0.0, self.deadline - time.perf_counter())
+            try:
+                result = future.result(timeout=timeout)
+                break
+            except TimeoutError:
+                raise TimeLimitReached(f"the time limit of {self.options.timeout:g} s was reached") from None
+            except FutureCancelledError as exc:
+                if resubmits == self.MAX_RESUBMITS:
+                    raise
+                # Dask keeps the exception with the cancelled key; its traceback would hold this frame and
+                # so the retry's future, and the retry's task would never be released
+                exc.__traceback__ = None
+                retry = self._resubmit(future)
+            finally:
+                if future in self.pending:
+                    self.pending.remove(future)
+            future = retry
+        self.calls.pop(future.key, None)
         if result.timed_out:
             raise TimeLimitReached(result.timed_out)
         return result
@@ -224,6 +258,7 @@ class DaskRunner:
         if self.pending:
             self.client.cancel(self.pending)
             self.pending = []
+        self.calls.clear()
 
 
 # ------------------------------------------------------------------------------------ network properties
@@ -303,13 +338,36 @@ def verify_property_distributed(client, net, prop, options, pieces: int | None =
         pieces = 4 * max(1, len(client.scheduler_info().get("workers", {})))
     subs = split_property(prop, pieces)
     wall_deadline = time.time() + options.timeout
+    from distributed.client import FutureCancelledError
+
     [net_future] = client.scatter([net], broadcast=True, hash=False)
-    futures = [submit(client, _property_task, net_future, sub, options, wall_deadline) for sub in subs]
-    stats = {"boxes": 0, "rounds": 0, "sub_properties": len(subs)}
+    subs_of: dict = {}  # future key -> its sub-property
+    futures: list = []
+
+    def start(sub):
+        future = submit(client, _property_task, net_future, sub, options, wall_deadline)
+        subs_of[future.key] = sub
+        futures.append(future)
+        return future
+
+    for sub in subs:
+        start(sub)
+    stats = {"boxes": 0, "rounds": 0, "sub_properties": len(subs), "resubmitted": 0}
     results: list[str] = []
     try:
-        for future in as_completed(futures, timeout=max(0.0, options.timeout) + 5.0):
-            res = future.result()
+        stream = as_completed(list(futures), timeout=max(0.0, options.timeout) + 5.0)
+        for future in stream:
+            try:
+                res = future.result()
+            except FutureCancelledError as exc:  # its worker died holding the only copy of the network: again
+                if stats["resubmitted"] >= DaskRunner.MAX_RESUBMITS * len(subs):
+                    raise
+                exc.__traceback__ = None  # as in DaskRunner.outcome: it would keep this frame's futures alive
+                if net_future.status != "finished":
+                    [net_future] = client.scatter([net], broadcast=True, hash=False)
+                stats["resubmitted"] += 1
+                stream.add(start(subs_of[future.key]))
+                continue
             stats["boxes"] += int(res.stats.get("boxes", 0))
             stats["rounds"] += int(res.stats.get("rounds", 0))
             results.append(res.result)

@@ -141,6 +141,26 @@ def test_a_worker_killed_mid_task_loses_nothing(tmp_path, client):
     client.wait_for_workers(2, timeout=60)  # the nanny restarted it
 
 
+def test_an_attempt_whose_scattered_problem_was_lost_is_resubmitted(tmp_path, client):
+    """A worker that dies holding the only copy of the scattered problem makes Dask cancel the attempts that
+    need it (CI saw this); the runner scatters the problem again and reruns them, with the serial outcome."""
+    from nncs.distributed import DaskRunner
+    from nncs.verify import attempt_part
+
+    problem = load_problem(_problem(tmp_path, constraint="x <= 1.158"))
+    options = replace(problem.options, progress=False)
+    serial = attempt_part(problem, problem.initial, options, True, None)
+    runner = DaskRunner(client, problem, options, None)
+    lost = runner.problem
+    client.cancel([lost], force=True)  # what the scheduler does when the data's last holder is removed
+    outcome = runner.outcome(runner.submit(problem.initial, True))
+    assert lost.status == "cancelled" and runner.problem is not lost
+    assert (outcome.ok, outcome.reason) == (serial.ok, serial.reason)
+    assert not serial.ok  # the first attempt fails here, so the reason is a real comparison
+    del outcome, runner
+    _no_tasks_left(client)
+
+
 # ------------------------------------------------------------------------------------------ verify-nn
 def test_split_property_covers_each_case_box_exactly():
     from nncs.distributed import split_property
@@ -169,7 +189,7 @@ def test_distributed_verify_nn_gives_the_planted_answers(client, seed):
     for inst in planted_pair(seed, d=3):
         prop = parse_vnnlib(inst.vnnlib)
         serial = verify_property(inst.net, prop, options)
-        distributed = verify_property_distributed(client, inst.net, prop, options)
+        distributed = verify_property_distributed(client, inst.net, prop, options, pieces=8)
         assert distributed.result == serial.result == inst.expected
         assert distributed.stats["sub_properties"] >= 8
         if inst.expected == "violated":  # a counterexample checked by an independent forward pass
