@@ -41,6 +41,8 @@ __all__ = [
     "affine_map",
     "linear_constraint",
     "linear_relation",
+    "parse_relation",
+    "is_affine",
     "parse_expression",
     "check_name",
     "finite_float",
@@ -660,6 +662,38 @@ def _constant(value: Any, name: str, what: str) -> sp.Expr:
     return sp.Integer(int(value)) if isinstance(value, (int, np.integer)) else sp.Float(float(value), 17)
 
 
+def parse_relation(
+    text: str, names: Sequence[str], what: str, constants: Mapping[str, Any] | None = None
+) -> tuple[sp.Expr, str]:
+    """Return (lhs - rhs, the relation) of the constraint `text` (e.g. "sqrt(vx^2 + vy^2) <= 0.2 + 2*n*r"),
+    with the named `constants` substituted: exact, nothing evaluated as Python.
+
+    Args:
+        text: one relation `lhs REL rhs` with REL one of <=, >=, <, >.
+        names: the variable names.
+        what: where the constraint comes from (named in every error).
+        constants: named values the text may use besides `names` (numbers or exact sympy constants).
+    Raises:
+        ValueError: naming `what` for a non-string, no relation, more than one, "==", or a side that does not
+            parse.
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"{what}: a constraint must be a string like 'x1 >= 0', got {_cut(text)}")
+    constants = dict(constants or {})
+    lhs, rel, rhs = _parse(text, list(names) + [c for c in constants if c not in names], what, relation=True)
+    diff = lhs - rhs
+    if constants:
+        diff = diff.xreplace(
+            {sp.Symbol(k): _constant(v, k, what) for k, v in constants.items() if k not in names}
+        )
+    return diff, rel
+
+
+def is_affine(expr: sp.Expr, names: Sequence[str]) -> bool:
+    """Whether `expr` is affine in the `names` as written (products and powers of them are not expanded)."""
+    return _affine_parts(expr, [sp.Symbol(n) for n in names]) is not None
+
+
 def linear_relation(
     text: str, names: Sequence[str], what: str, constants: Mapping[str, Any] | None = None
 ) -> tuple[np.ndarray, float, bool]:
@@ -678,15 +712,7 @@ def linear_relation(
         ValueError: naming `what` for a non-string, no relation, more than one, "==" (write two constraints),
             a side that does not parse or is not affine, or a constraint that involves none of `names`.
     """
-    if not isinstance(text, str):
-        raise ValueError(f"{what}: a constraint must be a string like 'x1 >= 0', got {_cut(text)}")
-    constants = dict(constants or {})
-    lhs, rel, rhs = _parse(text, list(names) + [c for c in constants if c not in names], what, relation=True)
-    diff = lhs - rhs
-    if constants:
-        diff = diff.xreplace(
-            {sp.Symbol(k): _constant(v, k, what) for k, v in constants.items() if k not in names}
-        )
+    diff, rel = parse_relation(text, names, what, constants)
     h, c = _affine_row(diff, list(names), what, text)  # lhs - rhs = h.x + c
     g = -c
     if rel.startswith(">"):

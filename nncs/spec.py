@@ -20,11 +20,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from nncs.expressions import linear_relation
+from nncs.expressions import is_affine, linear_relation, parse_relation
 from nncs.sets import HPolytope
 from nncs.sets.base import Set
+from nncs.state_expression import StateExpression
 
-__all__ = ["Always", "Goal", "Avoid", "Spec", "parse_constraints", "parse_relations"]
+__all__ = ["Always", "Goal", "Avoid", "Spec", "NonlinearCondition", "parse_constraints", "parse_relations"]
 
 
 def parse_relations(
@@ -49,6 +50,33 @@ def parse_constraints(texts: Sequence[str], names: Sequence[str], what: str) -> 
     """Return the closure of the conjunction of linear constraints (strings over `names`) as an HPolytope
     `H x <= g` (exact for non-strict constraints; a strict one gives its closure)."""
     return parse_relations(texts, names, what)[0]
+
+
+@dataclass(frozen=True)
+class NonlinearCondition:
+    """One constraint of a spec that is nonlinear in the states, read as `f(x) <= 0` (`f(x) < 0` when
+    strict), with `f` = lhs - rhs (or rhs - lhs for `>=` / `>`).
+
+    Attributes:
+        f: the function, a StateExpression (bounded on sets by interval branch and bound: sound).
+        strict: whether the relation was `<` or `>`.
+        index: the position of the constraint in the spec's `text`.
+    """
+
+    f: StateExpression
+    strict: bool
+    index: int
+
+
+def _nonlinear_condition(text: str, names: Sequence[str], what: str, constants, index: int):
+    """The NonlinearCondition of `text`, or None when it is affine in the `names` (then `linear_relation`)."""
+    diff, rel = parse_relation(text, names, what, constants)
+    if is_affine(diff, names):
+        return None
+    if not ({sym.name for sym in diff.free_symbols} & set(names)):
+        raise ValueError(f"{what}: {text!r} does not involve any of {list(names)}")
+    f = diff if rel.startswith("<") else -diff
+    return NonlinearCondition(StateExpression(f, tuple(names), text), rel in ("<", ">"), index)
 
 
 @dataclass(frozen=True)
@@ -146,7 +174,39 @@ class SpecBase:
         raise NotImplementedError
 
     def _condition(self, row: int | None) -> str:
-        return self.text[row] if row is not None else " and ".join(self.text)
+        """The text of a row: rows of `region` first, then the nonlinear conditions; None: all of them."""
+        if row is None:
+            return " and ".join(self.text)
+        m = len(self.region.g)
+        if row >= m:
+            return self.text[self.nonlinear[row - m].index]
+        return self.text[self.affine_rows[row]] if self.affine_rows else self.text[row]
+
+    def _values(self, states, undefined: float = -np.inf):
+        """Per state (last axis; numpy or JAX arrays), each row's `h.x - g` then each nonlinear `f(x)`
+        (positive: that condition fails). A state outside a function's domain (NaN) gets `undefined`: chosen
+        by each kind so that such a state never makes a trace violate the spec."""
+        affine = states @ self.region.H.T - self.region.g
+        if not self.nonlinear:
+            return affine
+        columns = [c.f.values(states) for c in self.nonlinear]
+        if isinstance(affine, np.ndarray):
+            values = np.concatenate([affine, np.stack(columns, axis=-1)], axis=-1)
+            return np.where(np.isnan(values), undefined, values)
+        from nncs._jax import jnp
+
+        values = jnp.concatenate([affine, jnp.stack(columns, axis=-1)], axis=-1)
+        return jnp.where(jnp.isnan(values), undefined, values)
+
+    def cache_key(self) -> tuple:
+        """What identifies the spec's meaning (for caches of compiled functions)."""
+        return (
+            self.kind,
+            self.region.H.tobytes(),
+            self.region.g.tobytes(),
+            self.window,
+            tuple((c.f.expr, c.strict) for c in self.nonlinear),
+        )
 
     def strict_rows(self) -> np.ndarray:
         """Per constraint row, whether it is strict (a boolean array)."""
@@ -183,11 +243,19 @@ class SpecBase:
 
 class _Inside:
     """The checks of the specs that ask every state to satisfy all constraints `H x <= g` (`self.region`;
-    rows marked strict ask `H_i x < g_i`)."""
+    rows marked strict ask `H_i x < g_i`) and every nonlinear condition `f(x) <= 0` (`self.nonlinear`)."""
 
     def holds_on(self, s: Set) -> bool:
         """True only if every point of `s` satisfies every constraint (sound; a strict row needs its
-        certified bound strictly below `g_i`)."""
+        certified bound strictly below `g_i`; a nonlinear condition needs its branch-and-bound bound <= 0)."""
+        if len(self.region.g) and not self._affine_holds_on(s):
+            return False
+        return all(
+            c.f.upper_bound(s, 0.0, c.strict) < 0 if c.strict else c.f.upper_bound(s, 0.0) <= 0
+            for c in self.nonlinear
+        )
+
+    def _affine_holds_on(self, s: Set) -> bool:
         strict = self.strict_rows()
         if not strict.any():
             return self.region.contains_set(s)
@@ -199,21 +267,27 @@ class _Inside:
         return bool(np.all(s.support_function(Hs[pending]) < gs[pending])) if pending.any() else True
 
     def shortfall(self, s: Set) -> Shortfall:
-        """The row with the largest certified `max_{x in s} h_i.x - g_i` (LP-tight on stars)."""
-        excess = s.support_function(self.region.H) - self.region.g
-        failing = (excess > 0) | (self.strict_rows() & (excess >= 0))
+        """The row with the largest certified `max_{x in s} h_i.x - g_i` (LP-tight on stars) or nonlinear
+        bound `max f` (branch and bound, an over-approximation)."""
+        excess = s.support_function(self.region.H) - self.region.g if len(self.region.g) else np.zeros(0)
+        strict = self.strict_rows()
+        if self.nonlinear:
+            excess = np.concatenate([excess, [c.f.upper_bound(s) for c in self.nonlinear]])
+            strict = np.concatenate([strict, [c.strict for c in self.nonlinear]])
+        failing = (excess > 0) | (strict & (excess >= 0))
         candidates = np.flatnonzero(failing) if failing.any() else np.arange(len(excess))
         row = int(candidates[np.argmax(excess[candidates])])
         return Shortfall(self._condition(row), float(excess[row]))
 
     def _worst_row(self, states: np.ndarray) -> tuple[int | None, float, int]:
-        values = states @ self.region.H.T - self.region.g  # (K, m)
+        values = self._values(states)  # (K, m)
         k, row = np.unravel_index(int(np.argmax(values)), values.shape)
         return int(row), float(values[k, row]), int(k)
 
     def violation(self, states):
-        """Per state (last axis; numpy or JAX arrays), the largest `(H x - g)_i`: positive means violated."""
-        return (states @ self.region.H.T - self.region.g).max(axis=-1)
+        """Per state (last axis; numpy or JAX arrays), the largest `(H x - g)_i` or `f_j(x)`: positive means
+        violated."""
+        return self._values(states).max(axis=-1)
 
 
 @dataclass(frozen=True)
@@ -226,6 +300,10 @@ class Always(_Inside, SpecBase):
         text: the constraints as written (for reports).
         strict: per constraint, whether it is strict (`<` / `>`); empty means none is.
         constants: (name, value) of the named constants the text uses (the plant's parameters), sorted.
+        nonlinear: the constraints that are nonlinear in the states (NonlinearCondition); `region` holds the
+            affine ones.
+        affine_rows: with nonlinear constraints, the position in `text` of each row of `region` (empty: the
+            rows are `text` in order).
     """
 
     region: HPolytope
@@ -233,6 +311,8 @@ class Always(_Inside, SpecBase):
     text: tuple[str, ...] = field(default=())
     strict: tuple[bool, ...] = field(default=())
     constants: tuple[tuple[str, float], ...] = field(default=())
+    nonlinear: tuple[NonlinearCondition, ...] = field(default=())
+    affine_rows: tuple[int, ...] = field(default=())
 
     kind = "always"
     shades_complement = True
@@ -246,6 +326,8 @@ class Goal(_Inside, SpecBase):
     text: tuple[str, ...] = field(default=())
     strict: tuple[bool, ...] = field(default=())
     constants: tuple[tuple[str, float], ...] = field(default=())
+    nonlinear: tuple[NonlinearCondition, ...] = field(default=())
+    affine_rows: tuple[int, ...] = field(default=())
 
     kind = "goal"
     at_final_time = True
@@ -261,23 +343,34 @@ class Avoid(SpecBase):
     text: tuple[str, ...] = field(default=())
     strict: tuple[bool, ...] = field(default=())
     constants: tuple[tuple[str, float], ...] = field(default=())
+    nonlinear: tuple[NonlinearCondition, ...] = field(default=())
+    affine_rows: tuple[int, ...] = field(default=())
 
     kind = "avoid"
 
     def holds_on(self, s: Set) -> bool:
-        """True only if `s` and the unsafe region are disjoint (sound: certified LP emptiness)."""
+        """True only if `s` and the unsafe region are disjoint (sound: certified LP emptiness, or a nonlinear
+        condition of the region bounded above 0 on the part of `s` that meets its affine conditions)."""
         H, g = self.region.H, self.region.g
         # one constraint that no point of s can satisfy already separates them; the cheap outer support
         # function (no LP for stars; the exact one of boxes and zonotopes) settles most segments
-        if np.any(-s.support_function_outer(-H) > g):
+        if len(g) and np.any(-s.support_function_outer(-H) > g):
             return True
+        inside = s.to_star().intersect_halfspace(H, g) if len(g) else s
         # one certified phase-1 LP decides it (per-row support LPs first would only add LPs)
-        return s.to_star().intersect_halfspace(H, g).is_empty()
+        if len(g) and inside.is_empty():
+            return True
+        return any(c.f.lower_bound(inside, 0.0, strict=True) > 0 for c in self.nonlinear)
 
     def shortfall(self, s: Set) -> Shortfall:
-        """Minus the best certified separation `max_i (min_{x in s} h_i.x - g_i)` (LP-tight on stars): negative
-        when some condition of the region is out of reach of `s`."""
-        separation = -s.support_function(-self.region.H) - self.region.g
+        """Minus the best certified separation `max_i (min_{x in s} h_i.x - g_i)` (LP-tight on stars; for a
+        nonlinear condition `min f` by branch and bound): negative when some condition of the region is out of
+        reach of `s`."""
+        separation = (
+            -s.support_function(-self.region.H) - self.region.g if len(self.region.g) else np.zeros(0)
+        )
+        if self.nonlinear:
+            separation = np.concatenate([separation, [c.f.lower_bound(s) for c in self.nonlinear]])
         return Shortfall(f"avoid {self._condition(None)}", float(-np.max(separation)))
 
     def _worst_row(self, states: np.ndarray) -> tuple[int | None, float, int]:
@@ -286,9 +379,10 @@ class Avoid(SpecBase):
         return None, float(depth[k]), k
 
     def violation(self, states):
-        """Per state (last axis; numpy or JAX arrays), `-max_i (H x - g)_i`: positive means inside the unsafe
-        region (violated)."""
-        return -(states @ self.region.H.T - self.region.g).max(axis=-1)
+        """Per state (last axis; numpy or JAX arrays), `-max_i (H x - g)_i` over the affine rows and the
+        nonlinear `f_j(x)`: positive means inside the unsafe region (violated). A state where a nonlinear
+        condition is undefined is outside the region."""
+        return -self._values(states, undefined=np.inf).max(axis=-1)
 
 
 Spec = Always | Goal | Avoid
@@ -312,15 +406,27 @@ def make_spec(
         known = ", ".join(repr(k) for k in SPEC_KINDS)
         raise ValueError(f"{what}: unknown spec kind {kind!r}; expected one of {known}")
     cls = SPEC_KINDS[kind]
-    region, strict = parse_relations(constraints, names, what, constants)
+    if isinstance(constraints, str) or not len(constraints):
+        raise ValueError(f"{what}: expected a non-empty list of constraints like ['x1 >= 0']")
+    conditions = [
+        _nonlinear_condition(t, names, f"{what}[{i}]", constants, i) for i, t in enumerate(constraints)
+    ]
+    nonlinear = tuple(c for c in conditions if c is not None)
+    affine = [i for i, c in enumerate(conditions) if c is None]
+    rows = [linear_relation(constraints[i], names, f"{what}[{i}]", constants) for i in affine]
+    region = HPolytope(
+        np.array([h for h, _, _ in rows]).reshape(len(rows), len(names)), np.array([g for _, g, _ in rows])
+    )
+    strict = tuple(st for _, _, st in rows)
     strict = strict if any(strict) else ()
     text = tuple(constraints)
     used = _used_constants(text, constants or {}, names)
+    extra = {"nonlinear": nonlinear, "affine_rows": tuple(affine)} if nonlinear else {}
     if cls.at_final_time:
         if window is not None:
             raise ValueError(f"{what}: a {kind} is checked at the final time; it takes no from/to window")
-        return cls(region, text=text, strict=strict, constants=used)
-    return cls(region, None if window is None else _window(window, what), text, strict, used)
+        return cls(region, text=text, strict=strict, constants=used, **extra)
+    return cls(region, None if window is None else _window(window, what), text, strict, used, **extra)
 
 
 def _used_constants(texts: Sequence[str], constants: Mapping[str, Any], names: Sequence[str]) -> tuple:

@@ -85,7 +85,7 @@ def test_library_model(tmp_path):
         ("upper = [0.1, 0.0]", "upper = [0.1]", ["initial", "upper", "2 numbers"]),
         ("upper = [0.1, 0.0]", "upper = [-0.1, 0.0]", ["initial", "lower[0] = 0 > upper[0] = -0.1"]),
         ('always = ["x <= 5", "x >= -5"]', 'always = ["speed <= 5"]', ["spec[0]", "speed"]),
-        ('always = ["x <= 5", "x >= -5"]', 'always = ["x*v <= 5"]', ["spec[0]", "not affine"]),
+        ('always = ["x <= 5", "x >= -5"]', 'always = ["x*v <= 5 + speed"]', ["spec[0]", "speed"]),
         (
             'always = ["x <= 5", "x >= -5"]',
             'always = ["x <= 5"]\ngoal = ["x <= 1"]',

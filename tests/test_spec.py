@@ -1,8 +1,11 @@
 """Tests of nncs/spec.py: sound set checks of always / goal / avoid against sampled points, and trace measures."""
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import nncs
 from nncs.spec import Always, Avoid, Goal, make_spec
@@ -330,3 +333,111 @@ def test_a_constant_that_is_not_a_number_is_refused():
 
     with pytest.raises(ValueError, match="the constant 'L' must be a number"):
         make_spec("always", ["x <= L"], ["x"], constants={"L": "2"})
+
+
+# ------------------------------------------------------------------------------------ nonlinear conditions
+NONLINEAR = [
+    ("always", ["x1*x2 <= 0.5", "x1 <= 2"]),
+    ("always", ["sqrt(x1^2 + x2^2) <= 1.5 + 0.1*x1"]),
+    ("goal", ["sin(x1) + x2^2 <= 1"]),
+    ("avoid", ["(x1 - 0.5)^2 + (x2 - 0.5)^2 <= 0.3"]),
+    ("avoid", ["x1*x2 >= 0.2", "x1 >= 0"]),
+]
+
+
+@settings(max_examples=30, deadline=None)
+@given(case=st.sampled_from(NONLINEAR), seed=seeds)
+def test_a_nonlinear_spec_violated_at_a_point_of_a_set_is_never_held_on_it(case, seed):
+    from tests.sets.strategies import random_star
+
+    rng = np.random.default_rng(seed)
+    star = random_star(rng, 2, 3, 2)
+    kind, constraints = case
+    spec = make_spec(kind, constraints, NAMES)
+    points = star.sample(300, np.random.default_rng(seed))
+    if np.any(spec.violation(points) > 1e-9):
+        assert not spec.holds_on(star)
+    assert spec.shortfall(star).excess >= (
+        -np.inf if kind == "avoid" else float(np.max(_nonlinear_by_hand(constraints, points)) - 1e-9)
+    )
+
+
+def _nonlinear_by_hand(constraints, points):
+    """Per point, the largest lhs - rhs of `always` / `goal` constraints written with numpy (NONLINEAR)."""
+    x1, x2 = points.T
+    table = {
+        "x1*x2 <= 0.5": x1 * x2 - 0.5,
+        "x1 <= 2": x1 - 2,
+        "sqrt(x1^2 + x2^2) <= 1.5 + 0.1*x1": np.sqrt(x1**2 + x2**2) - 1.5 - 0.1 * x1,
+        "sin(x1) + x2^2 <= 1": np.sin(x1) + x2**2 - 1,
+    }
+    return np.max([table[c] for c in constraints], axis=0)
+
+
+def test_nonlinear_conditions_are_decided_on_sets_and_traces():
+    names = ["x", "y", "vx", "vy"]
+    docking = make_spec(
+        "always", ["sqrt(vx^2 + vy^2) <= 0.2 + 2*n*sqrt(x^2 + y^2)"], names, constants={"n": 0.001027}
+    )
+    assert docking.nonlinear and len(docking.region.g) == 0
+    # the ARCH X0: at the corner (70, 70, 0.28, 0.28) the margin is 0.0074 (shared README), so it holds on the box
+    x0 = nncs.Box([70, 70, -0.28, -0.28], [106, 106, 0.28, 0.28])
+    assert docking.holds_on(x0)
+    margin = 0.2 + 2 * 0.001027 * math.hypot(70, 70) - math.hypot(0.28, 0.28)
+    assert docking.shortfall(x0).excess == pytest.approx(-margin, abs=1e-9)
+    wider = nncs.Box([70, 70, -0.3, -0.3], [106, 106, 0.3, 0.3])
+    assert not docking.holds_on(wider)
+    corner = np.array([[70.0, 70.0, 0.3, -0.3]])
+    v = docking.worst_violation(np.array([0.0]), corner, 1.0)
+    assert v.condition == docking.text[0] and v.amount == pytest.approx(
+        math.hypot(0.3, 0.3) - 0.2 - 2 * 0.001027 * math.hypot(70, 70)
+    )
+    assert docking.to_dict()["constants"] == {"n": 0.001027}
+
+
+def test_mixed_affine_and_nonlinear_conditions_keep_their_positions():
+    spec = make_spec("always", ["x1 <= 1", "x1*x2 <= 0.5", "x2 >= -1"], NAMES)
+    assert spec.affine_rows == (0, 2) and [c.index for c in spec.nonlinear] == [1]
+    pts = np.array([[0.9, 0.9], [0.0, -2.0], [2.0, 0.0]])
+    # the worst condition per single state: x1*x2 (0.31), x2 >= -1 (1.0), x1 <= 1 (1.0)
+    for k, condition in enumerate(["x1*x2 <= 0.5", "x2 >= -1", "x1 <= 1"]):
+        assert spec.worst_violation(np.array([0.0]), pts[k : k + 1], 1.0).condition == condition
+    np.testing.assert_allclose(spec.violation(pts), [0.31, 1.0, 1.0])
+    with pytest.raises(ValueError, match=r"spec\[2\].*speed"):
+        make_spec("always", ["x1 <= 1", "x1*x2 <= 0.5", "speed >= -1"], NAMES)
+    with pytest.raises(ValueError, match=r"spec\[1\].*involve"):
+        make_spec("always", ["x1 <= 1", "sin(2) <= 0.5"], NAMES)
+
+
+def test_a_nonlinear_avoid_is_separated_only_where_the_region_is_out_of_reach():
+    disc = make_spec("avoid", ["(x1 - 2)^2 + (x2 - 2)^2 <= 1"], NAMES)
+    assert disc.holds_on(nncs.Box([0, 0], [1.2, 1.2]))  # the closest corner (1.2, 1.2) is 1.13 from (2, 2)
+    assert not disc.holds_on(nncs.Box([0, 0], [1.5, 1.5]))
+    np.testing.assert_allclose(disc.violation(np.array([[2.0, 2.0], [0.0, 2.0]])), [1.0, -3.0])
+    # the affine conditions cut the set first: x1 >= 1.8 leaves none of the box [0, 1.5]^2
+    assert make_spec("avoid", ["(x1 - 2)^2 + (x2 - 2)^2 <= 1", "x1 >= 1.8"], NAMES).holds_on(
+        nncs.Box([0, 0], [1.5, 1.5])
+    )
+    undefined = make_spec("avoid", ["sqrt(x1) <= 1"], NAMES)
+    assert undefined.violation(np.array([[-1.0, 0.0]]))[0] < 0  # outside the domain: outside the region
+
+
+def test_nonlinear_violation_is_the_same_on_numpy_and_jax_arrays():
+    from nncs._jax import jnp
+
+    spec = make_spec("always", ["x1*x2 <= 0.5", "sqrt(x1^2 + x2^2) <= 2"], NAMES)
+    states = np.random.default_rng(3).normal(size=(4, 6, 2))
+    expected = _nonlinear_by_hand(["x1*x2 <= 0.5"], states.reshape(-1, 2)).reshape(4, 6)
+    expected = np.maximum(expected, np.sqrt((states**2).sum(-1)) - 2)
+    np.testing.assert_allclose(spec.violation(states), expected, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(spec.violation(jnp.asarray(states))), expected, atol=1e-12)
+
+
+def test_nonlinear_specs_round_trip_through_their_report_form():
+    from nncs.spec import spec_from_dict
+
+    spec = make_spec("avoid", ["x1*x2 >= c", "x1 >= 0"], NAMES, window=(0, 1), constants={"c": 0.2})
+    again = spec_from_dict(spec.to_dict(), NAMES)
+    pts = np.random.default_rng(0).uniform(-1, 1, size=(50, 2))
+    np.testing.assert_array_equal(again.violation(pts), spec.violation(pts))
+    assert again.cache_key() == spec.cache_key()

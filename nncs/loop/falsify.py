@@ -144,7 +144,7 @@ def _gradient_fn(system: ClosedLoop, run, specs, times: np.ndarray, horizon: flo
         "gradient",
         times.tobytes(),
         float(horizon),
-        tuple((spec.kind, spec.region.H.tobytes(), spec.region.g.tobytes(), spec.window) for spec in specs),
+        tuple(spec.cache_key() for spec in specs),
     )
 
     def build():
