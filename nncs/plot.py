@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import sympy as sp
 
 from nncs.sets import HPolytope, Star
 from nncs.sets.base import Set, projection_dims
+from nncs.state_expression import StateExpression
 
 
 def projection_polygon(s: Set, dims=(0, 1), tol: float = 1e-3) -> np.ndarray:
@@ -65,6 +67,12 @@ def plot_set(s: Set, dims=(0, 1), ax=None, **style: Any):
     return ax
 
 
+def _affine_expression(w: np.ndarray, names) -> StateExpression:
+    """The affine quantity `w . x` as a StateExpression over `names` (coefficients exact)."""
+    expr = sum((sp.Float(float(c), 17) * sp.Symbol(n) for c, n in zip(w, names) if c), sp.S.Zero)
+    return StateExpression(expr, tuple(names), _format_affine(w, names))
+
+
 def _affine(expression, names):
     from nncs.expressions import affine_map
 
@@ -99,6 +107,37 @@ def _band(result, w: np.ndarray, b: float, stars: str):
         hi_w, lo_w = s.support_function(directions)
         rows.append((t0, t1, -lo_w + b, hi_w + b))
     return tuple(np.array(col) for col in zip(*rows)) if rows else tuple(np.zeros(0) for _ in range(4))
+
+
+def _expression(text: str, names) -> StateExpression:
+    """A side of a spec condition (or any state expression) as a StateExpression over `names`."""
+    return StateExpression.parse(text, list(names), f"expression {text!r}")
+
+
+def _reach_band(result, expr: StateExpression, offset: float, stars: str):
+    """`expression_band` of `expr + offset`: exact support functions when affine, else the sound
+    branch-and-bound bounds of `StateExpression.bounds` on each segment."""
+    affine = expr.affine
+    if affine is not None:
+        return _band(result, affine[0], affine[1] + offset, stars)
+    rows = []
+    for t0, t1, s in result.segments():
+        if stars == "outer" and isinstance(s, Star):
+            s = s.to_zonotope()
+        lo, hi = expr.bounds(s)
+        rows.append((t0, t1, lo + offset, hi + offset))
+    return tuple(np.array(col) for col in zip(*rows)) if rows else tuple(np.zeros(0) for _ in range(4))
+
+
+def _box_band(expr: StateExpression, offset: float, lo: np.ndarray, hi: np.ndarray):
+    """Bounds of `expr + offset` on the boxes [lo_k, hi_k] (rows of state bounds): sound."""
+    affine = expr.affine
+    if affine is not None:
+        w, b = affine
+        wp, wn = np.maximum(w, 0), np.minimum(w, 0)
+        return lo @ wp + hi @ wn + b + offset, hi @ wp + lo @ wn + b + offset
+    elo, ehi = expr.interval(lo, hi)
+    return elo + offset, ehi + offset
 
 
 STAR_BAND_LIMIT = 200
@@ -265,17 +304,24 @@ class SpecCondition:
 
 @dataclass
 class SpecPanel:
-    """One constrained quantity (an affine expression `w . x` of the states) and the conditions on it.
+    """One constrained quantity (a function of the states, affine `w . x` or nonlinear) and the conditions on
+    it.
 
     Attributes:
         expression: the quantity as written in the specs (or rebuilt from `w`), the panel's y label.
-        w: its coefficients over the states (n,).
+        w: its coefficients over the states (n,) when it is affine; None for a nonlinear quantity.
         conditions: the SpecConditions on it, in spec order.
+        quantity: the nonlinear quantity (a StateExpression); None when affine (then `w`).
     """
 
     expression: str
-    w: np.ndarray
+    w: np.ndarray | None
     conditions: list = field(default_factory=list)
+    quantity: StateExpression | None = None
+
+    def values(self, states: np.ndarray) -> np.ndarray:
+        """The quantity at each state (last axis)."""
+        return states @ self.w if self.w is not None else self.quantity.values(states)
 
 
 def _split_relation(text: str) -> tuple[str, str, str]:
@@ -314,18 +360,29 @@ def spec_panels(specs, names) -> list[SpecPanel]:
     for index, spec in enumerate(specs):
         for text, resolved in zip(spec.text, spec.resolved_text()):  # parameters replaced by their values
             lhs, rel, rhs = _split_relation(resolved)
-            (wl, bl), (wr, br) = _affine(lhs, names), _affine(rhs, names)
-            if not np.any(wl):  # "0 <= theta": the quantity is on the right
-                lhs, rhs, (wl, bl), (wr, br) = rhs, lhs, (wr, br), (wl, bl)
+            left, right = _expression(lhs, names), _expression(rhs, names)
+            if left.used.size == 0:  # "0 <= theta": the quantity is on the right
+                lhs, rhs, left, right = rhs, lhs, right, left
                 rel = {"<=": ">=", ">=": "<=", "<": ">", ">": "<"}[rel]
             side = "upper" if rel.startswith("<") else "lower"
+            if left.affine is None:  # a nonlinear quantity: its own panel, the other side as it is
+                key = ("nonlinear", left.expr)
+                if key not in panels:
+                    panels[key] = SpecPanel(lhs, None, quantity=left)
+                if right.used.size:
+                    cond = SpecCondition(index, spec, text, side, None, rhs, 0.0)
+                else:
+                    cond = SpecCondition(index, spec, text, side, float(right.expr))
+                panels[key].conditions.append(cond)
+                continue
+            (wl, bl) = left.affine
             key = tuple(np.round(wl, 12))
             if key not in panels:
                 panels[key] = SpecPanel(lhs if bl == 0 else _format_affine(wl, names), np.asarray(wl, float))
-            if np.any(wr):
+            if right.used.size:
                 cond = SpecCondition(index, spec, text, side, None, rhs, -bl)
             else:
-                cond = SpecCondition(index, spec, text, side, float(br - bl))
+                cond = SpecCondition(index, spec, text, side, float(right.expr) - bl)
             panels[key].conditions.append(cond)
     return list(panels.values())
 
@@ -532,16 +589,16 @@ def _draw_conditions(ax, panel: SpecPanel, horizon: float, cex: _CexView | None,
 
 
 def _draw_counterexample(ax, panel: SpecPanel, cex: _CexView, names) -> None:
-    values = cex.states @ panel.w
+    values = panel.values(cex.states)
     ax.plot(
         cex.times, values, color="red", linewidth=1.8, gid="counterexample", label="counterexample", zorder=5
     )
     for cond in panel.conditions:
         if cond.bound_expression is not None and _is_violated(cond, cex):
-            w, b = _affine(cond.bound_expression, names)
+            bound = _expression(cond.bound_expression, names)
             ax.plot(
                 cex.times,
-                cex.states @ w + b + cond.offset,
+                bound.values(cex.states) + cond.offset,
                 color="red",
                 linestyle=":",
                 linewidth=2.2,
@@ -659,9 +716,9 @@ def plot_verdict(problem, verdict, traces: int = 12) -> list:
         )
     cex = _cex_view(verdict.counterexample)
 
-    def band(ax, w, b, t_from, t_to, **style):
+    def band(ax, expr, offset, t_from, t_to, **style):
         for r in results:
-            t0, t1, lo, hi = _band(r, w, b, mode)
+            t0, t1, lo, hi = _reach_band(r, expr, offset, mode)
             keep = (t1 >= t_from - 1e-12) & (t0 <= t_to + 1e-12)
             if not keep.any():
                 continue
@@ -670,7 +727,7 @@ def plot_verdict(problem, verdict, traces: int = 12) -> list:
             style["label"] = None
 
     def bound_band(ax, cond, t0, t1, violated):
-        w, b = _affine(cond.bound_expression, names)
+        bound = _expression(cond.bound_expression, names)
         style = {
             "color": "red" if violated else "0.3",
             "alpha": 0.4 if violated else 0.45,
@@ -680,8 +737,8 @@ def plot_verdict(problem, verdict, traces: int = 12) -> list:
         if results:
             band(
                 ax,
-                w,
-                b + cond.offset,
+                bound,
+                cond.offset,
                 t0,
                 t1,
                 **style,
@@ -689,7 +746,7 @@ def plot_verdict(problem, verdict, traces: int = 12) -> list:
             )
         elif states is not None:  # nothing was reached: the bound's range over the simulations
             keep = (times >= t0 - 1e-12) & (times <= t1 + 1e-12)
-            values = states[:, keep] @ w + b + cond.offset
+            values = bound.values(states[:, keep]) + cond.offset
             ax.fill_between(
                 times[keep],
                 values.min(axis=0),
@@ -701,9 +758,10 @@ def plot_verdict(problem, verdict, traces: int = 12) -> list:
 
     fig, axes = _story_figure(len(panels))
     for ax, panel in zip(axes, panels):
-        band(ax, panel.w, 0.0, 0.0, horizon, color="tab:blue", alpha=0.35, gid="reach", label=reach_label)
+        quantity = panel.quantity if panel.quantity is not None else _affine_expression(panel.w, names)
+        band(ax, quantity, 0.0, 0.0, horizon, color="tab:blue", alpha=0.35, gid="reach", label=reach_label)
         if states is not None:
-            values = states @ panel.w
+            values = panel.values(states)
             for k, v in enumerate(values):
                 ax.plot(
                     times,
@@ -1131,10 +1189,11 @@ def plot_report(report, states=None, axes=None, names=None):
         raise ValueError(f"plot_report: {len(names)} names for {n} states")
     specs = report["specs"]
     spec_names = report["states"] or names
-    by_w = {tuple(np.round(p.w, 12)): p for p in spec_panels(specs, spec_names)}
+    spec_drawn = spec_panels(specs, spec_names)
+    by_w = {tuple(np.round(p.w, 12)): p for p in spec_drawn if p.w is not None}
     eye = np.eye(n)
     if states is None:
-        panels = list(by_w.values())
+        panels = list(spec_drawn)
         varying = [k for k in range(n) if not steps or np.ptp(np.r_[lo[:, k], hi[:, k]]) > 0] or list(
             range(n)
         )
@@ -1158,15 +1217,10 @@ def plot_report(report, states=None, axes=None, names=None):
     horizon = horizon if horizon > 0 else 1.0
     view = _cex_view(cex)
 
-    def interval(w, b):
-        wp, wn = np.maximum(w, 0), np.minimum(w, 0)
-        return lo @ wp + hi @ wn + b, hi @ wp + lo @ wn + b
-
     def bound_band(ax, cond, t0, t1, violated):
         if not steps:
             return
-        w, b = _affine(cond.bound_expression, spec_names)
-        blo, bhi = interval(w, b + cond.offset)
+        blo, bhi = _box_band(_expression(cond.bound_expression, spec_names), cond.offset, lo, hi)
         keep = (t >= t0 - 1e-12) & (t <= t1 + 1e-12)
         label = f"violated: {cond.text}" if violated else f"{cond.spec.kind} {cond.text}"
         ax.fill_between(
@@ -1189,7 +1243,10 @@ def plot_report(report, states=None, axes=None, names=None):
         fig = axes[0].figure
     for ax, panel in zip(axes, panels):
         if steps:
-            qlo, qhi = interval(panel.w, 0.0)
+            quantity = (
+                panel.quantity if panel.quantity is not None else _affine_expression(panel.w, spec_names)
+            )
+            qlo, qhi = _box_band(quantity, 0.0, lo, hi)
             ax.fill_between(t, qlo, qhi, color="tab:blue", alpha=0.2, linewidth=0)
             ax.vlines(
                 t,
@@ -1355,7 +1412,7 @@ def _load_specs(data, states, where: str) -> list:
     Raises:
         ValueError naming `where` and the key (e.g. "specs[1].constraints[0]") for a malformed entry.
     """
-    from nncs.expressions import linear_relation
+    from nncs.expressions import parse_relation
     from nncs.spec import SpecBase, spec_from_dict
 
     if data is None:
@@ -1374,9 +1431,15 @@ def _load_specs(data, states, where: str) -> list:
             continue
         try:
             constraints = entry.get("constraints") if isinstance(entry, dict) else None
+            constants = entry.get("constants") if isinstance(entry, dict) else None
             if isinstance(constraints, list):
                 for j, text in enumerate(constraints):
-                    linear_relation(text, states, f"{at}.constraints[{j}]")
+                    parse_relation(
+                        text,
+                        states,
+                        f"{at}.constraints[{j}]",
+                        constants if isinstance(constants, dict) else None,
+                    )
             specs.append(spec_from_dict(entry, states, at))
         except ValueError as e:
             raise ValueError(f"{where}: {e}") from None

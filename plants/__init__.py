@@ -26,6 +26,11 @@ _REGISTRY: dict[str, tuple[str, str, str]] = {
     ),
     "van_der_pol": ("nncs.plants.van_der_pol", "van_der_pol", "example"),
     "dubins": ("nncs.plants.dubins", "dubins", "example"),
+    "docking": ("nncs.plants.docking", "docking", "example"),
+    "double_pendulum": ("nncs.plants.double_pendulum", "double_pendulum", "example"),
+    "cartpole": ("nncs.plants.cartpole", "cartpole", "example"),
+    "nav": ("nncs.plants.nav", "nav", "example"),
+    "quad": ("nncs.plants.quad", "quad", "example"),
 }
 
 

@@ -28,7 +28,63 @@ HAND = {
     "double_integrator_discrete": lambda x, u, w: [x[0] + x[1] + 0.5 * u[0], x[1] + u[0]],
     "van_der_pol": lambda x, u, w: [x[1], (1 - x[0] ** 2) * x[1] - x[0] + u[0]],
     "dubins": lambda x, u, w: [np.cos(x[2]), np.sin(x[2]), u[0]],
+    "docking": lambda x, u, w: [
+        x[2],
+        x[3],
+        2 * 0.001027 * x[3] + 3 * 0.001027**2 * x[0] + u[0] / 12,
+        -2 * 0.001027 * x[2] + u[1] / 12,
+    ],
+    "double_pendulum": lambda x, u, w: _double_pendulum(x, u),
+    "cartpole": lambda x, u, w: [
+        x[1],
+        2 * u[0],
+        x[3],
+        (0.08 * 0.41 * (9.8 * np.sin(x[2]) - 2 * u[0] * np.cos(x[2])) - 0.0021 * x[3]) / 0.0105,
+    ],
+    "nav": lambda x, u, w: [x[2] * np.cos(x[3]), x[2] * np.sin(x[3]), u[0], u[1]],
+    "quad": lambda x, u, w: _quad(x, u),
 }
+
+
+def _double_pendulum(x, u):
+    """The shared README's double-pendulum equations, term by term."""
+    th1, th2, d1, d2 = x
+    s, c = np.sin(th1 - th2), np.cos(th1 - th2)
+    B = s * d1**2 + 8 * u[1] + 2 * np.sin(th2) - c * (4 * u[0] + 2 * np.sin(th1) - s * d2**2 / 2)
+    return [
+        d1,
+        d2,
+        4 * u[0] + 2 * np.sin(th1) - s * d2**2 / 2 + c * B / (2 * (c**2 / 2 - 1)),
+        -B / (c**2 / 2 - 1),
+    ]
+
+
+def _quad(x, u):
+    """The Beard quadrotor model of the shared README with its constants (rotation matrix written out)."""
+    g, m, Jx, Jy, Jz = 9.81, 1.4, 0.054, 0.054, 0.104
+    phi, th, psi = x[6:9]
+    p, q, r = x[9:12]
+    cph, sph, cth, sth, cps, sps = np.cos(phi), np.sin(phi), np.cos(th), np.sin(th), np.cos(psi), np.sin(psi)
+    R = np.array(
+        [
+            [cth * cps, sph * sth * cps - cph * sps, cph * sth * cps + sph * sps],
+            [cth * sps, sph * sth * sps + cph * cps, cph * sth * sps - sph * cps],
+            [sth, -sph * cth, -cph * cth],
+        ]
+    )
+    vel = np.array(x[3:6])
+    acc = [
+        r * x[4] - q * x[5] - g * sth,
+        p * x[5] - r * x[3] + g * cth * sph,
+        q * x[3] - p * x[4] + g * cth * cph - g - u[0] / m,
+    ]
+    angles = [
+        p + sph * np.tan(th) * q + cph * np.tan(th) * r,
+        cph * q - sph * r,
+        sph / cth * q + cph / cth * r,
+    ]
+    rates = [(Jy - Jz) / Jx * q * r + u[1] / Jx, (Jz - Jx) / Jy * p * r + u[2] / Jy, (Jx - Jy) / Jz * p * q]
+    return [*(R @ vel), *acc, *angles, *rates]
 
 
 def test_registry_lists_every_required_plant():
@@ -72,7 +128,7 @@ def test_module_documents_source_and_example(name):
 
 def test_affine_flags():
     affine = {n for n in plants.names() if plants.get(n).is_affine}
-    assert affine == {"acc_linear", "double_integrator", "double_integrator_discrete"}
+    assert affine == {"acc_linear", "double_integrator", "double_integrator_discrete", "docking"}
 
 
 def test_parameters_change_the_model():
