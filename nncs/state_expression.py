@@ -172,11 +172,6 @@ class StateExpression:
             lo, hi = self.interval(np.zeros(n), np.zeros(n))
             return float(hi[0] if sign > 0 else -lo[0])
         eye = np.eye(n)[used]
-        top = s.support_function(eye)
-        bottom = -s.support_function(-eye)
-        full_lo, full_hi = np.zeros(n), np.zeros(n)
-        full_lo[used], full_hi[used] = bottom, top
-        hull_width = np.maximum(top - bottom, 1e-300)
 
         def settled(value: float) -> bool:
             return value < target if strict else value <= target
@@ -184,6 +179,17 @@ class StateExpression:
         def value_of(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
             elo, ehi = self.interval(lo, hi)
             return ehi if sign > 0 else -elo
+
+        full_lo, full_hi = np.zeros(n), np.zeros(n)
+        # the cheap outer hull first (no LP for stars): it settles most sets
+        full_lo[used], full_hi[used] = -s.support_function_outer(-eye), s.support_function_outer(eye)
+        outer = float(value_of(full_lo, full_hi)[0])
+        if settled(outer) or budget <= 1:
+            return outer
+        top = s.support_function(eye)
+        bottom = -s.support_function(-eye)
+        full_lo[used], full_hi[used] = bottom, top
+        hull_width = np.maximum(top - bottom, 1e-300)
 
         # best first: the sub-box with the largest bound is split next; the bound is the largest over the heap
         root = float(value_of(full_lo, full_hi)[0])

@@ -80,6 +80,8 @@ KNOWN = [
     ("pendulum_wide", "unsafe"),
     ("unicycle", "safe"),
     ("acc_arch_10_20", "safe"),  # proven by the escalation to nn_method "fit" (DeepZ alone: unknown)
+    ("double_pendulum_more_robust", "unsafe"),  # JuliaReach and NNV falsify it too (shared README)
+    ("quad_small", "safe"),  # JuliaReach's 1 % initial set
 ]
 
 
