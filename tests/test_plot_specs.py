@@ -367,3 +367,35 @@ def test_a_condition_on_a_plant_parameter_is_drawn_at_its_value_and_highlighted(
     np.testing.assert_allclose(violated.get_xdata(), [0.5, 1.0])
     assert "theta <= theta_max" in ax.get_title()
     plt.close(ax.figure)
+
+
+def test_a_nonlinear_condition_gets_its_own_panel_with_sound_bands():
+    """sqrt(x1^2 + x2^2) <= 1 + 0.2*x3^2 (the Docking form): the quantity's reachable band contains the simulated
+    values, and the state-dependent bound is drawn as a band of its reachable values."""
+    names = ["x1", "x2", "x3", "x4"]
+    plant = nncs.SymbolicPlant(names, ["u"], ["x2", "-x1 + 0.1*x3", "x4", "u"])
+    system = nncs.ClosedLoop(plant, _net(4), 0.25)
+    spec = make_spec("always", ["sqrt(x1^2 + x2^2) <= c + 0.2*x3^2", "x1 <= 2"], names, constants={"c": 1.0})
+    panels = spec_panels([spec], names)
+    assert [p.expression for p in panels] == ["sqrt(x1^2 + x2^2)", "x1"]
+    nonlinear = panels[0]
+    assert nonlinear.w is None and nonlinear.conditions[0].bound_expression == "(1.0) + 0.2*x3^2"
+    initial = nncs.Box([0.0, -0.1, 0.0, 0.0], [0.1, 0.0, 0.1, 0.1])
+    problem = Problem("nonlinear_like", system, initial, 4, (spec,))
+    result = nncs.reach(system, initial, 4, nncs.Options(substeps=2, progress=False))
+    verdict = Verdict(
+        "safe", 0.1, result=result, problem_name=problem.name, states=tuple(names), specs=(spec,)
+    )
+    axes = plot_verdict(problem, verdict, traces=8)
+    ax = axes[0]
+    assert ax.get_ylabel() == "sqrt(x1^2 + x2^2)"
+    reach = [c for c in ax.collections if c.get_gid() == "reach"]
+    assert reach
+    band = np.vstack([p.vertices for c in reach for p in c.get_paths()])
+    for line in _lines(ax, "simulation"):
+        y = np.asarray(line.get_ydata())
+        assert y.min() >= band[:, 1].min() - 1e-9 and y.max() <= band[:, 1].max() + 1e-9
+        # the simulation is the expression of the states (independent numpy): positive, below 0.2
+        assert np.all(y >= 0) and np.all(y < 0.2)
+    assert any(c.get_gid() == "constraint" for c in ax.collections)  # the bound's band
+    plt.close(axes[0].figure)

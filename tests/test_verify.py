@@ -310,3 +310,35 @@ def test_sensitivity_splitting_never_cuts_a_state_that_moves_no_margin(tmp_path)
 def test_split_rule_is_checked():
     with pytest.raises(ValueError, match="split_rule must be one of"):
         nncs.Options(split_rule="random")
+
+
+# ------------------------------------------------------------------------------------ nonlinear specs
+@pytest.mark.parametrize(
+    "nonlinear, affine", [("x^2 <= 1.158^2", "x <= 1.158"), ("x^2 <= 1.105^2", "x <= 1.105")]
+)
+def test_a_nonlinear_spec_gets_the_verdict_of_its_affine_equivalent(tmp_path, nonlinear, affine):
+    # on the double integrator x stays in [0.9, 1.2], where x^2 <= c^2 is exactly x <= c: the same verdict
+    from tests.test_cli_commands import _problem
+
+    problem = nncs.load_problem(_problem(tmp_path, constraint=nonlinear))
+    reference = nncs.load_problem(_problem(tmp_path, constraint=affine, name="affine.toml"))
+    assert problem.specs[0].nonlinear and not reference.specs[0].nonlinear
+    verdict, expected = nncs.verify(problem), nncs.verify(reference)
+    assert verdict.status == expected.status
+    check_verdict_against_simulation(problem, verdict)
+    if verdict.status == "unsafe":
+        assert verdict.counterexample.condition == nonlinear
+
+
+def test_docking_states_its_nonlinear_limit_with_the_plant_parameter(shared_benchmarks):
+    problem = load_variant("docking")
+    spec = problem.specs[0]
+    assert spec.nonlinear and dict(spec.constants) == {"n": 0.001027}
+    # the shared README: at the corner (70, 70, 0.28, 0.28) the margin is only 0.0074 at t = 0, so the limit
+    # holds on the initial box (certified) and its bound is that margin
+    assert spec.holds_on(problem.initial)
+    assert -spec.shortfall(problem.initial).excess == pytest.approx(0.0074, abs=5e-5)
+    from nncs.loop.falsify import falsify
+
+    cex = falsify(problem.system, problem.initial, 5, problem.specs)
+    assert cex is None  # safe in every simulation (shared README)

@@ -164,7 +164,9 @@ def test_case_study_trajectories_inside(shared_benchmarks, name, steps, part):
 
     problem = nncs.load_problem(case_studies.path(name))
     rng = np.random.default_rng(len(name))
-    initial = nncs.Box(problem.initial.lb, problem.initial.lb + part * (problem.initial.ub - problem.initial.lb))
+    initial = nncs.Box(
+        problem.initial.lb, problem.initial.lb + part * (problem.initial.ub - problem.initial.lb)
+    )
     result = reach(problem.system, initial, min(steps, problem.steps), problem.options)
     x0 = corners_and_samples(initial, 4, rng)
     x0 = x0[rng.choice(len(x0), min(len(x0), 10), replace=False)]
