@@ -43,6 +43,8 @@ __all__ = [
     "linear_relation",
     "parse_relation",
     "is_affine",
+    "substitute_constants",
+    "affine_relation",
     "parse_expression",
     "check_name",
     "finite_float",
@@ -681,12 +683,19 @@ def parse_relation(
         raise ValueError(f"{what}: a constraint must be a string like 'x1 >= 0', got {_cut(text)}")
     constants = dict(constants or {})
     lhs, rel, rhs = _parse(text, list(names) + [c for c in constants if c not in names], what, relation=True)
-    diff = lhs - rhs
-    if constants:
-        diff = diff.xreplace(
-            {sp.Symbol(k): _constant(v, k, what) for k, v in constants.items() if k not in names}
-        )
-    return diff, rel
+    return substitute_constants(lhs - rhs, constants, names, what), rel
+
+
+def substitute_constants(
+    expr: sp.Expr, constants: Mapping[str, Any], names: Sequence[str], what: str
+) -> sp.Expr:
+    """`expr` with each named constant that is not one of `names` replaced by its exact value.
+
+    Raises:
+        ValueError naming `what` and the constant for a value that is not a finite number.
+    """
+    replacements = {sp.Symbol(k): _constant(v, k, what) for k, v in constants.items() if k not in names}
+    return expr.xreplace(replacements) if replacements else expr
 
 
 def is_affine(expr: sp.Expr, names: Sequence[str]) -> bool:
@@ -713,6 +722,18 @@ def linear_relation(
             a side that does not parse or is not affine, or a constraint that involves none of `names`.
     """
     diff, rel = parse_relation(text, names, what, constants)
+    return affine_relation(diff, rel, names, what, text)
+
+
+def affine_relation(
+    diff: sp.Expr, rel: str, names: Sequence[str], what: str, text: str
+) -> tuple[np.ndarray, float, bool]:
+    """`linear_relation` of an already parsed relation `diff REL 0` (from `parse_relation`; `text` as written,
+    for messages): (h, g, strict), exact.
+
+    Raises:
+        ValueError naming `what` when `diff` is not affine in `names` or involves none of them.
+    """
     h, c = _affine_row(diff, list(names), what, text)  # lhs - rhs = h.x + c
     g = -c
     if rel.startswith(">"):

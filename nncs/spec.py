@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from nncs.expressions import is_affine, linear_relation, parse_relation
+from nncs.expressions import affine_relation, is_affine, linear_relation, parse_relation
 from nncs.sets import HPolytope
 from nncs.sets.base import Set
 from nncs.state_expression import StateExpression
@@ -68,11 +68,12 @@ class NonlinearCondition:
     index: int
 
 
-def _nonlinear_condition(text: str, names: Sequence[str], what: str, constants, index: int):
-    """The NonlinearCondition of `text`, or None when it is affine in the `names` (then `linear_relation`)."""
+def _condition_of(text: str, names: Sequence[str], what: str, constants, index: int):
+    """The constraint `text` parsed once: (h, g, strict) when it is affine in the `names`, else its
+    NonlinearCondition (both exact)."""
     diff, rel = parse_relation(text, names, what, constants)
     if is_affine(diff, names):
-        return None
+        return affine_relation(diff, rel, names, what, text)
     if not ({sym.name for sym in diff.free_symbols} & set(names)):
         raise ValueError(f"{what}: {text!r} does not involve any of {list(names)}")
     f = diff if rel.startswith("<") else -diff
@@ -250,10 +251,11 @@ class _Inside:
         certified bound strictly below `g_i`; a nonlinear condition needs its branch-and-bound bound <= 0)."""
         if len(self.region.g) and not self._affine_holds_on(s):
             return False
-        return all(
-            c.f.upper_bound(s, 0.0, c.strict) < 0 if c.strict else c.f.upper_bound(s, 0.0) <= 0
-            for c in self.nonlinear
-        )
+        for c in self.nonlinear:
+            bound = c.f.upper_bound(s, 0.0, c.strict)
+            if not (bound < 0 if c.strict else bound <= 0):
+                return False
+        return True
 
     def _affine_holds_on(self, s: Set) -> bool:
         strict = self.strict_rows()
@@ -408,12 +410,10 @@ def make_spec(
     cls = SPEC_KINDS[kind]
     if isinstance(constraints, str) or not len(constraints):
         raise ValueError(f"{what}: expected a non-empty list of constraints like ['x1 >= 0']")
-    conditions = [
-        _nonlinear_condition(t, names, f"{what}[{i}]", constants, i) for i, t in enumerate(constraints)
-    ]
-    nonlinear = tuple(c for c in conditions if c is not None)
-    affine = [i for i, c in enumerate(conditions) if c is None]
-    rows = [linear_relation(constraints[i], names, f"{what}[{i}]", constants) for i in affine]
+    conditions = [_condition_of(t, names, f"{what}[{i}]", constants, i) for i, t in enumerate(constraints)]
+    nonlinear = tuple(c for c in conditions if isinstance(c, NonlinearCondition))
+    affine = [i for i, c in enumerate(conditions) if not isinstance(c, NonlinearCondition)]
+    rows = [conditions[i] for i in affine]
     region = HPolytope(
         np.array([h for h, _, _ in rows]).reshape(len(rows), len(names)), np.array([g for _, g, _ in rows])
     )

@@ -12,13 +12,14 @@ from __future__ import annotations
 import heapq
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
 from nncs.dynamics import interval as iv
-from nncs.expressions import is_affine, parse_expression
+from nncs.expressions import is_affine, parse_expression, substitute_constants
 from nncs.sets.base import Set
 
 __all__ = ["StateExpression", "BOUND_BUDGET"]
@@ -26,7 +27,33 @@ __all__ = ["StateExpression", "BOUND_BUDGET"]
 BOUND_BUDGET = 64
 """Most sub-boxes a nonlinear bound examines per set (each failing one costs one LP emptiness check)."""
 
-_PROGRAMS: dict = {}  # (expression, names) -> (IntervalProgram, numpy function, JAX function): built once
+
+@lru_cache(maxsize=1024)
+def _structure(expr: sp.Expr, names: tuple[str, ...]) -> tuple[np.ndarray, tuple[np.ndarray, float] | None]:
+    """(indices of the states `expr` uses, (w, b) when it is affine as written else None): computed once per
+    expression, since the set checks ask for them on every reach segment."""
+    free = {s.name for s in expr.free_symbols}
+    used = np.array([i for i, n in enumerate(names) if n in free], dtype=int)
+    used.flags.writeable = False  # shared by every caller
+    if not is_affine(expr, names):
+        return used, None
+    symbols = [sp.Symbol(n) for n in names]
+    w = np.array([float(expr.diff(s)) for s in symbols]) if symbols else np.zeros(0)
+    w.flags.writeable = False
+    return used, (w, float(expr.xreplace({s: 0 for s in symbols})))
+
+
+@lru_cache(maxsize=1024)
+def _compiled(expr: sp.Expr, names: tuple[str, ...], backend: str):
+    """The expression compiled once: "interval" (an IntervalProgram in the used states), "numpy" or "jax" (a
+    function of every state; sympy's printers emit code for the whitelisted nodes the parser built, as the
+    plants' do)."""
+    if backend == "interval":
+        from nncs.dynamics.symbolic import IntervalProgram
+
+        used = [sp.Symbol(names[i]) for i in _structure(expr, names)[0]]
+        return IntervalProgram([expr], used, "a state expression")
+    return sp.lambdify([sp.Symbol(n) for n in names], expr, modules=backend)
 
 
 @dataclass(frozen=True)
@@ -52,67 +79,42 @@ class StateExpression:
         Raises:
             ValueError naming `what` for text outside the expression grammar (`nncs.expressions`).
         """
-        from nncs.expressions import _constant
-
         constants = dict(constants or {})
-        extra = [c for c in constants if c not in names]
-        expr = parse_expression(text, list(names) + extra, what)
-        if extra:
-            expr = expr.xreplace({sp.Symbol(k): _constant(constants[k], k, what) for k in extra})
-        return cls(expr, tuple(names), str(text))
+        expr = parse_expression(text, list(names) + [c for c in constants if c not in names], what)
+        return cls(substitute_constants(expr, constants, names, what), tuple(names), str(text))
 
     # ------------------------------------------------------------------------------------------ structure
     @property
     def used(self) -> np.ndarray:
         """Indices of the states the expression depends on (sorted)."""
-        free = {s.name for s in self.expr.free_symbols}
-        return np.array([i for i, n in enumerate(self.names) if n in free], dtype=int)
+        return _structure(self.expr, self.names)[0]
 
     @property
     def affine(self) -> tuple[np.ndarray, float] | None:
         """(w, b) with expression = w . x + b when it is affine as written (exact), else None."""
-        if not is_affine(self.expr, self.names):
-            return None
-        symbols = [sp.Symbol(n) for n in self.names]
-        w = np.array([float(self.expr.diff(s)) for s in symbols]) if symbols else np.zeros(0)
-        b = float(self.expr.xreplace({s: 0 for s in symbols}))
-        return w, b
-
-    def _programs(self):
-        key = (self.expr, self.names)
-        if key not in _PROGRAMS:
-            from nncs.dynamics.symbolic import IntervalProgram
-
-            used = [sp.Symbol(self.names[i]) for i in self.used]
-            program = IntervalProgram([self.expr], used, f"expression {self.text!r}")
-            symbols = [sp.Symbol(n) for n in self.names]
-            # sympy's printers emit code for the whitelisted nodes the parser built (as the plants' are)
-            numpy_fn = sp.lambdify(symbols, self.expr, modules="numpy")
-            jax_fn = sp.lambdify(symbols, self.expr, modules="jax")
-            _PROGRAMS[key] = (program, numpy_fn, jax_fn)
-        return _PROGRAMS[key]
+        return _structure(self.expr, self.names)[1]
 
     # ---------------------------------------------------------------------------------------------- points
     def values(self, states):
         """The expression at each state (the last axis holds the state; numpy or JAX arrays alike).
 
         A state outside the expression's domain (e.g. sqrt of a negative number) gives NaN."""
-        _, numpy_fn, jax_fn = self._programs()
         if isinstance(states, np.ndarray) or np.isscalar(states):
+            numpy_fn = _compiled(self.expr, self.names, "numpy")
             states = np.asarray(states, dtype=float)
             with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
                 out = numpy_fn(*np.moveaxis(states, -1, 0))
             return np.broadcast_to(np.asarray(out, dtype=float), states.shape[:-1]).copy()
         from nncs._jax import jnp
 
-        out = jax_fn(*jnp.moveaxis(states, -1, 0))
+        out = _compiled(self.expr, self.names, "jax")(*jnp.moveaxis(states, -1, 0))
         return jnp.broadcast_to(jnp.asarray(out, dtype=jnp.float64), states.shape[:-1])
 
     # ------------------------------------------------------------------------------------------------ sets
     def interval(self, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Interval enclosures of the expression on boxes (lo, hi: (..., n) over the full state; outward
         rounded, an over-approximation). A box the expression cannot be bounded on gives (-inf, inf)."""
-        program = self._programs()[0]
+        program = _compiled(self.expr, self.names, "interval")
         lo, hi = np.atleast_2d(lo), np.atleast_2d(hi)
         used = self.used
         box = iv.Interval(lo[:, used].T.copy(), hi[:, used].T.copy())
