@@ -25,6 +25,7 @@ __all__ = [
     "connect",
     "submit",
     "DaskRunner",
+    "Scattered",
     "prepare_worker",
     "default_cache_dir",
     "CACHE_ENV",
@@ -169,6 +170,33 @@ def _attempt_task(
         return PartOutcome(False, None, "", None, timed_out=str(exc) or "the time limit was reached")
 
 
+class Scattered:
+    """A value scattered to every worker of `client`, scattered again when its copy is lost (a worker that dies
+    holding the only copy makes Dask cancel the tasks that need it; `future()` then gives a fresh copy)."""
+
+    def __init__(self, client, value):
+        self.client = client
+        self.value = value
+        self._future = self._scatter()
+
+    def _scatter(self):
+        [future] = self.client.scatter([self.value], broadcast=True, hash=False)
+        return future
+
+    def future(self):
+        """The future of the value on the cluster (scattered again if the last one is not "finished")."""
+        if self._future.status != "finished":
+            self._future = self._scatter()
+        return self._future
+
+
+def _lost_input(exc: BaseException) -> None:
+    """Forget the traceback of a task cancelled because its scattered input was lost: Dask keeps the
+    exception with the cancelled key, and its traceback would hold the caller's frame (and the retry's
+    future), so the retry's task would never be released."""
+    exc.__traceback__ = None
+
+
 class DaskRunner:
     """Runs part attempts on a Dask cluster: each queued part is submitted at once (earlier parts first), the
     problem is scattered to every worker once, and outcomes are collected in the order `verify` asks for them.
@@ -185,21 +213,17 @@ class DaskRunner:
         self.options = options
         self.deadline = deadline
         self.wall_deadline = None if deadline is None else time.time() + (deadline - time.perf_counter())
-        self._problem = problem
-        self.problem = self._scatter()
+        self.problem = Scattered(client, problem)
         self.pending: list = []
         self.calls: dict[str, tuple[Box, bool, int]] = {}  # future key -> (part, first, priority)
         self.submitted = 0
-
-    def _scatter(self):
-        [future] = self.client.scatter([self._problem], broadcast=True, hash=False)
-        return future
+        self.resubmitted = 0  # attempts started again after their scattered problem was lost
 
     def _start(self, part: Box, first: bool, priority: int):
         future = submit(
             self.client,
             _attempt_task,
-            self.problem,
+            self.problem.future(),
             part,
             self.options,
             first,
@@ -218,8 +242,7 @@ class DaskRunner:
     def _resubmit(self, future):
         """The same attempt started again, with the problem scattered again when its copy was lost."""
         part, first, priority = self.calls.pop(future.key)
-        if self.problem.status != "finished":
-            self.problem = self._scatter()
+        self.resubmitted += 1
         return self._start(part, first, priority)
 
     def outcome(self, future) -> PartOutcome:
@@ -240,9 +263,7 @@ class DaskRunner:
             except FutureCancelledError as exc:
                 if resubmits == self.MAX_RESUBMITS:
                     raise
-                # Dask keeps the exception with the cancelled key; its traceback would hold this frame and
-                # so the retry's future, and the retry's task would never be released
-                exc.__traceback__ = None
+                _lost_input(exc)
                 retry = self._resubmit(future)
             finally:
                 if future in self.pending:
@@ -340,12 +361,12 @@ def verify_property_distributed(client, net, prop, options, pieces: int | None =
     wall_deadline = time.time() + options.timeout
     from distributed.client import FutureCancelledError
 
-    [net_future] = client.scatter([net], broadcast=True, hash=False)
+    network = Scattered(client, net)
     subs_of: dict = {}  # future key -> its sub-property
     futures: list = []
 
     def start(sub):
-        future = submit(client, _property_task, net_future, sub, options, wall_deadline)
+        future = submit(client, _property_task, network.future(), sub, options, wall_deadline)
         subs_of[future.key] = sub
         futures.append(future)
         return future
@@ -362,9 +383,7 @@ def verify_property_distributed(client, net, prop, options, pieces: int | None =
             except FutureCancelledError as exc:  # its worker died holding the only copy of the network: again
                 if stats["resubmitted"] >= DaskRunner.MAX_RESUBMITS * len(subs):
                     raise
-                exc.__traceback__ = None  # as in DaskRunner.outcome: it would keep this frame's futures alive
-                if net_future.status != "finished":
-                    [net_future] = client.scatter([net], broadcast=True, hash=False)
+                _lost_input(exc)
                 stats["resubmitted"] += 1
                 stream.add(start(subs_of[future.key]))
                 continue

@@ -151,14 +151,28 @@ def test_an_attempt_whose_scattered_problem_was_lost_is_resubmitted(tmp_path, cl
     options = replace(problem.options, progress=False)
     serial = attempt_part(problem, problem.initial, options, True, None)
     runner = DaskRunner(client, problem, options, None)
-    lost = runner.problem
+    attempt = runner.submit(problem.initial, True)
+    lost = runner.problem.future()
     client.cancel([lost], force=True)  # what the scheduler does when the data's last holder is removed
-    outcome = runner.outcome(runner.submit(problem.initial, True))
-    assert lost.status == "cancelled" and runner.problem is not lost
+    outcome = runner.outcome(attempt)
+    assert runner.resubmitted == 1  # the attempt needed the lost copy: it was started again
+    assert lost.status == "cancelled" and runner.problem.future() is not lost
     assert (outcome.ok, outcome.reason) == (serial.ok, serial.reason)
     assert not serial.ok  # the first attempt fails here, so the reason is a real comparison
     del outcome, runner
     _no_tasks_left(client)
+
+
+def test_a_scattered_value_is_scattered_again_once_its_copy_is_lost(client):
+    from nncs.distributed import Scattered
+
+    value = Scattered(client, np.arange(5.0))
+    first = value.future()
+    assert value.future() is first  # kept while it is there
+    client.cancel([first], force=True)
+    again = value.future()
+    assert again is not first and again.status == "finished"
+    np.testing.assert_array_equal(client.submit(np.sum, again).result(), 10.0)
 
 
 # ------------------------------------------------------------------------------------------ verify-nn
