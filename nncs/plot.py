@@ -319,6 +319,10 @@ class SpecPanel:
     conditions: list = field(default_factory=list)
     quantity: StateExpression | None = None
 
+    def quantity_over(self, names) -> StateExpression:
+        """The quantity as a StateExpression over the state `names` (an affine panel's `w . x` exactly)."""
+        return self.quantity if self.quantity is not None else _affine_expression(self.w, names)
+
     def values(self, states: np.ndarray) -> np.ndarray:
         """The quantity at each state (last axis)."""
         return states @ self.w if self.w is not None else self.quantity.values(states)
@@ -758,8 +762,17 @@ def plot_verdict(problem, verdict, traces: int = 12) -> list:
 
     fig, axes = _story_figure(len(panels))
     for ax, panel in zip(axes, panels):
-        quantity = panel.quantity if panel.quantity is not None else _affine_expression(panel.w, names)
-        band(ax, quantity, 0.0, 0.0, horizon, color="tab:blue", alpha=0.35, gid="reach", label=reach_label)
+        band(
+            ax,
+            panel.quantity_over(names),
+            0.0,
+            0.0,
+            horizon,
+            color="tab:blue",
+            alpha=0.35,
+            gid="reach",
+            label=reach_label,
+        )
         if states is not None:
             values = panel.values(states)
             for k, v in enumerate(values):
@@ -1243,10 +1256,7 @@ def plot_report(report, states=None, axes=None, names=None):
         fig = axes[0].figure
     for ax, panel in zip(axes, panels):
         if steps:
-            quantity = (
-                panel.quantity if panel.quantity is not None else _affine_expression(panel.w, spec_names)
-            )
-            qlo, qhi = _box_band(quantity, 0.0, lo, hi)
+            qlo, qhi = _box_band(panel.quantity_over(spec_names), 0.0, lo, hi)
             ax.fill_between(t, qlo, qhi, color="tab:blue", alpha=0.2, linewidth=0)
             ax.vlines(
                 t,

@@ -184,12 +184,13 @@ class StateExpression:
 
         full_lo, full_hi = np.zeros(n), np.zeros(n)
         # the cheap outer hull first (no LP for stars): it settles most sets
-        full_lo[used], full_hi[used] = -s.support_function_outer(-eye), s.support_function_outer(eye)
+        outer_hull = s.support_function_outer(np.vstack([eye, -eye]))  # one batched call: top, then -bottom
+        full_lo[used], full_hi[used] = -outer_hull[len(used) :], outer_hull[: len(used)]
         outer = float(value_of(full_lo, full_hi)[0])
         if settled(outer) or budget <= 1:
             return outer
-        top = s.support_function(eye)
-        bottom = -s.support_function(-eye)
+        hull = s.support_function(np.vstack([eye, -eye]))  # one batch of certified LPs
+        top, bottom = hull[: len(used)], -hull[len(used) :]
         full_lo[used], full_hi[used] = bottom, top
         hull_width = np.maximum(top - bottom, 1e-300)
 
