@@ -18,9 +18,10 @@ from nncs.sets import Box, Star, Zonotope
 from nncs.sets.base import Set
 from nncs.sets.zonotope import girard_generators
 
-__all__ = ["FlowpipeOptions", "Flowpipe", "flowpipe", "METHODS"]
+__all__ = ["FlowpipeOptions", "Flowpipe", "flowpipe", "remainder_bound", "METHODS", "REMAINDERS"]
 
 METHODS = ("auto", "linear", "nonlinear")
+REMAINDERS = ("quadratic", "box")
 
 MAX_SUB_INTERVALS = 10_000
 """Most sub-intervals of one flowpipe period (substeps, period / time_step, or the more a stiff linear plant needs):
@@ -55,6 +56,9 @@ class FlowpipeOptions:
         final_order: nonlinear method: if set, the final set's error generators (those after the joint set's
             predicate variables) are reduced (Girard, outer) to at most final_order * n, which bounds how many
             variables a Star gains per period; None keeps them (up to zonotope_order).
+        remainder: nonlinear and discrete methods: how the linearisation remainder is bounded: "quadratic"
+            (default: its second-order part over the set's zonotope, the rest by intervals; see
+            `remainder_bound`) or "box" (interval Hessians over the set's box, conservative linearisation).
         check_time: called before every sub-step; it raises (e.g. at a time limit) to stop the computation.
             None: never interrupted. Not part of equality.
 
@@ -71,6 +75,7 @@ class FlowpipeOptions:
     max_halvings: int = 6
     float_guard: float = 1e-12
     final_order: float | None = None
+    remainder: str = "quadratic"
     check_time: Callable[[], None] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
@@ -101,6 +106,8 @@ class FlowpipeOptions:
             raise ValueError(f"FlowpipeOptions.enlarge must be positive, got {self.enlarge!r}")
         if not self.float_guard >= 0:
             raise ValueError(f"FlowpipeOptions.float_guard must be >= 0, got {self.float_guard!r}")
+        if self.remainder not in REMAINDERS:
+            raise ValueError(f"FlowpipeOptions.remainder must be one of {REMAINDERS}, got {self.remainder!r}")
         if self.final_order is not None and not self.final_order >= 1:
             raise ValueError(
                 f"FlowpipeOptions.final_order must be None or at least 1, got {self.final_order!r}"
@@ -599,6 +606,103 @@ def _lagrange_remainder(H: iv.Interval, D: iv.Interval) -> iv.Interval:
     return iv.isum(H * iv.Interval(dd_lo, dd_hi), axis=(1, 2)) * 0.5
 
 
+QUADRATIC_ORDER = 3.0
+"""Quadratic remainder: the set's generators are reduced (Girard, outer) to at most this order (times the joint
+dimension) before the quadratic form is bounded over them."""
+
+
+def _quadratic_form_bound(H: iv.Interval, D: iv.Interval) -> iv.Interval:
+    """Bound of `0.5 w^T (D^T H_i D) w` over w = (1, beta), beta in [-1, 1]^m, per row i (outer).
+
+    Args:
+        H: (n, N, N) interval matrices; D: (N, 1 + m) interval columns, the offset first, then the generators.
+    Returns:
+        (n,) intervals containing `0.5 (d + G beta)^T H_i (d + G beta)` for every beta in the box and every
+        matrix in H_i (interval arithmetic, outward rounded).
+    """
+    HD = iv.isum(H[:, :, :, None] * D[None, None, :, :], axis=2)  # (n, N, M): sum_k H_ijk D_ka
+    Dt = iv.Interval._make(D.lo.T, D.hi.T)
+    Q = iv.isum(Dt[None, :, :, None] * HD[:, None, :, :], axis=2)  # (n, M, M): sum_j D_ja (H D)_jb
+    M = Q.shape[1]
+    const = Q[:, 0, 0]
+    if M == 1:
+        return const * 0.5
+    diag = np.arange(1, M)
+    square = Q[:, diag, diag]  # beta_a^2 in [0, 1]
+    square = iv.Interval._make(np.minimum(square.lo, 0.0), np.maximum(square.hi, 0.0))
+    upper = np.triu_indices(M, 1)  # pairs a < b, including (0, b): the linear terms
+    pair = Q[:, upper[0], upper[1]] + Q[:, upper[1], upper[0]]  # beta_a beta_b (beta_0 = 1) in [-1, 1]
+    mag = pair.mag()
+    cross = iv.Interval._make(-mag, mag)
+    terms = iv.Interval._make(
+        np.concatenate([const.lo[:, None], square.lo, cross.lo], axis=1),
+        np.concatenate([const.hi[:, None], square.hi, cross.hi], axis=1),
+    )
+    return iv.isum(terms, axis=1) * 0.5
+
+
+def remainder_bound(
+    plant: SymbolicPlant,
+    z_star: np.ndarray,
+    c: np.ndarray,
+    G: np.ndarray,
+    r: np.ndarray,
+    method: str = "quadratic",
+    H_star: iv.Interval | None = None,
+) -> iv.Interval:
+    """An enclosure of the linearisation remainder `f(z) - f(z*) - J(z*) (z - z*)` over the zonotope
+    Z = {c + G beta + diag(r) gamma : beta, gamma in [-1, 1]} (outer approximation).
+
+    "box" is conservative linearisation's bound, `0.5 sum_jk H_ijk(B) D_j D_k` with the Hessians' interval H(B)
+    over the box B of Z and z*, and D = B - z*. "quadratic" also splits the Lagrange form as
+    `0.5 D^T H(z*) D + 0.5 D^T (H(xi) - H(z*)) D` (xi in B): the first term is bounded over the zonotope Z - z*
+    itself (its generators reduced to QUADRATIC_ORDER), which keeps the correlations between the variables that
+    a box loses, the second (of third order in the set's size) by intervals over B; the result is intersected
+    with the box bound, so it is never wider. The split is that of conservative polynomialisation (Althoff,
+    HSCC 2013), here without third derivatives.
+
+    Args:
+        plant: the plant; z_star: the expansion point (N,); c, G, r: the set (N,), (N, m), (N,).
+        method: "quadratic" or "box".
+        H_star: the Hessians' enclosure at z* (computed when None).
+    Returns:
+        (n,) intervals, one per state.
+    Raises:
+        _NoConvergence when a bound is not finite (the set left the dynamics' domain or overflowed).
+    """
+    spread = np.abs(G).sum(axis=1) + r
+    lo = np.minimum(iv.next_down(c - spread), z_star)
+    hi = np.maximum(iv.next_up(c + spread), z_star)
+    if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
+        raise _NoConvergence
+    box = iv.Interval(lo, hi)
+    try:
+        H = plant.hessian_interval(box)
+    except ValueError as exc:  # left the domain of a function (log, sqrt) or met a kink of abs
+        raise _NoConvergence(str(exc)) from None
+    D_box = box - iv.Interval(z_star)
+    L = _lagrange_remainder(H, D_box)
+    if method == "box":
+        return L
+    if H_star is None:
+        H_star = plant.hessian_interval(iv.Interval(z_star))
+    keep = r > 0
+    Gd = girard_generators(np.hstack([G, np.diag(r)[:, keep]]), QUADRATIC_ORDER)
+    offset = iv.Interval(c) - iv.Interval(z_star)
+    D = iv.Interval._make(
+        np.concatenate([offset.lo[:, None], Gd], axis=1), np.concatenate([offset.hi[:, None], Gd], axis=1)
+    )
+    H_mid = iv.Interval(
+        H_star.mid
+    )  # any fixed matrix keeps the split exact; H(z*) makes the rest third order
+    third = _lagrange_remainder(H - H_mid, D_box)  # H(xi) - H_mid for every xi in B
+    Q = _quadratic_form_bound(H_mid, D) + third
+    lo_q, hi_q = np.maximum(L.lo, Q.lo), np.minimum(L.hi, Q.hi)
+    if not (np.all(np.isfinite(lo_q)) and np.all(np.isfinite(hi_q))):
+        raise _NoConvergence
+    return iv.Interval(lo_q, hi_q)
+
+
 def _nl_step(
     plant: SymbolicPlant,
     c: np.ndarray,
@@ -652,19 +756,11 @@ def _nl_step(
         end_r = rp + _guard(end_c, end_G, gen_rad, rp, opts.float_guard)
         return seg_c, seg_G, seg_r, end_c, end_G, end_r
 
+    H_star = None if hess_zero or opts.remainder == "box" else plant.hessian_interval(iv.Interval(z_star))
+
     def remainder(seg_c, seg_G, seg_r):
-        """Interval enclosure of the Lagrange remainder of f over the segment's box (and z*)."""
-        spread = np.abs(seg_G).sum(axis=1) + seg_r
-        lo = np.minimum(iv.next_down(seg_c - spread), z_star)
-        hi = np.maximum(iv.next_up(seg_c + spread), z_star)
-        if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
-            raise _NoConvergence
-        try:
-            H = plant.hessian_interval(iv.Interval(lo, hi))
-        except ValueError as exc:  # left the domain of a function (log, sqrt) or met a kink of abs
-            raise _NoConvergence(str(exc)) from None
-        D = iv.Interval(lo, hi) - iv.Interval(z_star)
-        L = _lagrange_remainder(H, D)
+        """Enclosure of the Lagrange remainder of f over the segment (and z*)."""
+        L = remainder_bound(plant, z_star, seg_c, seg_G, seg_r, opts.remainder, H_star)
         return L.lo, L.hi
 
     if hess_zero:
@@ -715,11 +811,14 @@ def _discrete(plant: SymbolicPlant, g: _Gen, period: float, opts: FlowpipeOption
     V1 = J @ g.V
     L_lo, L_hi = np.zeros(n), np.zeros(n)
     if not plant.hessian_is_zero:
-        spread = np.abs(g.V) @ rad
-        box = iv.Interval(iv.next_down(z_star - spread), iv.next_up(z_star + spread))
-        H = plant.hessian_interval(box)
-        D = box - iv.Interval(z_star)
-        L = _lagrange_remainder(H, D)
+        # the set is z* + V (a - mid) with |a - mid| <= rad: a zonotope with generators V diag(rad)
+        try:
+            L = remainder_bound(plant, z_star, z_star, g.V * rad, np.zeros(len(z_star)), opts.remainder)
+        except _NoConvergence as exc:
+            why = f" ({exc})" if str(exc) else ""
+            raise ValueError(
+                f"discrete plant {plant.name!r}: the linearisation remainder is not finite on the set{why}"
+            ) from None
         L_lo, L_hi = L.lo, L.hi
         L_mid = 0.5 * (L_lo + L_hi)
         L_rad = iv.next_up(0.5 * (L_hi - L_lo))

@@ -83,10 +83,11 @@ def _assert_sound(fp: Flowpipe, p, x0, u, w, period, per_segment=4):
     return xs
 
 
+@pytest.mark.parametrize("remainder", ["quadratic", "box"])
 @pytest.mark.parametrize("name", plants.names())
-def test_flowpipe_contains_reference_trajectories(name):
+def test_flowpipe_contains_reference_trajectories(name, remainder):
     p, X, U, T = _problem(name)
-    fp = flowpipe(p, X, U, T)
+    fp = flowpipe(p, X, U, T, FlowpipeOptions(remainder=remainder))
     assert fp.times[0] == 0.0 and fp.times[-1] == T and np.all(np.diff(fp.times) > 0)
     assert len(fp.segments) == len(fp.times) - 1
     x0, u, w = _samples(p, X, U, 30, 30, seed=zlib.crc32(name.encode()))
@@ -298,10 +299,11 @@ def _euler_pendulum(dt=0.05):
     )
 
 
-def test_discrete_nonlinear_step_is_sound():
+@pytest.mark.parametrize("remainder", ["quadratic", "box"])
+def test_discrete_nonlinear_step_is_sound(remainder):
     p = _euler_pendulum()
     X, U = Box([1.0, 0.0], [1.175, 0.2]), Box([-0.5], [0.5])
-    fp = flowpipe(p, X, U, 0.05)
+    fp = flowpipe(p, X, U, 0.05, FlowpipeOptions(remainder=remainder))
     assert fp.method == "discrete" and len(fp.segments) == 1
     x0, u, w = _samples(p, X, U, 200, 50, seed=8)
     _assert_sound(fp, p, x0, u, w, 0.05)

@@ -1,0 +1,94 @@
+"""Tests of `nncs.dynamics.flowpipe.remainder_bound`: the linearisation remainder f(z) - f(z*) - J(z*)(z - z*)
+of sampled points of random zonotopes lies in both bounds ("box" and "quadratic"), the quadratic one is close to
+the sampled range on a correlated set where the box one is not, and both refuse a set outside the domain."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nncs import plants
+from nncs.dynamics.flowpipe import FlowpipeOptions, remainder_bound
+from nncs.dynamics.symbolic import SymbolicPlant
+
+NONLINEAR = ["pendulum", "van_der_pol", "double_pendulum", "unicycle", "quad", "tora", "cartpole", "acc"]
+
+
+def _remainders(plant, z_star, pts):
+    """f(z) - f(z*) - J(z*)(z - z*) at the points (float evaluation)."""
+    f0, J = plant.linearize(z_star)
+    f0, J = np.asarray(f0), np.asarray(J)
+    fz = np.array([np.asarray(plant.f_joint(z)) for z in pts])
+    return fz - f0 - (pts - z_star) @ J.T
+
+
+def _zonotope(plant, rng, scale):
+    """A random zonotope in z = [x; u; w] about the plant's example point: centre, generators, box radii."""
+    ex = plants.example(plant.name)
+    dl, du = plant.disturbance_box
+    lo = np.concatenate([ex["state_lower"], ex["input_lower"], dl])
+    hi = np.concatenate([ex["state_upper"], ex["input_upper"], du])
+    N = lo.size
+    c = rng.uniform(lo, hi)
+    G = rng.normal(size=(N, 2 * N)) * scale * (hi - lo + 1e-3)[:, None] / N
+    r = rng.uniform(0, scale, size=N) * (hi - lo + 1e-3) / 4
+    return c, G, r
+
+
+def _points(rng, c, G, r, k):
+    beta = rng.choice([-1.0, 1.0], size=(k, G.shape[1])) * rng.uniform(0.5, 1.0, size=(k, G.shape[1]))
+    gamma = rng.uniform(-1.0, 1.0, size=(k, len(r)))
+    return c + beta @ G.T + gamma * r
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    name=st.sampled_from(NONLINEAR),
+    seed=st.integers(0, 2**31 - 1),
+    scale=st.sampled_from([0.05, 0.3, 1.0]),
+    offset=st.floats(0.0, 0.5),
+)
+def test_sampled_remainders_lie_in_both_bounds(name, seed, scale, offset):
+    plant = plants.get(name)
+    rng = np.random.default_rng(seed)
+    c, G, r = _zonotope(plant, rng, scale)
+    z_star = c + offset * G[:, 0]  # the expansion point need not be the centre (the flowpipe's is not)
+    pts = np.vstack([_points(rng, c, G, r, 300), z_star])
+    R = _remainders(plant, z_star, pts)
+    slack = 1e-9 * (1.0 + np.abs(R).max(axis=0))
+    for method in ("box", "quadratic"):
+        L = remainder_bound(plant, z_star, c, G, r, method)
+        assert np.all(R >= L.lo - slack) and np.all(R <= L.hi + slack), (name, method)
+    box, quad = remainder_bound(plant, z_star, c, G, r, "box"), remainder_bound(plant, z_star, c, G, r)
+    assert np.all(quad.lo >= box.lo) and np.all(quad.hi <= box.hi)  # intersected with the box bound
+
+
+def test_on_a_correlated_set_the_quadratic_bound_is_near_the_sampled_range_and_the_box_one_is_not():
+    # x' = x y over a thin diagonal set y = -x: the remainder (x - x*)(y - y*) = -d^2 in [-0.01, 0]
+    plant = SymbolicPlant(["x", "y"], [], ["x*y", "0"], name="product")
+    c, G, r = np.zeros(2), np.array([[0.1], [-0.1]]), np.zeros(2)
+    pts = c + np.linspace(-1, 1, 201)[:, None] * G[:, 0]
+    R = _remainders(plant, c, pts)[:, 0]
+    sampled = R.max() - R.min()
+    quad = remainder_bound(plant, c, c, G, r)
+    box = remainder_bound(plant, c, c, G, r, "box")
+    assert quad.lo[0] <= R.min() and R.max() <= quad.hi[0]
+    assert quad.width()[0] <= 1.01 * sampled + 1e-15
+    assert box.width()[0] >= 1.9 * sampled  # the box [-0.1, 0.1]^2 gives [-0.01, 0.01]
+
+
+def test_the_remainder_option_is_checked():
+    with pytest.raises(ValueError, match="remainder"):
+        FlowpipeOptions(remainder="cubic")
+
+
+def test_a_hessian_that_varies_over_the_set_is_covered_by_the_third_order_term():
+    # x' = x^3 about x* = 0: the Hessian 6x is 0 at x* and the remainder is d^3, exactly [-1, 1] on [-1, 1]
+    plant = SymbolicPlant(["x"], [], ["x**3"], name="cubic")
+    c, G, r = np.zeros(1), np.array([[0.6]]), np.array([0.4])
+    pts = np.linspace(-1, 1, 101)[:, None]
+    R = _remainders(plant, np.zeros(1), pts)[:, 0]
+    for method in ("box", "quadratic"):
+        L = remainder_bound(plant, np.zeros(1), c, G, r, method)
+        assert L.lo[0] <= -1.0 and 1.0 <= L.hi[0], method
+        assert np.all((L.lo[0] <= R) & (R <= L.hi[0]))
