@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nncs.dynamics.flowpipe import MAX_SUB_INTERVALS
+from nncs.dynamics.flowpipe import MAX_SUB_INTERVALS, REMAINDERS
 from nncs.suggest import did_you_mean
 
 SET_TYPES = ("auto", "star", "zonotope")
@@ -164,6 +164,9 @@ class Options:
         time_step: flowpipe sub-interval length in seconds; None: period / substeps.
         substeps: flowpipe sub-intervals per control period when time_step is None.
         zonotope_order: zonotopes are reduced (Girard) to at most order * dim generators each period.
+        remainder: nonlinear plants: the flowpipe's linearisation remainder bound, "quadratic" (its
+            second-order part over the set's zonotope; tighter) or "box" (interval Hessians over the set's
+            box); see nncs.dynamics.flowpipe.remainder_bound.
         max_star_vars: a state star with more predicate variables is replaced by an outer zonotope of
             `zonotope_order` (as a star) before the next period.
         max_sets: exact-star: abort (unknown) when the union holds more sets than this.
@@ -196,6 +199,7 @@ class Options:
     time_step: float | None = None
     substeps: int = 10
     zonotope_order: float = 50.0
+    remainder: str = "quadratic"
     max_star_vars: int = 3000
     max_sets: int = 1000
     split_budget: int = 64
@@ -214,6 +218,8 @@ class Options:
             raise ValueError(f"options.set_type must be one of {SET_TYPES}, got {self.set_type!r}")
         if self.nn_method not in NN_METHODS:
             raise ValueError(f"options.nn_method must be one of {NN_METHODS}, got {self.nn_method!r}")
+        if self.remainder not in REMAINDERS:
+            raise ValueError(f"options.remainder must be one of {REMAINDERS}, got {self.remainder!r}")
         if self.split_rule not in SPLIT_RULES:
             raise ValueError(f"options.split_rule must be one of {SPLIT_RULES}, got {self.split_rule!r}")
         if self.nn_bounds not in ("auto", "lp", "estimate"):

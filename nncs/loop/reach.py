@@ -210,7 +210,11 @@ def reach(
         check_time=check,
     )
     fp_opts = FlowpipeOptions(
-        time_step=opts.time_step, substeps=opts.substeps, zonotope_order=opts.zonotope_order, check_time=check
+        time_step=opts.time_step,
+        substeps=opts.substeps,
+        zonotope_order=opts.zonotope_order,
+        remainder=opts.remainder,
+        check_time=check,
     )
     result = ReachResult(system, initial_set, int(steps))
     current = [_next_state(initial_set, set_type, opts)]

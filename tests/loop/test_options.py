@@ -1,5 +1,6 @@
 """Options (nncs/loop/options.py): every numeric field refuses values that are not finite numbers, huge ints too."""
 
+import numpy as np
 import pytest
 
 from nncs.loop.options import Options
@@ -18,3 +19,32 @@ def test_timeout_must_be_positive(value):
     with pytest.raises(ValueError, match="timeout"):
         Options(timeout=value)
     assert Options(timeout=2.5).timeout == 2.5 and Options().timeout is None
+
+
+def test_the_remainder_option_is_checked_and_reaches_the_flowpipe(monkeypatch):
+    with pytest.raises(ValueError, match="remainder"):
+        Options(remainder="cubic")
+    import sys
+
+    import nncs
+    from nncs.sets import Box
+
+    reach_module = sys.modules["nncs.loop.reach"]
+    seen = []
+    real = reach_module.flowpipe
+
+    def spy(plant, joint, inputs, period, fp_opts):
+        seen.append(fp_opts.remainder)
+        return real(plant, joint, inputs, period, fp_opts)
+
+    monkeypatch.setattr(reach_module, "flowpipe", spy)
+    from nncs import plants
+    from nncs.loop.system import ClosedLoop
+    from nncs.nn.network import Linear, Network
+
+    controller = Network([Linear(np.array([[-1.0, -1.0]]), np.zeros(1))])
+    system = ClosedLoop(plants.get("pendulum"), controller, 0.1)
+    for remainder in ("box", "quadratic"):
+        seen.clear()
+        nncs.reach(system, Box([1.0, 0.0], [1.05, 0.05]), 1, Options(remainder=remainder))
+        assert seen == [remainder]
