@@ -157,9 +157,7 @@ class LinearProgram:
         h.changeColsCost(self.nvars, np.arange(self.nvars, dtype=np.int32), c)
         h.run()
         status = h.getModelStatus()
-        if status not in _DEFINITE or status == highspy.HighsModelStatus.kInfeasible:
-            # a warm start gone wrong (status Unknown, or a basis that HiGHS' tolerances call infeasible on a
-            # badly scaled but non-empty polytope): solve again from scratch before believing it
+        if status not in _DEFINITE:  # a warm start gone wrong (e.g. status Unknown): solve again from scratch
             h.clearSolver()
             h.run()
             status = h.getModelStatus()
