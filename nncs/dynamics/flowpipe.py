@@ -641,6 +641,15 @@ def _quadratic_form_bound(H: iv.Interval, D: iv.Interval) -> iv.Interval:
     return iv.isum(terms, axis=1) * 0.5
 
 
+def _hessian_at(plant: SymbolicPlant, z: np.ndarray) -> np.ndarray:
+    """The Hessians d^2 f_i / dz_j dz_k at the point z, (n, N, N): the midpoint of their interval enclosure
+    there (the quadratic remainder needs a fixed matrix near them, not an enclosure)."""
+    try:
+        return plant.hessian_interval(iv.Interval(z)).mid
+    except ValueError as exc:  # z left the domain of a function (log, sqrt) or sits on a kink of abs
+        raise _NoConvergence(str(exc)) from None
+
+
 def remainder_bound(
     plant: SymbolicPlant,
     z_star: np.ndarray,
@@ -648,7 +657,7 @@ def remainder_bound(
     G: np.ndarray,
     r: np.ndarray,
     method: str = "quadratic",
-    H_star: iv.Interval | None = None,
+    H_mid: np.ndarray | None = None,
 ) -> iv.Interval:
     """An enclosure of the linearisation remainder `f(z) - f(z*) - J(z*) (z - z*)` over the zonotope
     Z = {c + G beta + diag(r) gamma : beta, gamma in [-1, 1]} (outer approximation).
@@ -664,7 +673,8 @@ def remainder_bound(
     Args:
         plant: the plant; z_star: the expansion point (N,); c, G, r: the set (N,), (N, m), (N,).
         method: "quadratic" or "box".
-        H_star: the Hessians' enclosure at z* (computed when None).
+        H_mid: the fixed matrices (n, N, N) of the quadratic term, the Hessians at z* (computed when None; any
+            matrices keep the split exact, those at z* make the rest of third order).
     Returns:
         (n,) intervals, one per state.
     Raises:
@@ -684,19 +694,17 @@ def remainder_bound(
     L = _lagrange_remainder(H, D_box)
     if method == "box":
         return L
-    if H_star is None:
-        H_star = plant.hessian_interval(iv.Interval(z_star))
+    if H_mid is None:
+        H_mid = _hessian_at(plant, z_star)
     keep = r > 0
     Gd = girard_generators(np.hstack([G, np.diag(r)[:, keep]]), QUADRATIC_ORDER)
     offset = iv.Interval(c) - iv.Interval(z_star)
     D = iv.Interval._make(
         np.concatenate([offset.lo[:, None], Gd], axis=1), np.concatenate([offset.hi[:, None], Gd], axis=1)
     )
-    H_mid = iv.Interval(
-        H_star.mid
-    )  # any fixed matrix keeps the split exact; H(z*) makes the rest third order
-    third = _lagrange_remainder(H - H_mid, D_box)  # H(xi) - H_mid for every xi in B
-    Q = _quadratic_form_bound(H_mid, D) + third
+    H_fixed = iv.Interval(H_mid)
+    third = _lagrange_remainder(H - H_fixed, D_box)  # H(xi) - H_mid for every xi in B
+    Q = _quadratic_form_bound(H_fixed, D) + third
     lo_q, hi_q = np.maximum(L.lo, Q.lo), np.minimum(L.hi, Q.hi)
     if not (np.all(np.isfinite(lo_q)) and np.all(np.isfinite(hi_q))):
         raise _NoConvergence
@@ -756,11 +764,11 @@ def _nl_step(
         end_r = rp + _guard(end_c, end_G, gen_rad, rp, opts.float_guard)
         return seg_c, seg_G, seg_r, end_c, end_G, end_r
 
-    H_star = None if hess_zero or opts.remainder == "box" else plant.hessian_interval(iv.Interval(z_star))
+    H_mid = None if hess_zero or opts.remainder == "box" else _hessian_at(plant, z_star)  # once per sub-step
 
     def remainder(seg_c, seg_G, seg_r):
         """Enclosure of the Lagrange remainder of f over the segment (and z*)."""
-        L = remainder_bound(plant, z_star, seg_c, seg_G, seg_r, opts.remainder, H_star)
+        L = remainder_bound(plant, z_star, seg_c, seg_G, seg_r, opts.remainder, H_mid)
         return L.lo, L.hi
 
     if hess_zero:
@@ -816,8 +824,8 @@ def _discrete(plant: SymbolicPlant, g: _Gen, period: float, opts: FlowpipeOption
             L = remainder_bound(plant, z_star, z_star, g.V * rad, np.zeros(len(z_star)), opts.remainder)
         except _NoConvergence as exc:
             why = f" ({exc})" if str(exc) else ""
-            raise ValueError(
-                f"discrete plant {plant.name!r}: the linearisation remainder is not finite on the set{why}"
+            raise RuntimeError(  # as the continuous path: a failed reach, which verify counts as not proven
+                f"discrete plant {plant.name!r}: the linearisation remainder could not be bounded on the set{why}"
             ) from None
         L_lo, L_hi = L.lo, L.hi
         L_mid = 0.5 * (L_lo + L_hi)

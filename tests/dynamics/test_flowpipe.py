@@ -403,3 +403,10 @@ def test_abs_dynamics_away_from_the_kink_are_bounded_and_across_it_give_a_clear_
     # a set that straddles the kink of abs: no finite Lagrange remainder, so no flowpipe (never a wrong one)
     with pytest.raises(RuntimeError, match="kink of abs"):
         flowpipe(p, Box([-0.5], [1.0]), Box([0.0], [0.1]), 0.1)
+
+
+def test_a_discrete_step_whose_set_leaves_the_domain_fails_as_a_reach_failure():
+    # x+ = sqrt(x) on x in [-1, 1]: the Hessian is undefined below 0; verify counts a RuntimeError as not proven
+    p = SymbolicPlant(["x"], ["u"], ["sqrt(x) + u"], time="discrete", name="root_map")
+    with pytest.raises(RuntimeError, match="root_map"):
+        flowpipe(p, Box([-1.0], [1.0]), Box([0.0], [0.0]), 1.0)

@@ -1,9 +1,16 @@
 """Options (nncs/loop/options.py): every numeric field refuses values that are not finite numbers, huge ints too."""
 
+import sys
+
 import numpy as np
 import pytest
 
+import nncs
+from nncs import plants
 from nncs.loop.options import Options
+from nncs.loop.system import ClosedLoop
+from nncs.nn.network import Linear, Network
+from nncs.sets import Box
 
 
 @pytest.mark.parametrize("field", ["time_step", "zonotope_order", "fit_tol", "timeout"])
@@ -24,11 +31,6 @@ def test_timeout_must_be_positive(value):
 def test_the_remainder_option_is_checked_and_reaches_the_flowpipe(monkeypatch):
     with pytest.raises(ValueError, match="remainder"):
         Options(remainder="cubic")
-    import sys
-
-    import nncs
-    from nncs.sets import Box
-
     reach_module = sys.modules["nncs.loop.reach"]
     seen = []
     real = reach_module.flowpipe
@@ -38,10 +40,6 @@ def test_the_remainder_option_is_checked_and_reaches_the_flowpipe(monkeypatch):
         return real(plant, joint, inputs, period, fp_opts)
 
     monkeypatch.setattr(reach_module, "flowpipe", spy)
-    from nncs import plants
-    from nncs.loop.system import ClosedLoop
-    from nncs.nn.network import Linear, Network
-
     controller = Network([Linear(np.array([[-1.0, -1.0]]), np.zeros(1))])
     system = ClosedLoop(plants.get("pendulum"), controller, 0.1)
     for remainder in ("box", "quadratic"):
