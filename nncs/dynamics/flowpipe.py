@@ -21,7 +21,7 @@ from nncs.sets.zonotope import girard_generators
 __all__ = ["FlowpipeOptions", "Flowpipe", "flowpipe", "remainder_bound", "METHODS", "REMAINDERS"]
 
 METHODS = ("auto", "linear", "nonlinear")
-REMAINDERS = ("quadratic", "box")
+REMAINDERS = ("quadratic", "cubic", "box")
 
 MAX_SUB_INTERVALS = 10_000
 """Most sub-intervals of one flowpipe period (substeps, period / time_step, or the more a stiff linear plant needs):
@@ -58,7 +58,9 @@ class FlowpipeOptions:
             variables a Star gains per period; None keeps them (up to zonotope_order).
         remainder: nonlinear and discrete methods: how the linearisation remainder is bounded: "quadratic"
             (default: its second-order part over the set's zonotope, the rest by intervals; see
-            `remainder_bound`) or "box" (interval Hessians over the set's box, conservative linearisation).
+            `remainder_bound`), "cubic" (also the third-order part over the zonotope, the rest by intervals;
+            tighter on strongly nonlinear plants, slower) or "box" (interval Hessians over the set's box,
+            conservative linearisation).
         check_time: called before every sub-step; it raises (e.g. at a time limit) to stop the computation.
             None: never interrupted. Not part of equality.
 
@@ -641,13 +643,88 @@ def _quadratic_form_bound(H: iv.Interval, D: iv.Interval) -> iv.Interval:
     return iv.isum(terms, axis=1) * 0.5
 
 
-def _hessian_at(plant: SymbolicPlant, z: np.ndarray) -> np.ndarray:
-    """The Hessians d^2 f_i / dz_j dz_k at the point z, (n, N, N): the midpoint of their interval enclosure
-    there (the quadratic remainder needs a fixed matrix near them, not an enclosure)."""
+@dataclass(frozen=True)
+class Expansion:
+    """The fixed derivatives of the polynomial part of a remainder bound at its expansion point z*.
+
+    Attributes:
+        H_mid: (n, N, N) fixed matrices of the quadratic term (the midpoints of the Hessians' enclosure at z*).
+        H_err: None, or (cubic bound) the enclosure of H(z*) - H_mid (a few ulps wide): the cubic split
+            needs the exact Hessian at z*, which lies in H_mid + H_err.
+        T_mid: None, or (cubic bound) the fixed (n, N, N, N) tensors of the cubic term (the midpoints of the
+            third derivatives' enclosure at z*).
+    """
+
+    H_mid: np.ndarray
+    H_err: iv.Interval | None = None
+    T_mid: np.ndarray | None = None
+
+
+def expansion_at(plant: SymbolicPlant, z: np.ndarray, method: str = "quadratic") -> Expansion:
+    """The fixed derivatives at the point z that remainder bound `method` ("quadratic" or "cubic") expands in.
+
+    Raises:
+        _NoConvergence when z is outside the dynamics' domain (log, sqrt) or on a kink of abs."""
     try:
-        return plant.hessian_interval(iv.Interval(z)).mid
+        H = plant.hessian_interval(iv.Interval(z))
+        if method != "cubic" or plant.third_derivatives_are_zero:
+            return Expansion(H.mid)
+        T = plant.third_interval(iv.Interval(z))
     except ValueError as exc:  # z left the domain of a function (log, sqrt) or sits on a kink of abs
         raise _NoConvergence(str(exc)) from None
+    H_mid = H.mid
+    return Expansion(H_mid, H - iv.Interval(H_mid), T.mid)
+
+
+_SIXTH = iv.Interval(1.0) / iv.Interval(6.0)  # an enclosure of 1/6, which no float is
+
+_MONOMIAL_RANGES: dict[int, tuple[np.ndarray, int, np.ndarray, np.ndarray]] = {}
+
+
+def _cubic_monomials(M: int) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
+    """For w = (1, beta) of length M: the group of every (a, b, c) (its sorted triple), the number of groups,
+    and the bounds of each group's monomial w_a w_b w_c over beta in [-1, 1]^(M-1): [1, 1] for the constant,
+    [0, 1] for a square beta_a^2 (times w_0 = 1), else [-1, 1] (an odd power of some beta_a)."""
+    if M not in _MONOMIAL_RANGES:
+        a, b, c = (x.ravel() for x in np.meshgrid(*(np.arange(M),) * 3, indexing="ij"))
+        triples = np.sort(np.stack([a, b, c]), axis=0)
+        unique, group = np.unique(triples, axis=1, return_inverse=True)
+        x, y, z = unique
+        constant = (x == 0) & (y == 0) & (z == 0)
+        square = (x == 0) & (y == z) & (y > 0)
+        lo = np.where(constant, 1.0, np.where(square, 0.0, -1.0))
+        _MONOMIAL_RANGES[M] = (group.ravel(), unique.shape[1], lo, np.ones_like(lo))
+    return _MONOMIAL_RANGES[M]
+
+
+def _cubic_form_bound(T: iv.Interval, D: iv.Interval) -> iv.Interval:
+    """Bound of `(1/6) T_i[Dw, Dw, Dw]` over w = (1, beta), beta in [-1, 1]^m, per row i (outer).
+
+    Args:
+        T: (n, N, N, N) interval tensors; D: (N, 1 + m) interval columns, the offset first, then the generators.
+    Returns:
+        (n,) intervals containing `(1/6) sum_jkl T_ijkl y_j y_k y_l`, y = d + G beta, for every beta in the box
+        and every tensor in T (interval arithmetic, outward rounded; the monomials of beta are grouped first).
+    """
+    n, M = T.shape[0], D.shape[1]
+    T_l = iv.isum(T[..., None] * D[None, None, None], axis=3)  # (n, N, N, M): over l
+    T_kl = iv.isum(T_l[:, :, :, None, :] * D[None, None, :, :, None], axis=2)  # (n, N, M, M): over k
+    C = iv.isum(T_kl[:, :, None] * D[None, :, :, None, None], axis=1)  # (n, M, M, M): over j
+    group, size, mono_lo, mono_hi = _cubic_monomials(M)
+    rows = np.repeat(np.arange(n), group.size)
+    coef = iv.isum_by(C.lo.ravel(), C.hi.ravel(), rows * size + np.tile(group, n), n * size)
+    terms = iv.Interval._make(coef.lo.reshape(n, size), coef.hi.reshape(n, size)) * iv.Interval._make(
+        mono_lo, mono_hi
+    )
+    return iv.isum(terms, axis=1) * _SIXTH
+
+
+def _cubic_lagrange(T: iv.Interval, D: iv.Interval) -> iv.Interval:
+    """`(1/6) sum_jkl T_ijkl D_j D_k D_l` over the box D (outer, interval arithmetic)."""
+    Dj = iv.Interval._make(D.lo[:, None, None], D.hi[:, None, None])
+    Dk = iv.Interval._make(D.lo[None, :, None], D.hi[None, :, None])
+    Dl = iv.Interval._make(D.lo[None, None, :], D.hi[None, None, :])
+    return iv.isum(T * (Dj * Dk * Dl), axis=(1, 2, 3)) * _SIXTH
 
 
 def remainder_bound(
@@ -657,7 +734,7 @@ def remainder_bound(
     G: np.ndarray,
     r: np.ndarray,
     method: str = "quadratic",
-    H_mid: np.ndarray | None = None,
+    expansion: Expansion | None = None,
 ) -> iv.Interval:
     """An enclosure of the linearisation remainder `f(z) - f(z*) - J(z*) (z - z*)` over the zonotope
     Z = {c + G beta + diag(r) gamma : beta, gamma in [-1, 1]} (outer approximation).
@@ -666,15 +743,17 @@ def remainder_bound(
     over the box B of Z and z*, and D = B - z*. "quadratic" also splits the Lagrange form as
     `0.5 D^T H(z*) D + 0.5 D^T (H(xi) - H(z*)) D` (xi in B): the first term is bounded over the zonotope Z - z*
     itself (its generators reduced to QUADRATIC_ORDER), which keeps the correlations between the variables that
-    a box loses, the second (of third order in the set's size) by intervals over B; the result is intersected
-    with the box bound, so it is never wider. The split is that of conservative polynomialisation (Althoff,
-    HSCC 2013), here without third derivatives.
+    a box loses, the second (of third order in the set's size) by intervals over B. "cubic" goes one order
+    further, `0.5 H(z*)[D, D] + (1/6) T(z*)[D, D, D] + (1/6) (T(xi) - T(z*))[D, D, D]` with the third derivatives
+    T: both polynomial terms over the zonotope, the rest (of fourth order) by intervals over B. Each result is
+    intersected with the lower-order bounds, so it is never wider than they are. The split is that of
+    conservative polynomialisation (Althoff, HSCC 2013).
 
     Args:
         plant: the plant; z_star: the expansion point (N,); c, G, r: the set (N,), (N, m), (N,).
-        method: "quadratic" or "box".
-        H_mid: the fixed matrices (n, N, N) of the quadratic term, the Hessians at z* (computed when None; any
-            matrices keep the split exact, those at z* make the rest of third order).
+        method: "quadratic", "cubic" or "box".
+        expansion: the fixed derivatives at z* (`expansion_at(plant, z_star, method)`, computed when None; any
+            fixed matrices keep the quadratic split exact, those at z* make its rest of third order).
     Returns:
         (n,) intervals, one per state.
     Raises:
@@ -688,24 +767,34 @@ def remainder_bound(
     box = iv.Interval(lo, hi)
     try:
         H = plant.hessian_interval(box)
+        T = plant.third_interval(box) if method == "cubic" and not plant.third_derivatives_are_zero else None
     except ValueError as exc:  # left the domain of a function (log, sqrt) or met a kink of abs
         raise _NoConvergence(str(exc)) from None
     D_box = box - iv.Interval(z_star)
     L = _lagrange_remainder(H, D_box)
     if method == "box":
         return L
-    if H_mid is None:
-        H_mid = _hessian_at(plant, z_star)
+    if expansion is None:
+        expansion = expansion_at(plant, z_star, method)
     keep = r > 0
     Gd = girard_generators(np.hstack([G, np.diag(r)[:, keep]]), QUADRATIC_ORDER)
     offset = iv.Interval(c) - iv.Interval(z_star)
     D = iv.Interval._make(
         np.concatenate([offset.lo[:, None], Gd], axis=1), np.concatenate([offset.hi[:, None], Gd], axis=1)
     )
-    H_fixed = iv.Interval(H_mid)
-    third = _lagrange_remainder(H - H_fixed, D_box)  # H(xi) - H_mid for every xi in B
-    Q = _quadratic_form_bound(H_fixed, D) + third
-    lo_q, hi_q = np.maximum(L.lo, Q.lo), np.minimum(L.hi, Q.hi)
+    H_fixed = iv.Interval(expansion.H_mid)
+    quadratic = _quadratic_form_bound(H_fixed, D)
+    bounds = [L, quadratic + _lagrange_remainder(H - H_fixed, D_box)]  # H(xi) - H_mid for every xi in B
+    if T is not None and expansion.T_mid is not None:
+        T_fixed = iv.Interval(expansion.T_mid)
+        bounds.append(
+            quadratic
+            + _lagrange_remainder(expansion.H_err, D_box)  # the exact H(z*) is H_mid + H_err
+            + _cubic_form_bound(T_fixed, D)
+            + _cubic_lagrange(T - T_fixed, D_box)  # T(xi) - T_mid for every xi in B
+        )
+    lo_q = np.max([b.lo for b in bounds], axis=0)
+    hi_q = np.min([b.hi for b in bounds], axis=0)
     if not (np.all(np.isfinite(lo_q)) and np.all(np.isfinite(hi_q))):
         raise _NoConvergence
     return iv.Interval(lo_q, hi_q)
@@ -764,11 +853,12 @@ def _nl_step(
         end_r = rp + _guard(end_c, end_G, gen_rad, rp, opts.float_guard)
         return seg_c, seg_G, seg_r, end_c, end_G, end_r
 
-    H_mid = None if hess_zero or opts.remainder == "box" else _hessian_at(plant, z_star)  # once per sub-step
+    # the fixed derivatives at z*, once per sub-step
+    fixed = None if hess_zero or opts.remainder == "box" else expansion_at(plant, z_star, opts.remainder)
 
     def remainder(seg_c, seg_G, seg_r):
         """Enclosure of the Lagrange remainder of f over the segment (and z*)."""
-        L = remainder_bound(plant, z_star, seg_c, seg_G, seg_r, opts.remainder, H_mid)
+        L = remainder_bound(plant, z_star, seg_c, seg_G, seg_r, opts.remainder, fixed)
         return L.lo, L.hi
 
     if hess_zero:

@@ -5,6 +5,8 @@ A `SymbolicPlant` is x' = f(x, u, w) (continuous) or x+ = f(x, u, w) (discrete),
 
 from __future__ import annotations
 
+import itertools
+
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -622,49 +624,74 @@ class SymbolicPlant(Memoizing):
         Outer approximation (interval arithmetic, outward rounded)."""
         return self._f_program(z)
 
-    @cached_property
-    def _hessian_entries(self) -> tuple[list[tuple[int, int, int]], IntervalProgram | None]:
+    def _derivative_entries(self, order: int) -> tuple[np.ndarray, IntervalProgram | None]:
+        """The nonzero partial derivatives of `order` (2 or 3) of every f_i, one per sorted index tuple
+        (i, j <= k [<= l]), with the interval program that evaluates them."""
+        V = self.variables
         entries, exprs = [], []
+
+        def walk(i: int, expr, index: tuple[int, ...]) -> None:
+            if len(index) == order:
+                entries.append((i, *index))
+                exprs.append(expr)
+                return
+            for j in range(index[-1] if index else 0, len(V)):
+                d = sp.diff(expr, V[j])
+                if d != 0:
+                    walk(i, d, index + (j,))
+
         for i, e in enumerate(self.dynamics):
-            for j, zj in enumerate(self.variables):
-                dj = sp.diff(e, zj)
-                if dj == 0:
-                    continue
-                for k in range(j, len(self.variables)):
-                    djk = sp.diff(dj, self.variables[k])
-                    if djk != 0:
-                        entries.append((i, j, k))
-                        exprs.append(djk)
+            walk(i, e, ())
+        what = "second" if order == 2 else "third"
         where = (
-            f"the second derivatives of the dynamics of {self.name!r} (the nonlinear flowpipe's Lagrange "
-            f"remainder needs twice-differentiable dynamics)"
+            f"the {what} derivatives of the dynamics of {self.name!r} (the nonlinear flowpipe's remainder needs "
+            f"{'twice' if order == 2 else 'three times'}-differentiable dynamics)"
         )
-        return entries, (IntervalProgram(exprs, self.variables, where, derivatives=True) if exprs else None)
+        prog = IntervalProgram(exprs, V, where, derivatives=True) if exprs else None
+        return np.array(entries, dtype=int).reshape(-1, order + 1), prog
+
+    @cached_property
+    def _hessian_entries(self) -> tuple[np.ndarray, IntervalProgram | None]:
+        return self._derivative_entries(2)
+
+    @cached_property
+    def _third_entries(self) -> tuple[np.ndarray, IntervalProgram | None]:
+        return self._derivative_entries(3)
 
     @property
     def hessian_is_zero(self) -> bool:
         """True when every second derivative of f is identically zero (f affine)."""
-        return not self._hessian_entries[0]
+        return not len(self._hessian_entries[0])
+
+    @property
+    def third_derivatives_are_zero(self) -> bool:
+        """True when every third derivative of f is identically zero (f at most quadratic)."""
+        return self.hessian_is_zero or not len(self._third_entries[0])
+
+    def _symmetric_interval(self, z: iv.Interval, order: int) -> iv.Interval:
+        N = self.n_joint
+        if z.shape[0] != N:
+            raise ValueError(f"derivative interval: box has {z.shape[0]} variables, plant has {N}")
+        tail = z.shape[1:]
+        shape = (self.n_states,) + (N,) * order + tail
+        lo, hi = np.zeros(shape), np.zeros(shape)
+        entries, prog = self._hessian_entries if order == 2 else self._third_entries
+        if prog is not None:
+            vals = prog(z)
+            for perm in set(itertools.permutations(range(1, order + 1))):  # every ordering of the indices
+                index = (entries[:, 0],) + tuple(entries[:, p] for p in perm)
+                lo[index], hi[index] = vals.lo, vals.hi
+        return iv.Interval(lo, hi)
 
     def hessian_interval(self, z: iv.Interval) -> iv.Interval:
         """An enclosure of the Hessians d^2 f_i/dz_j dz_k over the box z = [x; u; w], shape (n, N, N).
         Outer approximation (interval arithmetic on the symbolic second derivatives, outward rounded)."""
-        N = self.n_joint
-        if z.shape[0] != N:
-            raise ValueError(f"hessian_interval: box has {z.shape[0]} variables, plant has {N}")
-        tail = z.shape[1:]
-        lo = np.zeros((self.n_states, N, N) + tail)
-        hi = np.zeros((self.n_states, N, N) + tail)
-        entries, prog = self._hessian_entries
-        if prog is not None:
-            vals = prog(z)
-            idx = np.array(entries)
-            i, j, k = idx[:, 0], idx[:, 1], idx[:, 2]
-            lo[i, j, k] = vals.lo
-            hi[i, j, k] = vals.hi
-            lo[i, k, j] = vals.lo
-            hi[i, k, j] = vals.hi
-        return iv.Interval(lo, hi)
+        return self._symmetric_interval(z, 2)
+
+    def third_interval(self, z: iv.Interval) -> iv.Interval:
+        """An enclosure of the third derivatives d^3 f_i/dz_j dz_k dz_l over the box z = [x; u; w], shape
+        (n, N, N, N). Outer approximation (interval arithmetic on the symbolic derivatives, outward rounded)."""
+        return self._symmetric_interval(z, 3)
 
     @property
     def disturbance_box(self) -> tuple[np.ndarray, np.ndarray] | None:

@@ -165,8 +165,9 @@ class Options:
         substeps: flowpipe sub-intervals per control period when time_step is None.
         zonotope_order: zonotopes are reduced (Girard) to at most order * dim generators each period.
         remainder: nonlinear plants: the flowpipe's linearisation remainder bound, "quadratic" (its
-            second-order part over the set's zonotope; tighter) or "box" (interval Hessians over the set's
-            box); see nncs.dynamics.flowpipe.remainder_bound.
+            second-order part over the set's zonotope; tighter than "box"), "cubic" (the third-order part too;
+            tighter still on strongly nonlinear plants such as the double pendulum, and slower) or "box"
+            (interval Hessians over the set's box); see nncs.dynamics.flowpipe.remainder_bound.
         max_star_vars: a state star with more predicate variables is replaced by an outer zonotope of
             `zonotope_order` (as a star) before the next period.
         max_sets: exact-star: abort (unknown) when the union holds more sets than this.
