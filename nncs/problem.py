@@ -330,6 +330,13 @@ def _options(raw: dict, where: str) -> Options:
                 f"{where}.preset: unknown preset {_short(preset)}{hint} (known: {', '.join(sorted(PRESETS))})"
             )
     for key, value in raw.items():
+        if key == "initial_split" and isinstance(value, list):
+            for i, count in enumerate(value):
+                if not isinstance(count, int) or isinstance(count, bool):
+                    raise ProblemError(
+                        f"{where}.initial_split[{i}]: expected an integer, got {_kind_name(count)} {_short(count)}"
+                    )
+            continue
         if isinstance(value, (dict, list)):
             raise ProblemError(
                 f"{where}.{key}: expected a number, a string or true/false, "

@@ -265,11 +265,41 @@ def _split(part: Box, initial: Box) -> list[Box]:
     return part.split(int(np.argmax(width)))
 
 
+def initial_parts(problem: Problem, options: Options) -> list[Box]:
+    """The parts verify starts from: the initial box, or its grid of `options.initial_split` equal parts (their
+    union is exactly the box: neighbours share their cut values), in row-major order (the last state fastest).
+
+    Raises:
+        ValueError when the grid has not one count per state, or cuts a state whose initial interval is a point.
+    """
+    grid = options.initial_split
+    if grid is None:
+        return [problem.initial]
+    names = problem.system.plant.state_names
+    if len(grid) != len(names):
+        raise ValueError(
+            f"{problem.name}: options.initial_split has {len(grid)} part counts, the plant has {len(names)} "
+            f"states ({', '.join(names)})"
+        )
+    initial = problem.initial
+    for i, count in enumerate(grid):
+        if count > 1 and not initial.ub[i] > initial.lb[i]:
+            raise ValueError(
+                f"{problem.name}: options.initial_split[{i}] = {count} cuts state {names[i]!r}, whose initial "
+                f"interval is the point {initial.lb[i]:g}; use 1"
+            )
+    parts = [initial]
+    for i, count in enumerate(grid):
+        parts = [piece for part in parts for piece in part.split(i, count)]
+    return parts
+
+
 def verify(problem: Problem, options: Options | None = None, client=None) -> Verdict:
     """Decide the problem: "unsafe" (confirmed counterexample), "safe" (proof) or "unknown".
 
     Falsification runs first (batched simulation and gradient ascent); then reachability of the whole initial
-    set, and, when the proof fails, of ever smaller parts (split in two along the relatively widest dimension)
+    set (or of the parts of its `options.initial_split` grid, each falsified like a part), and, when the proof
+    fails, of ever smaller parts (split in two along the relatively widest dimension)
     until all are proven or `options.split_budget` parts have been tried. Parts whose proof fails are
     falsified again before they are split.
 
@@ -341,7 +371,7 @@ def verify(problem: Problem, options: Options | None = None, client=None) -> Ver
             parts=list(parts),
         )
 
-    queue = [problem.initial]
+    queue = initial_parts(problem, opts)
     parts: list = []
     bar = tqdm(
         total=opts.split_budget,

@@ -55,6 +55,11 @@ def write(tmp_path, text, net=True):
     return path
 
 
+def test_initial_split_in_a_problem_file(tmp_path):
+    p = load_problem(write(tmp_path, GOOD.replace("seed = 3", "seed = 3\ninitial_split = [2, 1]", 1)))
+    assert p.options.initial_split == (2, 1)
+
+
 def test_good_problem(tmp_path):
     p = load_problem(write(tmp_path, GOOD))
     assert p.name == "di" and p.steps == 5 and p.horizon == pytest.approx(0.5)
@@ -269,6 +274,11 @@ MALFORMED = [
     ("seed = 3", 'progress = "yes"', ["[options]", "progress"]),
     ("seed = 3", "timeout = -1", ["[options]", "timeout"]),
     ("seed = 3", "timeout = nan", ["[options]", "timeout"]),
+    ("seed = 3", 'initial_split = [2, "3"]', ["[options].initial_split[1]", "expected an integer", "string"]),
+    ("seed = 3", "initial_split = [2, 1.5]", ["[options].initial_split[1]", "expected an integer"]),
+    ("seed = 3", "initial_split = [2, 0]", ["[options]", "initial_split[1]", ">= 1"]),
+    ("seed = 3", "initial_split = 3", ["[options]", "initial_split", "list of part counts"]),
+    ("seed = 3", "initial_split = [20, 20]", ["[options]", "400 parts", "split_budget"]),
     ("lower = [0.0, -0.1]", 'lower = "0.0, -0.1"', ["[initial].lower", "expected a list", "string"]),
     (
         "lower = [0.0, -0.1]",

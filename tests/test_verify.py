@@ -342,3 +342,45 @@ def test_docking_states_its_nonlinear_limit_with_the_plant_parameter(shared_benc
 
     cex = falsify(problem.system, problem.initial, 5, problem.specs)
     assert cex is None  # safe in every simulation (shared README)
+
+
+# ------------------------------------------------------------------------------------ initial_split
+def test_initial_split_starts_from_a_grid_whose_union_is_the_initial_box(tmp_path):
+    from dataclasses import replace
+
+    from nncs.verify import initial_parts
+
+    problem = _with_idle_state(tmp_path, "x <= 1.158")
+    options = replace(problem.options, progress=False, initial_split=(2, 3, 1))
+    grid = initial_parts(problem, options)
+    assert len(grid) == 6
+    lo, hi = problem.initial.lb, problem.initial.ub
+    # the parts tile the box: equal sizes, inside it, and the cut values shared exactly between neighbours
+    for part in grid:
+        assert np.all(part.lb >= lo) and np.all(part.ub <= hi)
+        assert np.allclose(part.ub - part.lb, (hi - lo) / [2, 3, 1])
+    assert sorted({p.lb[0] for p in grid} | {p.ub[0] for p in grid}) == list(np.linspace(lo[0], hi[0], 3))
+    assert {p.ub[1] for p in grid} - {hi[1]} == {p.lb[1] for p in grid} - {lo[1]}
+    assert np.isclose(sum(p.volume() for p in grid), problem.initial.volume())
+    verdict = nncs.verify(problem, options)
+    assert verdict.status == "safe", verdict.message
+    assert len(verdict.parts) >= 6 and all(s == "proven" for _, s, _ in verdict.parts)
+    # every proven part lies in one cell of the grid (refined only by splitting failed cells), and they tile it
+    for b, _, _ in verdict.parts:
+        assert any(np.all(b.lb >= g.lb) and np.all(b.ub <= g.ub) for g in grid)
+    assert np.isclose(sum(b.volume() for b, _, _ in verdict.parts), problem.initial.volume())
+    check_verdict_against_simulation(problem, verdict)
+    # a grid over an unsafe problem still finds the counterexample
+    unsafe = _with_idle_state(tmp_path, "x <= 1.105")
+    assert nncs.verify(unsafe, replace(options, initial_split=(2, 2, 2))).status == "unsafe"
+
+
+def test_initial_split_must_match_the_states_and_never_cut_a_point(tmp_path):
+    from dataclasses import replace
+
+    problem = _with_idle_state(tmp_path, "x <= 1.158")
+    with pytest.raises(ValueError, match="initial_split has 2 part counts, the plant has 3 states"):
+        nncs.verify(problem, replace(problem.options, initial_split=(2, 2)))
+    point = replace(problem, initial=nncs.Box([1.0, -0.1, 0.0], [1.0, 0.1, 0.0]))
+    with pytest.raises(ValueError, match=r"initial_split\[0\] = 2 cuts state 'x'"):
+        nncs.verify(point, replace(problem.options, initial_split=(2, 1, 1)))

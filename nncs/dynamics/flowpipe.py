@@ -645,36 +645,34 @@ def _quadratic_form_bound(H: iv.Interval, D: iv.Interval) -> iv.Interval:
 
 @dataclass(frozen=True)
 class Expansion:
-    """The fixed derivatives of the polynomial part of a remainder bound at its expansion point z*.
+    """The Hessians at a remainder bound's expansion point z*.
 
     Attributes:
         H_mid: (n, N, N) fixed matrices of the quadratic term (the midpoints of the Hessians' enclosure at z*).
-        H_err: None, or (cubic bound) the enclosure of H(z*) - H_mid (a few ulps wide): the cubic split
-            needs the exact Hessian at z*, which lies in H_mid + H_err.
-        T_mid: None, or (cubic bound) the fixed (n, N, N, N) tensors of the cubic term (the midpoints of the
-            third derivatives' enclosure at z*).
+        H_err: the enclosure of H(z*) - H_mid (a few ulps wide): the cubic split needs the exact Hessian at
+            z*, which lies in H_mid + H_err.
     """
 
     H_mid: np.ndarray
-    H_err: iv.Interval | None = None
-    T_mid: np.ndarray | None = None
+    H_err: iv.Interval
 
 
-def expansion_at(plant: SymbolicPlant, z: np.ndarray, method: str = "quadratic") -> Expansion:
-    """The fixed derivatives at the point z that remainder bound `method` ("quadratic" or "cubic") expands in.
+def expansion_at(plant: SymbolicPlant, z: np.ndarray) -> Expansion:
+    """The Hessians at the point z that the quadratic and cubic remainder bounds expand in.
 
     Raises:
         _NoConvergence when z is outside the dynamics' domain (log, sqrt) or on a kink of abs."""
     try:
         H = plant.hessian_interval(iv.Interval(z))
-        if method != "cubic" or plant.third_derivatives_are_zero:
-            return Expansion(H.mid)
-        T = plant.third_interval(iv.Interval(z))
     except ValueError as exc:  # z left the domain of a function (log, sqrt) or sits on a kink of abs
         raise _NoConvergence(str(exc)) from None
     H_mid = H.mid
-    return Expansion(H_mid, H - iv.Interval(H_mid), T.mid)
+    return Expansion(H_mid, H - iv.Interval(H_mid))
 
+
+CUBIC_TERMS = 2**18
+"""Cubic remainder: the generators of the cubic term are reduced further (Girard, outer) until the largest array of
+its contraction, states x N x (1 + generators)^3 intervals, holds about this many (never below N generators)."""
 
 _SIXTH = iv.Interval(1.0) / iv.Interval(6.0)  # an enclosure of 1/6, which no float is
 
@@ -744,16 +742,20 @@ def remainder_bound(
     `0.5 D^T H(z*) D + 0.5 D^T (H(xi) - H(z*)) D` (xi in B): the first term is bounded over the zonotope Z - z*
     itself (its generators reduced to QUADRATIC_ORDER), which keeps the correlations between the variables that
     a box loses, the second (of third order in the set's size) by intervals over B. "cubic" goes one order
-    further, `0.5 H(z*)[D, D] + (1/6) T(z*)[D, D, D] + (1/6) (T(xi) - T(z*))[D, D, D]` with the third derivatives
-    T: both polynomial terms over the zonotope, the rest (of fourth order) by intervals over B. Each result is
+    further, `0.5 H(z*)[D, D] + (1/6) T0[D, D, D] + (1/6) (T(xi) - T0)[D, D, D]` with the third derivatives T
+    and T0 the midpoint of their enclosure over B: both polynomial terms over the zonotope, the rest (of the
+    size of T's variation over B times |D|^3) by intervals over B. Each result is
     intersected with the lower-order bounds, so it is never wider than they are. The split is that of
     conservative polynomialisation (Althoff, HSCC 2013).
 
     Args:
         plant: the plant; z_star: the expansion point (N,); c, G, r: the set (N,), (N, m), (N,).
         method: "quadratic", "cubic" or "box".
-        expansion: the fixed derivatives at z* (`expansion_at(plant, z_star, method)`, computed when None; any
-            fixed matrices keep the quadratic split exact, those at z* make its rest of third order).
+        expansion: the quadratic bound's Hessians at z* (`expansion_at(plant, z_star)`, computed when None; the
+            cubic bound evaluates them itself, together with the derivatives over B). The quadratic term's
+            fixed matrices are their midpoints (any fixed matrices keep the quadratic split exact; those at z*
+            make its rest of third order); the cubic split also adds their small enclosure error, and its
+            fixed tensors are the midpoints of the third derivatives over B (any fixed tensors keep it exact).
     Returns:
         (n,) intervals, one per state.
     Raises:
@@ -765,9 +767,16 @@ def remainder_bound(
     if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
         raise _NoConvergence
     box = iv.Interval(lo, hi)
+    cubic = method == "cubic" and not plant.third_derivatives_are_zero
     try:
-        H = plant.hessian_interval(box)
-        T = plant.third_interval(box) if method == "cubic" and not plant.third_derivatives_are_zero else None
+        if cubic:  # one evaluation over the box B and at the point z* (the last axis)
+            both = iv.Interval(np.stack([lo, z_star], axis=1), np.stack([hi, z_star], axis=1))
+            H2, T2 = plant.hessian_third_interval(both)
+            H, T = H2[..., 0], T2[..., 0]
+            H_star = H2[..., 1]
+            expansion = Expansion(H_star.mid, H_star - iv.Interval(H_star.mid))
+        else:
+            H, T = plant.hessian_interval(box), None
     except ValueError as exc:  # left the domain of a function (log, sqrt) or met a kink of abs
         raise _NoConvergence(str(exc)) from None
     D_box = box - iv.Interval(z_star)
@@ -775,7 +784,7 @@ def remainder_bound(
     if method == "box":
         return L
     if expansion is None:
-        expansion = expansion_at(plant, z_star, method)
+        expansion = expansion_at(plant, z_star)
     keep = r > 0
     Gd = girard_generators(np.hstack([G, np.diag(r)[:, keep]]), QUADRATIC_ORDER)
     offset = iv.Interval(c) - iv.Interval(z_star)
@@ -785,13 +794,19 @@ def remainder_bound(
     H_fixed = iv.Interval(expansion.H_mid)
     quadratic = _quadratic_form_bound(H_fixed, D)
     bounds = [L, quadratic + _lagrange_remainder(H - H_fixed, D_box)]  # H(xi) - H_mid for every xi in B
-    if T is not None and expansion.T_mid is not None:
-        T_fixed = iv.Interval(expansion.T_mid)
+    if T is not None:
+        T_fixed = iv.Interval(T.mid)  # any fixed tensor keeps the split exact
+        N = len(c)
+        m_cubic = int(np.floor((CUBIC_TERMS / (T.shape[0] * N)) ** (1.0 / 3.0))) - 1
+        Gc = girard_generators(Gd, m_cubic / N)
+        Dc = iv.Interval._make(
+            np.concatenate([offset.lo[:, None], Gc], axis=1), np.concatenate([offset.hi[:, None], Gc], axis=1)
+        )
         bounds.append(
             quadratic
             + _lagrange_remainder(expansion.H_err, D_box)  # the exact H(z*) is H_mid + H_err
-            + _cubic_form_bound(T_fixed, D)
-            + _cubic_lagrange(T - T_fixed, D_box)  # T(xi) - T_mid for every xi in B
+            + _cubic_form_bound(T_fixed, Dc)
+            + _cubic_lagrange(T - T_fixed, D_box)  # T(xi) - T_fixed for every xi in B
         )
     lo_q = np.max([b.lo for b in bounds], axis=0)
     hi_q = np.min([b.hi for b in bounds], axis=0)
@@ -854,7 +869,7 @@ def _nl_step(
         return seg_c, seg_G, seg_r, end_c, end_G, end_r
 
     # the fixed derivatives at z*, once per sub-step
-    fixed = None if hess_zero or opts.remainder == "box" else expansion_at(plant, z_star, opts.remainder)
+    fixed = expansion_at(plant, z_star) if not hess_zero and opts.remainder == "quadratic" else None
 
     def remainder(seg_c, seg_G, seg_r):
         """Enclosure of the Lagrange remainder of f over the segment (and z*)."""

@@ -163,10 +163,15 @@ class Interval:
     def __mul__(self, other: Any) -> Interval:
         o = as_interval(other)
         with np.errstate(invalid="ignore"):
-            p = np.stack(np.broadcast_arrays(self.lo * o.lo, self.lo * o.hi, self.hi * o.lo, self.hi * o.hi))
-        # 0 * inf is nan in IEEE; in interval arithmetic the product with an exact zero bound is zero
-        p = np.where(np.isnan(p), 0.0, p)
-        return Interval._make(next_down(p.min(axis=0)), next_up(p.max(axis=0)))
+            a, b, c, d = self.lo * o.lo, self.lo * o.hi, self.hi * o.lo, self.hi * o.hi
+        # 0 * inf is nan in IEEE; in interval arithmetic the product with an exact zero bound is zero. fmin and
+        # fmax skip a nan; a zero bound times a finite one gives 0 among the other products, and where every
+        # product is nan ([0, 0] times [-inf, inf]) the result is set to 0 below.
+        lo = np.fmin(np.fmin(a, b), np.fmin(c, d))
+        hi = np.fmax(np.fmax(a, b), np.fmax(c, d))
+        if np.isnan(lo).any():
+            lo, hi = np.where(np.isnan(lo), 0.0, lo), np.where(np.isnan(hi), 0.0, hi)
+        return Interval._make(next_down(lo), next_up(hi))
 
     __rmul__ = __mul__
 

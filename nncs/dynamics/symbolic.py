@@ -624,9 +624,9 @@ class SymbolicPlant(Memoizing):
         Outer approximation (interval arithmetic, outward rounded)."""
         return self._f_program(z)
 
-    def _derivative_entries(self, order: int) -> tuple[np.ndarray, IntervalProgram | None]:
+    def _derivative_entries(self, order: int) -> tuple[np.ndarray, list[sp.Expr]]:
         """The nonzero partial derivatives of `order` (2 or 3) of every f_i, one per sorted index tuple
-        (i, j <= k [<= l]), with the interval program that evaluates them."""
+        (i, j <= k [<= l]): the tuples (rows) and the expressions."""
         V = self.variables
         entries, exprs = [], []
 
@@ -642,21 +642,27 @@ class SymbolicPlant(Memoizing):
 
         for i, e in enumerate(self.dynamics):
             walk(i, e, ())
-        what = "second" if order == 2 else "third"
+        return np.array(entries, dtype=int).reshape(-1, order + 1), exprs
+
+    def _derivative_program(self, exprs: list[sp.Expr], what: str) -> IntervalProgram | None:
         where = (
             f"the {what} derivatives of the dynamics of {self.name!r} (the nonlinear flowpipe's remainder needs "
-            f"{'twice' if order == 2 else 'three times'}-differentiable dynamics)"
+            f"them)"
         )
-        prog = IntervalProgram(exprs, V, where, derivatives=True) if exprs else None
-        return np.array(entries, dtype=int).reshape(-1, order + 1), prog
+        return IntervalProgram(exprs, self.variables, where, derivatives=True) if exprs else None
 
     @cached_property
     def _hessian_entries(self) -> tuple[np.ndarray, IntervalProgram | None]:
-        return self._derivative_entries(2)
+        entries, exprs = self._derivative_entries(2)
+        return entries, self._derivative_program(exprs, "second")
 
     @cached_property
-    def _third_entries(self) -> tuple[np.ndarray, IntervalProgram | None]:
-        return self._derivative_entries(3)
+    def _third_entries(self) -> tuple[np.ndarray, IntervalProgram | None, int]:
+        """The third derivatives' index tuples, and one program evaluating the second derivatives (the first
+        outputs) and the third ones (common subexpressions shared), with the number of second derivatives."""
+        entries2, exprs2 = self._derivative_entries(2)
+        entries3, exprs3 = self._derivative_entries(3)
+        return entries3, self._derivative_program(exprs2 + exprs3, "second and third"), len(exprs2)
 
     @property
     def hessian_is_zero(self) -> bool:
@@ -668,30 +674,44 @@ class SymbolicPlant(Memoizing):
         """True when every third derivative of f is identically zero (f at most quadratic)."""
         return self.hessian_is_zero or not len(self._third_entries[0])
 
-    def _symmetric_interval(self, z: iv.Interval, order: int) -> iv.Interval:
-        N = self.n_joint
-        if z.shape[0] != N:
-            raise ValueError(f"derivative interval: box has {z.shape[0]} variables, plant has {N}")
-        tail = z.shape[1:]
-        shape = (self.n_states,) + (N,) * order + tail
+    def _symmetric(self, entries: np.ndarray, vals: iv.Interval | None, tail: tuple) -> iv.Interval:
+        """The (n, N, ..., N) + tail tensors holding `vals` at every ordering of each entry's indices."""
+        order = entries.shape[1] - 1
+        shape = (self.n_states,) + (self.n_joint,) * order + tail
         lo, hi = np.zeros(shape), np.zeros(shape)
-        entries, prog = self._hessian_entries if order == 2 else self._third_entries
-        if prog is not None:
-            vals = prog(z)
+        if vals is not None:
             for perm in set(itertools.permutations(range(1, order + 1))):  # every ordering of the indices
                 index = (entries[:, 0],) + tuple(entries[:, p] for p in perm)
                 lo[index], hi[index] = vals.lo, vals.hi
         return iv.Interval(lo, hi)
 
+    def _check_box(self, z: iv.Interval) -> None:
+        if z.shape[0] != self.n_joint:
+            raise ValueError(f"derivative interval: box has {z.shape[0]} variables, plant has {self.n_joint}")
+
     def hessian_interval(self, z: iv.Interval) -> iv.Interval:
         """An enclosure of the Hessians d^2 f_i/dz_j dz_k over the box z = [x; u; w], shape (n, N, N).
         Outer approximation (interval arithmetic on the symbolic second derivatives, outward rounded)."""
-        return self._symmetric_interval(z, 2)
+        self._check_box(z)
+        entries, prog = self._hessian_entries
+        return self._symmetric(entries, prog(z) if prog is not None else None, z.shape[1:])
+
+    def hessian_third_interval(self, z: iv.Interval) -> tuple[iv.Interval, iv.Interval]:
+        """Enclosures of the Hessians (n, N, N) and of the third derivatives d^3 f_i/dz_j dz_k dz_l (n, N, N, N)
+        over the box z = [x; u; w], in one evaluation. Outer approximations (interval arithmetic on the
+        symbolic derivatives, outward rounded)."""
+        self._check_box(z)
+        entries3, prog, k = self._third_entries
+        if prog is None:
+            return self.hessian_interval(z), self._symmetric(entries3, None, z.shape[1:])
+        vals = prog(z)
+        H = self._symmetric(self._hessian_entries[0], vals[:k] if k else None, z.shape[1:])
+        return H, self._symmetric(entries3, vals[k:] if len(entries3) else None, z.shape[1:])
 
     def third_interval(self, z: iv.Interval) -> iv.Interval:
         """An enclosure of the third derivatives d^3 f_i/dz_j dz_k dz_l over the box z = [x; u; w], shape
         (n, N, N, N). Outer approximation (interval arithmetic on the symbolic derivatives, outward rounded)."""
-        return self._symmetric_interval(z, 3)
+        return self.hessian_third_interval(z)[1]
 
     @property
     def disturbance_box(self) -> tuple[np.ndarray, np.ndarray] | None:

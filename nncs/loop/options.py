@@ -172,6 +172,10 @@ class Options:
             `zonotope_order` (as a star) before the next period.
         max_sets: exact-star: abort (unknown) when the union holds more sets than this.
         split_budget: verify: at most this many initial-set parts when refining a failed proof.
+        initial_split: verify: None, or one part count per state: the initial box is cut into that grid of equal
+            parts before any proof (as JuliaReach and CROWN-Reach partition X0), and each part is then proven,
+            falsified and refined like a part of the initial set; the grid counts against split_budget. A
+            state whose initial interval is a point takes the count 1.
         split_rule: verify: the dimension a failed part is bisected along: "widest" (relative to the initial
             set) or "sensitivity" (the one whose radius moves the simulated worst spec margin the most: 2 n + 1
             simulations from the part's centre and the centres of its faces).
@@ -204,6 +208,7 @@ class Options:
     max_star_vars: int = 3000
     max_sets: int = 1000
     split_budget: int = 64
+    initial_split: tuple[int, ...] | None = None
     split_rule: str = "widest"
     fit_tol: float = 0.2
     fit_max_boxes: int = 512
@@ -273,8 +278,26 @@ class Options:
             raise ValueError(
                 f"options.zonotope_order = {self.zonotope_order:g} exceeds the limit {MAX_ZONOTOPE_ORDER}"
             )
+        if self.initial_split is not None:
+            self._check_initial_split()
         if self.progress is not None and not isinstance(self.progress, bool):
             raise ValueError(f"options.progress must be true, false or absent, got {self.progress!r}")
+
+    def _check_initial_split(self) -> None:
+        grid = self.initial_split
+        if isinstance(grid, (str, bytes)) or not isinstance(grid, (tuple, list)) or not grid:
+            raise ValueError(f"options.initial_split must be a list of part counts, one per state, got {_short(grid)}")
+        for i, count in enumerate(grid):
+            if not isinstance(count, (int, np.integer)) or isinstance(count, bool) or count < 1:
+                raise ValueError(f"options.initial_split[{i}] must be an integer >= 1, got {_short(count)}")
+            if count > MAX_SPLIT_BUDGET:
+                raise ValueError(f"options.initial_split[{i}] = {count} exceeds the limit {MAX_SPLIT_BUDGET}")
+        object.__setattr__(self, "initial_split", tuple(int(c) for c in grid))
+        parts = math.prod(self.initial_split)
+        if parts > self.split_budget:
+            raise ValueError(
+                f"options.initial_split gives {parts} parts, more than options.split_budget = {self.split_budget}"
+            )
 
     @classmethod
     def from_dict(cls, values: dict, where: str = "options") -> Options:

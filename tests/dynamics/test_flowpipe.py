@@ -83,7 +83,7 @@ def _assert_sound(fp: Flowpipe, p, x0, u, w, period, per_segment=4):
     return xs
 
 
-@pytest.mark.parametrize("remainder", ["quadratic", "box"])
+@pytest.mark.parametrize("remainder", ["quadratic", "cubic", "box"])
 @pytest.mark.parametrize("name", plants.names())
 def test_flowpipe_contains_reference_trajectories(name, remainder):
     p, X, U, T = _problem(name)
@@ -299,7 +299,7 @@ def _euler_pendulum(dt=0.05):
     )
 
 
-@pytest.mark.parametrize("remainder", ["quadratic", "box"])
+@pytest.mark.parametrize("remainder", ["quadratic", "cubic", "box"])
 def test_discrete_nonlinear_step_is_sound(remainder):
     p = _euler_pendulum()
     X, U = Box([1.0, 0.0], [1.175, 0.2]), Box([-0.5], [0.5])

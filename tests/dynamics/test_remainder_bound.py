@@ -1,6 +1,8 @@
 """Tests of `nncs.dynamics.flowpipe.remainder_bound`: the linearisation remainder f(z) - f(z*) - J(z*)(z - z*)
-of sampled points of random zonotopes lies in both bounds ("box" and "quadratic"), the quadratic one is close to
-the sampled range on a correlated set where the box one is not, and both refuse a set outside the domain."""
+of sampled points of random zonotopes lies in every bound ("box", "quadratic", "cubic"), each tighter bound is
+inside the looser ones, the quadratic one is close to the sampled range on a correlated set where the box one is
+not, the cubic one where the Hessian varies and the quadratic one is not, and third- and fourth-order terms that
+vanish at the expansion point are still covered."""
 
 import numpy as np
 import pytest
@@ -8,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nncs import plants
+from nncs.dynamics import flowpipe as flowpipe_module
 from nncs.dynamics.flowpipe import FlowpipeOptions, remainder_bound
 from nncs.dynamics.symbolic import SymbolicPlant
 
@@ -56,11 +59,13 @@ def test_sampled_remainders_lie_in_both_bounds(name, seed, scale, offset):
     pts = np.vstack([_points(rng, c, G, r, 300), z_star])
     R = _remainders(plant, z_star, pts)
     slack = 1e-9 * (1.0 + np.abs(R).max(axis=0))
-    for method in ("box", "quadratic"):
-        L = remainder_bound(plant, z_star, c, G, r, method)
+    bounds = {}
+    for method in ("box", "quadratic", "cubic"):
+        L = bounds[method] = remainder_bound(plant, z_star, c, G, r, method)
         assert np.all(R >= L.lo - slack) and np.all(R <= L.hi + slack), (name, method)
-    box, quad = remainder_bound(plant, z_star, c, G, r, "box"), remainder_bound(plant, z_star, c, G, r)
+    box, quad, cubic = bounds["box"], bounds["quadratic"], bounds["cubic"]
     assert np.all(quad.lo >= box.lo) and np.all(quad.hi <= box.hi)  # intersected with the box bound
+    assert np.all(cubic.lo >= quad.lo) and np.all(cubic.hi <= quad.hi)  # and the cubic with the quadratic
 
 
 def test_on_a_correlated_set_the_quadratic_bound_is_near_the_sampled_range_and_the_box_one_is_not():
@@ -77,9 +82,53 @@ def test_on_a_correlated_set_the_quadratic_bound_is_near_the_sampled_range_and_t
     assert box.width()[0] >= 1.9 * sampled  # the box [-0.1, 0.1]^2 gives [-0.01, 0.01]
 
 
+def test_where_the_hessian_varies_the_cubic_bound_is_near_the_sampled_range_and_the_quadratic_one_is_not():
+    # x' = x^3 about x* = 0.5 on [0, 1]: the remainder 1.5 d^2 + d^3 (d = x - x*) lies in [0, 0.5]. The cubic
+    # bound holds each power over [-0.5, 0.5]: [0, 0.375] + [-0.125, 0.125]; the quadratic one is no better than
+    # the box bound 0.5 H(B) D^2 = 0.5 [0, 6] [0, 0.25] (its own split gives [0, 0.375] + 0.5 [-3, 3] [0, 0.25])
+    plant = SymbolicPlant(["x"], [], ["x**3"], name="cube")
+    z_star, c, G, r = np.array([0.5]), np.array([0.5]), np.array([[0.3]]), np.array([0.2])
+    R = _remainders(plant, z_star, np.linspace(0.0, 1.0, 201)[:, None])[:, 0]
+    sampled = R.max() - R.min()
+    cubic = remainder_bound(plant, z_star, c, G, r, "cubic")
+    quad = remainder_bound(plant, z_star, c, G, r, "quadratic")
+    assert cubic.lo[0] <= R.min() and R.max() <= cubic.hi[0]
+    assert cubic.width()[0] <= 1.26 * sampled  # 0.625 against 0.5
+    assert quad.width()[0] >= 1.45 * sampled  # 0.75
+
+
+def test_a_third_derivative_that_varies_over_the_set_is_covered_by_the_fourth_order_rest():
+    # x' = x^4 about x* = 0: the Hessian and the third derivative vanish at x*, the remainder d^4 is [0, 1]
+    plant = SymbolicPlant(["x"], [], ["x**4"], name="quartic")
+    c, G, r = np.zeros(1), np.array([[0.6]]), np.array([0.4])
+    R = _remainders(plant, np.zeros(1), np.linspace(-1, 1, 101)[:, None])[:, 0]
+    L = remainder_bound(plant, np.zeros(1), c, G, r, "cubic")
+    assert L.lo[0] <= 0.0 and 1.0 <= L.hi[0]
+    assert np.all((L.lo[0] <= R) & (R <= L.hi[0]))
+
+
+def test_the_cubic_bound_reduces_the_generators_of_a_large_set_to_bound_its_size(monkeypatch):
+    # quad (12 states, 3 inputs): the cubic term's generators are reduced to N, and the bound stays sound
+    plant = plants.get("quad")
+    rng = np.random.default_rng(3)
+    c, G, r = _zonotope(plant, rng, 0.3)
+    sizes = []
+    original = flowpipe_module._cubic_form_bound
+
+    def spy(T, D):
+        sizes.append(D.shape[1])
+        return original(T, D)
+
+    monkeypatch.setattr(flowpipe_module, "_cubic_form_bound", spy)
+    L = remainder_bound(plant, c, c, G, r, "cubic")
+    assert sizes == [1 + plant.n_joint]
+    R = _remainders(plant, c, _points(rng, c, G, r, 300))
+    assert np.all(R >= L.lo - 1e-9) and np.all(R <= L.hi + 1e-9)
+
+
 def test_the_remainder_option_is_checked():
     with pytest.raises(ValueError, match="remainder"):
-        FlowpipeOptions(remainder="cubic")
+        FlowpipeOptions(remainder="quartic")
 
 
 def test_a_hessian_that_varies_over_the_set_is_covered_by_the_third_order_term():
