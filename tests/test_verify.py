@@ -82,6 +82,8 @@ KNOWN = [
     ("acc_arch_10_20", "safe"),  # proven by the escalation to nn_method "fit" (DeepZ alone: unknown)
     ("double_pendulum_more_robust", "unsafe"),  # JuliaReach and NNV falsify it too (shared README)
     ("quad_small", "safe"),  # JuliaReach's 1 % initial set
+    ("nav_set", "safe"),  # JuliaReach verifies it (CROWN-Reach: 25 parts); here 2 parts
+    ("double_pendulum_less_robust", "safe"),  # JuliaReach verifies it; here 3x3x3x3 grid, cubic remainder (~4 min)
 ]
 
 
