@@ -162,7 +162,7 @@ class Interval:
 
     def __mul__(self, other: Any) -> Interval:
         o = as_interval(other)
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore", over="ignore"):  # an overflow is an infinite bound: still sound
             a, b, c, d = self.lo * o.lo, self.lo * o.hi, self.hi * o.lo, self.hi * o.hi
         # 0 * inf is nan in IEEE; in interval arithmetic the product with an exact zero bound is zero. fmin and
         # fmax skip a nan; a zero bound times a finite one gives 0 among the other products, and where every
