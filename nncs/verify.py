@@ -41,6 +41,8 @@ class Verdict:
             unknown why (split budget or time limit) and, when a proof failed, which part, which condition
             and its best certified bound.
         reasons: per entry of `parts`, why its proof failed ("" when proven or not tried).
+        methods: per entry of `parts`, the method that proved it (`method_text`: set type, network method and
+            bounds, flowpipe remainder), "" when not proven.
         specs: the problem's specs (drawn by plots, written to reports).
     """
 
@@ -54,6 +56,7 @@ class Verdict:
     states: tuple = ()
     options: Options | None = None
     reasons: list = field(default_factory=list)
+    methods: list = field(default_factory=list)
     specs: tuple = ()
 
     @property
@@ -63,8 +66,9 @@ class Verdict:
 
     def to_dict(self) -> dict:
         """The JSON report of DESIGN.md: name, states, verdict, time_s, message, specs (kind, constraints as
-        written, window), steps (bounds per sampling instant), parts (with the reason a proof failed),
-        counterexample (with the violated condition and its time), options."""
+        written, window), steps (bounds per sampling instant), parts (with the method that proved each, or
+        the reason its proof failed), methods (how many parts each method proved), counterexample (with the
+        violated condition and its time), options."""
         steps = []
         results = self.results
         if results:
@@ -87,15 +91,27 @@ class Verdict:
             "specs": [spec.to_dict() for spec in self.specs],
             "steps": steps,
             "parts": [
-                {"lower": b.lb.tolist(), "upper": b.ub.tolist(), "status": s, "reason": reason}
-                for (b, s, _), reason in zip(self.parts, self._padded_reasons())
+                {"lower": b.lb.tolist(), "upper": b.ub.tolist(), "status": s, "reason": reason, "method": how}
+                for (b, s, _), reason, how in zip(self.parts, self._padded_reasons(), self._padded_methods())
             ],
+            "methods": self.method_counts(),
             "counterexample": None if self.counterexample is None else self.counterexample.to_dict(),
             "options": asdict(self.options) if self.options is not None else {},
         }
 
     def _padded_reasons(self) -> list[str]:
         return list(self.reasons) + [""] * (len(self.parts) - len(self.reasons))
+
+    def _padded_methods(self) -> list[str]:
+        return list(self.methods) + [""] * (len(self.parts) - len(self.methods))
+
+    def method_counts(self) -> dict[str, int]:
+        """How many parts each method proved (in the order the methods first proved a part)."""
+        counts: dict[str, int] = {}
+        for how in self._padded_methods():
+            if how:
+                counts[how] = counts.get(how, 0) + 1
+        return counts
 
     def write_json(self, path: str | Path) -> None:
         """Write the JSON report to `path`."""
@@ -138,22 +154,42 @@ def _interval(t0: float, t1: float) -> str:
     return f"at t = {t0:.4g} s" if t0 == t1 else f"on t in [{t0:.4g}, {t1:.4g}] s"
 
 
+def method_text(problem: Problem, options: Options) -> str:
+    """How a reach under `options` bounds the problem's sets, e.g. "star, approx-star (lp bounds)" or
+    "zonotope, approx-zono, cubic remainder": the set type, the network method (with approx-star's
+    pre-activation bounds) and, for a nonlinear plant, the flowpipe's remainder bound."""
+    from nncs.loop.reach import resolve_nn_method, resolve_set_type
+
+    set_type = resolve_set_type(problem.system, options)
+    nn_method = resolve_nn_method(set_type, options)
+    text = f"{set_type}, {nn_method}"
+    if nn_method == "approx-star":
+        text += f" ({'lp' if options.nn_bounds == 'lp' else 'estimated'} bounds)"
+    plant = problem.system.plant
+    if not plant.hessian_is_zero:
+        text += f", {options.remainder} remainder"
+    return text
+
+
 def _prove(
     problem: Problem, part: Box, options: Options, deadline: float | None = None
-) -> tuple[bool, ReachResult | None, str]:
+) -> tuple[bool, ReachResult | None, str, Options]:
     """Try to prove the part: cheap network bounds first, then (nn_bounds "auto", star sets) LP bounds, then
     (nn_method "auto") the `fit` network method (affine in the input plus a residual bounded by splitting).
 
     Returns:
-        (proven, the last ReachResult or None, why the last attempt failed: "" when proven).
+        (proven, the last ReachResult or None, why the last attempt failed: "" when proven, the options of
+        the last attempt).
     Raises:
         TimeLimitReached when `deadline` (a `time.perf_counter()` value) passes during a reach."""
     ok, result, reason = _prove_once(problem, part, options, deadline)
     if not ok and options.nn_bounds == "auto" and _uses_stars(problem, options):
-        ok, result, reason = _prove_once(problem, part, replace(options, nn_bounds="lp"), deadline)
+        options = replace(options, nn_bounds="lp")
+        ok, result, reason = _prove_once(problem, part, options, deadline)
     if not ok and options.nn_method == "auto":
-        ok, result, reason = _prove_once(problem, part, replace(options, nn_method="fit"), deadline)
-    return ok, result, reason
+        options = replace(options, nn_method="fit")
+        ok, result, reason = _prove_once(problem, part, options, deadline)
+    return ok, result, reason, options
 
 
 def _uses_stars(problem: Problem, options: Options) -> bool:
@@ -195,6 +231,7 @@ class PartOutcome:
         ok: the part is proven.
         result: the last ReachResult (None when the reach failed).
         reason: why the proof failed ("" when proven).
+        method: the method that proved the part (`method_text`), "" when not proven.
         counterexample: a confirmed Counterexample found in the part after a failed proof, else None.
         timed_out: the time-limit message when the attempt stopped at the limit (on a worker), else "".
         seconds: how long the attempt took where it ran.
@@ -206,6 +243,7 @@ class PartOutcome:
     counterexample: Counterexample | None = None
     timed_out: str = ""
     seconds: float = 0.0
+    method: str = ""
 
 
 def falsify_part(
@@ -232,9 +270,11 @@ def attempt_part(
         TimeLimitReached when `deadline` (a `time.perf_counter()` value) passes.
     """
     start = time.perf_counter()
-    ok, result, reason = _prove(problem, part, options, deadline)
+    ok, result, reason, used = _prove(problem, part, options, deadline)
     if ok:
-        return PartOutcome(True, result, "", seconds=time.perf_counter() - start)
+        return PartOutcome(
+            True, result, "", seconds=time.perf_counter() - start, method=method_text(problem, used)
+        )
     samples = options.falsify_samples if first else options.falsify_samples // 8
     cex = falsify_part(problem, part, options, first, samples, deadline)
     return PartOutcome(False, result, reason, cex, seconds=time.perf_counter() - start)
@@ -347,6 +387,7 @@ def verify(problem: Problem, options: Options | None = None, client=None) -> Ver
     check = time_check(deadline, opts.timeout)
 
     reasons: dict = {}  # id(part) -> (part, why its proof failed); "last" -> the same for the latest failure
+    methods: dict = {}  # id(part) -> (part, the method that proved it)
 
     def verdict(status: str, message: str, **kw) -> Verdict:
         parts_list = kw.get("parts", [])
@@ -358,6 +399,7 @@ def verify(problem: Problem, options: Options | None = None, client=None) -> Ver
             states=tuple(problem.system.plant.state_names),
             options=opts,
             reasons=[_reason_of(reasons, b) for b, _, _ in parts_list],
+            methods=[_reason_of(methods, b) for b, _, _ in parts_list],
             specs=tuple(problem.specs),
             **kw,
         )
@@ -384,7 +426,18 @@ def verify(problem: Problem, options: Options | None = None, client=None) -> Ver
         with _runner(problem, opts, deadline, client) as runner:
             try:
                 return _refine(
-                    problem, opts, deadline, check, queue, parts, bar, verdict, runner, unsafe, reasons
+                    problem,
+                    opts,
+                    deadline,
+                    check,
+                    queue,
+                    parts,
+                    bar,
+                    verdict,
+                    runner,
+                    unsafe,
+                    reasons,
+                    methods,
                 )
             finally:
                 runner.cancel()
@@ -414,6 +467,7 @@ def _refine(
     runner,
     unsafe,
     reasons: dict,
+    methods: dict,
 ) -> Verdict:
     """The falsify / prove / split loop of `verify` (it updates `queue` and `parts` in place, so that a
     TimeLimitReached leaves them describing the work done: the part being proven is in `parts` as unproven).
@@ -439,6 +493,7 @@ def _refine(
         outcome = runner.outcome(handles.pop(id(part)))
         if outcome.ok:
             parts[-1] = (part, "proven", outcome.result)
+            methods[id(part)] = (part, outcome.method)  # the box kept: ids of freed boxes are reused
             continue
         parts[-1] = (part, "unproven", outcome.result)
         reasons[id(part)] = (part, outcome.reason)  # the box kept: ids of freed boxes are reused
@@ -464,7 +519,17 @@ def _refine(
             handles[id(half)] = runner.submit(half, False)
     bar.close()
     whole = parts[0][2] if len(parts) == 1 else None
-    return verdict("safe", f"proven on {len(parts)} part(s) of the initial set", result=whole, parts=parts)
+    counts: dict[str, int] = {}
+    for part, _, _ in parts:
+        how = _reason_of(methods, part)
+        counts[how] = counts.get(how, 0) + 1
+    by = ", and ".join(how if len(counts) == 1 else f"{k} with {how}" for how, k in counts.items())
+    return verdict(
+        "safe",
+        f"proven on {len(parts)} part(s) of the initial set; method{'s' if len(counts) > 1 else ''}: {by}",
+        result=whole,
+        parts=parts,
+    )
 
 
 def sensitivity_dimension(problem: Problem, part: Box) -> int | None:
@@ -528,7 +593,8 @@ def _failure_text(part: Box, reason: str, names) -> str:
 
 
 def _reason_of(reasons: dict, box: Box) -> str:
-    """Why the proof of this very part failed ("" when it did not fail)."""
+    """The entry kept for this very part: why its proof failed, or (the methods dict) what proved it; ""
+    when there is none."""
     entry = reasons.get(id(box))
     return entry[1] if entry is not None and entry[0] is box else ""
 

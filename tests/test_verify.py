@@ -83,7 +83,10 @@ KNOWN = [
     ("double_pendulum_more_robust", "unsafe"),  # JuliaReach and NNV falsify it too (shared README)
     ("quad_small", "safe"),  # JuliaReach's 1 % initial set
     ("nav_set", "safe"),  # JuliaReach verifies it (CROWN-Reach: 25 parts); here 2 parts
-    ("double_pendulum_less_robust", "safe"),  # JuliaReach verifies it; here 3x3x3x3 grid, cubic remainder (~4 min)
+    (
+        "double_pendulum_less_robust",
+        "safe",
+    ),  # JuliaReach verifies it; here 3x3x3x3 grid, cubic remainder (~4 min)
 ]
 
 
@@ -94,6 +97,7 @@ def test_known_verdicts(shared_benchmarks, name, expected):
     assert verdict.status == expected, verdict.message
     if name == "acc_arch_10_20":
         assert len(verdict.parts) == 1  # no splitting needed once the fit method is used
+        assert verdict.methods == ["zonotope, fit, quadratic remainder"]
     check_verdict_against_simulation(problem, verdict)
 
 
@@ -386,3 +390,47 @@ def test_initial_split_must_match_the_states_and_never_cut_a_point(tmp_path):
     point = replace(problem, initial=nncs.Box([1.0, -0.1, 0.0], [1.0, 0.1, 0.0]))
     with pytest.raises(ValueError, match=r"initial_split\[0\] = 2 cuts state 'x'"):
         nncs.verify(point, replace(problem.options, initial_split=(2, 1, 1)))
+
+
+# ------------------------------------------------------------------------------------ methods in the report
+def test_the_report_says_which_method_proved_each_part(tmp_path):
+    from dataclasses import replace
+
+    from tests.test_cli_commands import _problem
+
+    problem = nncs.load_problem(_problem(tmp_path, constraint="x <= 1.158"))  # safe on several parts
+    for bounds, text in (
+        ("estimate", "star, approx-star (estimated bounds)"),
+        ("lp", "star, approx-star (lp bounds)"),
+    ):
+        verdict = nncs.verify(problem, replace(problem.options, nn_bounds=bounds, progress=False))
+        assert verdict.status == "safe" and len(verdict.parts) > 1
+        assert verdict.methods == [text] * len(verdict.parts)
+        assert f"method: {text}" in verdict.message
+        report = verdict.to_dict()
+        assert [p["method"] for p in report["parts"]] == verdict.methods
+        assert report["methods"] == {text: len(verdict.parts)}
+    # "auto" starts with estimated bounds and retries a failed part with LP bounds: each part names its own
+    verdict = nncs.verify(problem, replace(problem.options, progress=False))
+    counts = verdict.method_counts()
+    assert sum(counts.values()) == len(verdict.parts)
+    assert set(counts) <= {
+        "star, approx-star (estimated bounds)",
+        "star, approx-star (lp bounds)",
+        "star, fit",
+    }
+
+
+def test_a_nonlinear_plant_names_its_remainder(tmp_path):
+    from dataclasses import replace
+
+    from nncs.verify import method_text
+
+    problem = load_variant("acc")  # the ACC plant is nonlinear (its drag term)
+    assert method_text(problem, replace(problem.options, remainder="cubic")) == (
+        "zonotope, approx-zono, cubic remainder"
+    )
+    assert (
+        method_text(problem, replace(problem.options, nn_method="fit"))
+        == "zonotope, fit, quadratic remainder"
+    )

@@ -286,7 +286,9 @@ class Options:
     def _check_initial_split(self) -> None:
         grid = self.initial_split
         if isinstance(grid, (str, bytes)) or not isinstance(grid, (tuple, list)) or not grid:
-            raise ValueError(f"options.initial_split must be a list of part counts, one per state, got {_short(grid)}")
+            raise ValueError(
+                f"options.initial_split must be a list of part counts, one per state, got {_short(grid)}"
+            )
         for i, count in enumerate(grid):
             if not isinstance(count, (int, np.integer)) or isinstance(count, bool) or count < 1:
                 raise ValueError(f"options.initial_split[{i}] must be an integer >= 1, got {_short(count)}")
