@@ -6,7 +6,6 @@ A `SymbolicPlant` is x' = f(x, u, w) (continuous) or x+ = f(x, u, w) (discrete),
 from __future__ import annotations
 
 import itertools
-
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
