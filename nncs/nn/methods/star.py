@@ -9,7 +9,7 @@ import numpy as np
 
 from nncs.nn.methods.relax import affine_pieces, lines, pieces, widen
 from nncs.nn.network import Activation
-from nncs.sets import Star
+from nncs.sets import Star, lp
 from nncs.sets.base import rounding_slack
 
 __all__ = ["neuron_bounds", "approx_star_activation", "exact_star_activation", "star_linear"]
@@ -32,7 +32,9 @@ def neuron_bounds(S: Star, act: Activation | None, mode: str) -> tuple[np.ndarra
     """Return sound (lower, upper) bounds of each coordinate of S.
 
     mode "estimate": the predicate box mapped through V (cheap, outer). mode "lp": the estimate, then LPs
-    (exact up to certification) for the coordinates where `act` is not affine on the estimated interval.
+    (exact up to certification) for the coordinates where `act` is not affine on the estimated interval. When
+    the LP solver fails on the star (HiGHS can declare a non-empty but badly scaled star infeasible, as on
+    Docking's saturated tanh neurons), the estimate is kept: it bounds the coordinates of any star, empty or not.
     """
     box = S.box()
     lo, hi = widen(box.lb, box.ub)
@@ -42,7 +44,10 @@ def neuron_bounds(S: Star, act: Activation | None, mode: str) -> tuple[np.ndarra
         raise ValueError(f"options.bounds must be 'lp' or 'estimate', got {mode!r}")
     need = np.arange(S.dim) if act is None else np.flatnonzero(~affine_pieces(act, lo, hi)[0])
     if need.size:
-        l2, h2 = _lp_bounds_rows(S, need)
+        try:
+            l2, h2 = _lp_bounds_rows(S, need)
+        except lp.LPError:  # the estimate stays: sound whatever the solver concluded
+            return lo, hi
         lo[need] = np.maximum(lo[need], l2)
         hi[need] = np.minimum(hi[need], h2)
     return lo, hi
