@@ -94,7 +94,8 @@ class Interval:
         never NaN, ordered, and a lower bound is never +inf because next_down/next_up map overflow to the largest
         double)."""
         obj = object.__new__(cls)
-        lo, hi = np.broadcast_arrays(lo, hi)
+        if not (isinstance(lo, np.ndarray) and isinstance(hi, np.ndarray) and lo.shape == hi.shape):
+            lo, hi = np.broadcast_arrays(lo, hi)
         object.__setattr__(obj, "lo", lo)
         object.__setattr__(obj, "hi", hi)
         return obj

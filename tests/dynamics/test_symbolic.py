@@ -78,6 +78,30 @@ def test_interval_evaluation_encloses_points(name):
         assert np.all(H.lo <= hz + 1e-15) and np.all(hz - 1e-15 <= H.hi)
 
 
+@pytest.mark.parametrize("name", plants.names())
+def test_third_derivative_enclosures_contain_the_automatic_derivatives_at_sampled_points(name):
+    # JAX's forward-mode third derivatives (an independent computation) lie in the symbolic interval enclosure
+    from nncs._jax import jax
+
+    p = plants.get(name)
+    ex = plants.example(name)
+    dl, du = p.disturbance_box
+    lo = np.concatenate([ex["state_lower"], ex["input_lower"], dl])
+    hi = np.concatenate([ex["state_upper"], ex["input_upper"], du])
+    H, T = p.hessian_third_interval(I.Interval(lo, hi))
+    np.testing.assert_array_equal(T.lo, p.third_interval(I.Interval(lo, hi)).lo)
+    third = jax.jit(jax.jacfwd(jax.jacfwd(jax.jacfwd(p._jax_flat))))
+    rng = np.random.default_rng(4)
+    for z in np.vstack([lo, hi, rng.uniform(lo, hi, size=(20, len(lo)))]):
+        tz, hz = np.asarray(third(z)), np.asarray(p.hessian(z))
+        slack = 1e-12 * (1.0 + np.abs(tz))
+        assert np.all(T.lo <= tz + slack) and np.all(tz - slack <= T.hi), name
+        assert np.all(H.lo <= hz + 1e-15) and np.all(hz - 1e-15 <= H.hi), (
+            name
+        )  # the Hessians evaluated with T
+    assert p.third_derivatives_are_zero == (not np.any(T.lo) and not np.any(T.hi))
+
+
 def test_affine_detection_and_linear_parts():
     p = plants.get("acc_linear")
     assert p.is_affine and p.hessian_is_zero
