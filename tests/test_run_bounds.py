@@ -87,7 +87,7 @@ def test_timeout_keeps_the_parts_proven_before_it(monkeypatch):
     def fake(problem_, part, options, deadline=None):
         calls.append(part)
         if len(calls) == 1:
-            return False, None, "forced failure of the whole set"
+            return False, None, "forced failure of the whole set", options
         if len(calls) == 2:
             return real(problem_, part, options, deadline)
         raise TimeLimitReached("the time limit of 1000 s was reached")
