@@ -141,3 +141,36 @@ def test_a_hessian_that_varies_over_the_set_is_covered_by_the_third_order_term()
         L = remainder_bound(plant, np.zeros(1), c, G, r, method)
         assert L.lo[0] <= -1.0 and 1.0 <= L.hi[0], method
         assert np.all((L.lo[0] <= R) & (R <= L.hi[0]))
+
+
+@pytest.mark.parametrize("order, n, N, M", [(2, 4, 6, 19), (3, 4, 6, 19), (3, 12, 15, 16)])
+def test_form_coefficients_contain_every_contraction_of_matrices_in_the_interval(order, n, N, M):
+    # midpoint-radius contraction: for random fixed F and matrices D~ drawn from the interval matrix D, the
+    # contraction sum F D~ D~ (D~) computed in extended precision lies in the enclosure
+    rng = np.random.default_rng(order * 100 + N)
+    F = rng.normal(size=(n,) + (N,) * order) * 10.0 ** rng.integers(-3, 3)
+    mid = rng.normal(size=(N, M)) * rng.uniform(1e-3, 10.0, size=(1, M))
+    rad = np.abs(mid) * rng.choice([0.0, 1e-3, 1e-12], size=(N, M))
+    D = flowpipe_module.iv.Interval(mid - rad, mid + rad)
+    C = flowpipe_module._form_coefficients(F, D)
+    subscripts = flowpipe_module._FORM_SUBSCRIPTS[order]
+    for _ in range(5):
+        Dt = (mid + rng.uniform(-1, 1, size=mid.shape) * rad).astype(np.longdouble)
+        exact = np.einsum(subscripts, F.astype(np.longdouble), *(Dt,) * order)
+        assert np.all(C.lo <= exact) and np.all(exact <= C.hi)
+    # and it is tight: no wider than the interval radius allows plus a few hundred ulps
+    spread = np.einsum(subscripts, np.abs(F), *((np.abs(mid) + rad),) * order) - np.einsum(
+        subscripts, np.abs(F), *((np.abs(mid)),) * order
+    )
+    scale = np.einsum(subscripts, np.abs(F), *((np.abs(mid) + rad),) * order)
+    assert np.all(C.hi - C.lo <= 2 * spread + 1e-12 * scale + 1e-300)
+
+
+def test_form_coefficients_cover_the_rounding_of_a_cancelling_sum():
+    # sum_jk F_jk over D = ones: 1e16 + 1 + 1 - 1e16 = 2 exactly, while floating point loses the ones
+    F = np.zeros((1, 3, 3))
+    F[0, 0, 0], F[0, 0, 1], F[0, 1, 0], F[0, 2, 2] = 1e16, 1.0, 1.0, -1e16
+    D = flowpipe_module.iv.Interval(np.ones((3, 1)))
+    C = flowpipe_module._form_coefficients(F, D)
+    assert C.lo[0, 0, 0] <= 2.0 <= C.hi[0, 0, 0]
+    assert C.hi[0, 0, 0] - C.lo[0, 0, 0] < 1e4  # the error bound, about 4 (2 N + 8) eps 2e16
