@@ -5,8 +5,10 @@ A `SymbolicPlant` is x' = f(x, u, w) (continuous) or x+ = f(x, u, w) (discrete),
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -132,15 +134,82 @@ class IntervalProgram:
         replacements, reduced = sp.cse(list(exprs), optimizations=None)
         self._replacements = replacements
         self._reduced = reduced
+        self._compile()
+
+    def _compile(self) -> None:
+        """Flatten the expressions into a tape of interval operations on numbered slots: the operations `_eval`
+        performs, in its order (left folds of sums and products, the same powers and functions), with the
+        constants enclosed once. Evaluating the tape gives exactly `_eval`'s intervals, without its dispatch."""
+        slots: dict = {}  # sympy node -> slot
+        constants: dict[int, iv.Interval] = {}
+        tape: list[tuple[int, Callable, tuple[int, ...]]] = []
+        count = len(self.variables)
+        for i, v in enumerate(self.variables):
+            slots[v] = i
+
+        def new(fn, *args) -> int:
+            nonlocal count
+            tape.append((count, fn, args))
+            count += 1
+            return count - 1
+
+        def fold(op, nodes) -> int:
+            acc = emit(nodes[0])
+            for a in nodes[1:]:
+                acc = new(op, acc, emit(a))
+            return acc
+
+        def emit(node) -> int:
+            nonlocal count
+            if node in slots:
+                return slots[node]
+            if node.is_Symbol:
+                raise ValueError(f"unknown symbol {node} in an interval program")
+            if node.is_Number or node in (sp.pi, sp.E):
+                constants[count] = INTERVALS.constant(node)
+                slot, count = count, count + 1
+            elif node.is_Add:
+                slot = fold(operator.add, node.args)
+            elif node.is_Mul and node.args[0] == sp.S.NegativeOne:
+                slot = new(operator.neg, fold(operator.mul, node.args[1:]))
+            elif node.is_Mul:
+                slot = fold(operator.mul, node.args)
+            elif node.is_Pow:
+                base, ex = node.args
+                b = emit(base)
+                if ex.is_Number and float(ex).is_integer() and abs(float(ex)) < 2**31:
+                    slot = new(functools.partial(INTERVALS.ipow, n=int(float(ex))), b)
+                elif ex.is_Number and float(ex) == 0.5:
+                    slot = new(INTERVALS.sqrt, b)
+                elif ex.is_Number and float(ex) == -0.5:
+                    slot = new(lambda x: INTERVALS.sqrt(x).reciprocal(), b)
+                else:
+                    slot = new(INTERVALS.power, b, emit(ex))
+            else:
+                fn = self._funcs.get(type(node))
+                if fn is None or len(node.args) != 1:
+                    raise ValueError(f"unsupported operation {type(node).__name__} in a plant expression")
+                slot = new(fn, emit(node.args[0]))
+            slots[node] = slot
+            return slot
+
+        for sym, expr in self._replacements:
+            slots[sym] = emit(expr)
+        self._outputs = [emit(e) for e in self._reduced]
+        self._tape, self._constants, self._size = tape, constants, count
 
     def __call__(self, box: iv.Interval) -> iv.Interval:
         if box.shape[0] != len(self.variables):
             raise ValueError(f"interval program expects {len(self.variables)} variables, got {box.shape[0]}")
-        env: dict[sp.Symbol, iv.Interval] = {v: box[i] for i, v in enumerate(self.variables)}
-        for sym, expr in self._replacements:
-            env[sym] = _eval(expr, env, self._funcs)
+        values: list = [None] * self._size
+        for i in range(len(self.variables)):
+            values[i] = box[i]
+        for slot, value in self._constants.items():
+            values[slot] = value
+        for slot, fn, args in self._tape:
+            values[slot] = fn(*[values[a] for a in args])
         tail = box.shape[1:]
-        outs = [_eval(e, env, self._funcs) for e in self._reduced]
+        outs = [values[o] for o in self._outputs]
         lo = np.stack([np.broadcast_to(o.lo, tail) for o in outs]) if outs else np.zeros((0,) + tail)
         hi = np.stack([np.broadcast_to(o.hi, tail) for o in outs]) if outs else np.zeros((0,) + tail)
         return iv.Interval(lo, hi)

@@ -205,3 +205,29 @@ def test_nominal_disturbance_is_the_midpoint_of_the_bounds():
     named = SymbolicPlant(["x"], [], ["w - x"], disturbances=["w"])
     assert np.array_equal(named.nominal_disturbance, [0.0])
     assert SymbolicPlant(["x"], [], ["-x"]).nominal_disturbance is None
+
+
+@pytest.mark.parametrize("name", plants.names())
+def test_the_compiled_tape_gives_exactly_the_walkers_intervals(name):
+    # IntervalProgram evaluates a flattened tape; `_eval` (the recursive walker that Taylor models share) is the
+    # reference: the same operations in the same order give bit-identical bounds
+    from nncs.dynamics.symbolic import _eval
+
+    p = plants.get(name)
+    programs = [p._f_program, p._hessian_entries[1], p._third_entries[1]]
+    ex = plants.example(name)
+    dl, du = p.disturbance_box
+    lo = np.concatenate([ex["state_lower"], ex["input_lower"], dl])
+    hi = np.concatenate([ex["state_upper"], ex["input_upper"], du])
+    rng = np.random.default_rng(7)
+    a, b = rng.uniform(lo, hi, size=(2, 3, len(lo)))
+    box = I.Interval(np.minimum(a, b).T, np.maximum(a, b).T)  # three boxes along the last axis
+    for program in (q for q in programs if q is not None):
+        env = {v: box[i] for i, v in enumerate(program.variables)}
+        for symbol, expr in program._replacements:
+            env[symbol] = _eval(expr, env, program._funcs)
+        walked = [_eval(e, env, program._funcs) for e in program._reduced]
+        taped = program(box)
+        for k, w in enumerate(walked):
+            np.testing.assert_array_equal(taped.lo[k], np.broadcast_to(w.lo, (3,)))
+            np.testing.assert_array_equal(taped.hi[k], np.broadcast_to(w.hi, (3,)))
