@@ -182,14 +182,15 @@ def _prove(
         the last attempt).
     Raises:
         TimeLimitReached when `deadline` (a `time.perf_counter()` value) passes during a reach."""
-    ok, result, reason = _prove_once(problem, part, options, deadline)
+    tried = options
+    ok, result, reason = _prove_once(problem, part, tried, deadline)
     if not ok and options.nn_bounds == "auto" and _uses_stars(problem, options):
-        options = replace(options, nn_bounds="lp")
-        ok, result, reason = _prove_once(problem, part, options, deadline)
+        tried = replace(options, nn_bounds="lp")
+        ok, result, reason = _prove_once(problem, part, tried, deadline)
     if not ok and options.nn_method == "auto":
-        options = replace(options, nn_method="fit")
-        ok, result, reason = _prove_once(problem, part, options, deadline)
-    return ok, result, reason, options
+        tried = replace(options, nn_method="fit")
+        ok, result, reason = _prove_once(problem, part, tried, deadline)
+    return ok, result, reason, tried
 
 
 def _uses_stars(problem: Problem, options: Options) -> bool:
