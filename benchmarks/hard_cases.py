@@ -1,5 +1,6 @@
 """Issue 14's hard closed-loop case studies: verdict, time and initial-set parts of `nncs.verify` (one run each,
-with the case file's own options, workers included), next to the published verdicts and partitions.
+with the case file's own options, workers included), the final set's summed widths against the simulated spread
+(proven cases), next to the published verdicts and partitions.
 
 Run with `python -m benchmarks hard_cases [NAME ...]`; the published figures come from the shared benchmark
 README (other tools, other hardware: compare parts and verdicts, not seconds).
@@ -11,8 +12,11 @@ import dataclasses
 import sys
 import time
 
+import numpy as np
+
 import nncs
 from nncs import case_studies
+from nncs.loop.simulate import simulate_closed_loop
 
 PUBLISHED = {  # name -> what the leading tools report (shared/benchmarks/closed_loop/README.md)
     "double_pendulum_less_robust": "JuliaReach: safe on 72 parts; CROWN-Reach: 225 parts",
@@ -38,10 +42,22 @@ def run_case(name: str, timeout: float | None = None) -> dict:
         options = dataclasses.replace(options, timeout=timeout)
     start = time.perf_counter()
     verdict = nncs.verify(problem, options)
+    seconds = time.perf_counter() - start
+    width = spread = float("nan")
+    finals = [X.box() for r in verdict.results if r.complete for X in r.final]
+    if verdict.status == "safe" and finals:
+        width = float((np.max([b.ub for b in finals], 0) - np.min([b.lb for b in finals], 0)).sum())
+        x0 = problem.initial.sample(2000, np.random.default_rng(0))
+        _, xs = simulate_closed_loop(
+            problem.system, x0, problem.steps, w=problem.system.plant.nominal_disturbance
+        )
+        spread = float((xs[:, -1].max(axis=0) - xs[:, -1].min(axis=0)).sum())
     return {
         "name": name,
         "verdict": verdict.status,
-        "seconds": time.perf_counter() - start,
+        "seconds": seconds,
+        "width": width,
+        "spread": spread,
         "parts": len(verdict.parts),
         "proven": sum(1 for _, s, _ in verdict.parts if s == "proven"),
         "methods": verdict.method_counts(),
@@ -50,12 +66,15 @@ def run_case(name: str, timeout: float | None = None) -> dict:
 
 def main(names: list[str] | None = None) -> None:
     names = names or DEFAULT
-    print(f"{'case':30s} {'verdict':8s} {'seconds':>8s} {'parts':>6s} {'proven':>6s}   published")
+    print(
+        f"{'case':30s} {'verdict':8s} {'seconds':>8s} {'parts':>6s} {'proven':>6s} {'width':>8s} {'spread':>8s}"
+        "   published"
+    )
     for name in names:
         r = run_case(name)
         print(
-            f"{name:30s} {r['verdict']:8s} {r['seconds']:8.1f} {r['parts']:6d} {r['proven']:6d}   "
-            f"{PUBLISHED.get(name, '-')}"
+            f"{name:30s} {r['verdict']:8s} {r['seconds']:8.1f} {r['parts']:6d} {r['proven']:6d} "
+            f"{r['width']:8.4g} {r['spread']:8.4g}   {PUBLISHED.get(name, '-')}"
         )
         for method, count in r["methods"].items():
             print(f"{'':30s} {count:4d} part(s) by {method}")
