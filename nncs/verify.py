@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
@@ -107,11 +108,7 @@ class Verdict:
 
     def method_counts(self) -> dict[str, int]:
         """How many parts each method proved (in the order the methods first proved a part)."""
-        counts: dict[str, int] = {}
-        for how in self._padded_methods():
-            if how:
-                counts[how] = counts.get(how, 0) + 1
-        return counts
+        return dict(Counter(how for how in self.methods if how))
 
     def write_json(self, path: str | Path) -> None:
         """Write the JSON report to `path`."""
@@ -520,10 +517,7 @@ def _refine(
             handles[id(half)] = runner.submit(half, False)
     bar.close()
     whole = parts[0][2] if len(parts) == 1 else None
-    counts: dict[str, int] = {}
-    for part, _, _ in parts:
-        how = _reason_of(methods, part)
-        counts[how] = counts.get(how, 0) + 1
+    counts = Counter(_reason_of(methods, part) for part, _, _ in parts)
     by = ", and ".join(how if len(counts) == 1 else f"{k} with {how}" for how, k in counts.items())
     return verdict(
         "safe",

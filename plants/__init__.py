@@ -73,4 +73,16 @@ def example(name: str) -> dict:
     return getattr(importlib.import_module(module), ex)()
 
 
-__all__ = ["get", "names", "parameter_names", "example"]
+def example_joint_box(name: str) -> tuple:
+    """The box of the joint vector z = [x; u; w] of plant `name`'s example: its state and input bounds and the
+    declared disturbance bounds, as (lower, upper) arrays (what the interval and remainder tests sample)."""
+    import numpy as np
+
+    ex = example(name)
+    dl, du = get(name).disturbance_box
+    lower = np.concatenate([ex["state_lower"], ex["input_lower"], dl])
+    upper = np.concatenate([ex["state_upper"], ex["input_upper"], du])
+    return lower, upper
+
+
+__all__ = ["get", "names", "parameter_names", "example", "example_joint_box"]

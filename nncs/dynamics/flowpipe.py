@@ -678,6 +678,12 @@ class Expansion:
     H_mid: np.ndarray
     H_err: iv.Interval
 
+    @staticmethod
+    def of(H: iv.Interval) -> Expansion:
+        """From an enclosure H of the Hessians at z*: its midpoint, and the rest as the error."""
+        H_mid = H.mid
+        return Expansion(H_mid, H - iv.Interval(H_mid))
+
 
 def expansion_at(plant: SymbolicPlant, z: np.ndarray) -> Expansion:
     """The Hessians at the point z that the quadratic and cubic remainder bounds expand in.
@@ -688,8 +694,7 @@ def expansion_at(plant: SymbolicPlant, z: np.ndarray) -> Expansion:
         H = plant.hessian_interval(iv.Interval(z))
     except ValueError as exc:  # z left the domain of a function (log, sqrt) or sits on a kink of abs
         raise _NoConvergence(str(exc)) from None
-    H_mid = H.mid
-    return Expansion(H_mid, H - iv.Interval(H_mid))
+    return Expansion.of(H)
 
 
 CUBIC_TERMS = 2**18
@@ -793,8 +798,7 @@ def remainder_bound(
             both = iv.Interval(np.stack([lo, z_star], axis=1), np.stack([hi, z_star], axis=1))
             H2, T2 = plant.hessian_third_interval(both)
             H, T = H2[..., 0], T2[..., 0]
-            H_star = H2[..., 1]
-            expansion = Expansion(H_star.mid, H_star - iv.Interval(H_star.mid))
+            expansion = Expansion.of(H2[..., 1])
         else:
             H, T = plant.hessian_interval(box), None
     except ValueError as exc:  # left the domain of a function (log, sqrt) or met a kink of abs
@@ -808,9 +812,14 @@ def remainder_bound(
     keep = r > 0
     Gd = girard_generators(np.hstack([G, np.diag(r)[:, keep]]), QUADRATIC_ORDER)
     offset = iv.Interval(c) - iv.Interval(z_star)
-    D = iv.Interval._make(
-        np.concatenate([offset.lo[:, None], Gd], axis=1), np.concatenate([offset.hi[:, None], Gd], axis=1)
-    )
+
+    def columns(G_reduced: np.ndarray) -> iv.Interval:  # the offset c - z*, then the (exact) generators
+        return iv.Interval._make(
+            np.concatenate([offset.lo[:, None], G_reduced], axis=1),
+            np.concatenate([offset.hi[:, None], G_reduced], axis=1),
+        )
+
+    D = columns(Gd)
     H_fixed = iv.Interval(expansion.H_mid)
     quadratic = _quadratic_form_bound(expansion.H_mid, D)
     bounds = [L, quadratic + _lagrange_remainder(H - H_fixed, D_box)]  # H(xi) - H_mid for every xi in B
@@ -819,10 +828,7 @@ def remainder_bound(
         T_fixed = iv.Interval(T_mid)
         N = len(c)
         m_cubic = int(np.floor((CUBIC_TERMS / (T.shape[0] * N)) ** (1.0 / 3.0))) - 1
-        Gc = girard_generators(Gd, m_cubic / N)
-        Dc = iv.Interval._make(
-            np.concatenate([offset.lo[:, None], Gc], axis=1), np.concatenate([offset.hi[:, None], Gc], axis=1)
-        )
+        Dc = columns(girard_generators(Gd, m_cubic / N))
         bounds.append(
             quadratic
             + _lagrange_remainder(expansion.H_err, D_box)  # the exact H(z*) is H_mid + H_err

@@ -111,6 +111,10 @@ def _number_interval(node: sp.Expr) -> iv.Interval:
     raise ValueError(f"unsupported constant {node!r} in a plant expression")
 
 
+_ORDERINGS = {k: tuple(itertools.permutations(range(1, k + 1))) for k in (2, 3)}
+"""The orderings of a derivative's k indices (columns 1..k of an entry row), filled with the same value."""
+
+
 class IntervalProgram:
     """Interval evaluation of a list of sympy expressions in given variables (common subexpressions shared).
 
@@ -748,7 +752,7 @@ class SymbolicPlant(Memoizing):
         shape = (self.n_states,) + (self.n_joint,) * order + tail
         lo, hi = np.zeros(shape), np.zeros(shape)
         if vals is not None:
-            for perm in set(itertools.permutations(range(1, order + 1))):  # every ordering of the indices
+            for perm in _ORDERINGS[order]:  # every ordering of the indices
                 index = (entries[:, 0],) + tuple(entries[:, p] for p in perm)
                 lo[index], hi[index] = vals.lo, vals.hi
         return iv.Interval(lo, hi)

@@ -27,10 +27,7 @@ def _remainders(plant, z_star, pts):
 
 def _zonotope(plant, rng, scale):
     """A random zonotope in z = [x; u; w] about the plant's example point: centre, generators, box radii."""
-    ex = plants.example(plant.name)
-    dl, du = plant.disturbance_box
-    lo = np.concatenate([ex["state_lower"], ex["input_lower"], dl])
-    hi = np.concatenate([ex["state_upper"], ex["input_upper"], du])
+    lo, hi = plants.example_joint_box(plant.name)
     N = lo.size
     c = rng.uniform(lo, hi)
     G = rng.normal(size=(N, 2 * N)) * scale * (hi - lo + 1e-3)[:, None] / N

@@ -62,10 +62,7 @@ def test_compiled_once():
 @pytest.mark.parametrize("name", plants.names())
 def test_interval_evaluation_encloses_points(name):
     p = plants.get(name)
-    ex = plants.example(name)
-    dl, du = p.disturbance_box
-    lo = np.concatenate([ex["state_lower"], ex["input_lower"], dl])
-    hi = np.concatenate([ex["state_upper"], ex["input_upper"], du])
+    lo, hi = plants.example_joint_box(name)
     box = I.Interval(lo, hi)
     F = p.f_interval(box)
     H = p.hessian_interval(box)
@@ -84,10 +81,7 @@ def test_third_derivative_enclosures_contain_the_automatic_derivatives_at_sample
     from nncs._jax import jax
 
     p = plants.get(name)
-    ex = plants.example(name)
-    dl, du = p.disturbance_box
-    lo = np.concatenate([ex["state_lower"], ex["input_lower"], dl])
-    hi = np.concatenate([ex["state_upper"], ex["input_upper"], du])
+    lo, hi = plants.example_joint_box(name)
     H, T = p.hessian_third_interval(I.Interval(lo, hi))
     np.testing.assert_array_equal(T.lo, p.third_interval(I.Interval(lo, hi)).lo)
     third = jax.jit(jax.jacfwd(jax.jacfwd(jax.jacfwd(p._jax_flat))))
@@ -215,10 +209,7 @@ def test_the_compiled_tape_gives_exactly_the_walkers_intervals(name):
 
     p = plants.get(name)
     programs = [p._f_program, p._hessian_entries[1], p._third_entries[1]]
-    ex = plants.example(name)
-    dl, du = p.disturbance_box
-    lo = np.concatenate([ex["state_lower"], ex["input_lower"], dl])
-    hi = np.concatenate([ex["state_upper"], ex["input_upper"], du])
+    lo, hi = plants.example_joint_box(name)
     rng = np.random.default_rng(7)
     a, b = rng.uniform(lo, hi, size=(2, 3, len(lo)))
     box = I.Interval(np.minimum(a, b).T, np.maximum(a, b).T)  # three boxes along the last axis
