@@ -71,9 +71,10 @@ def backsubstitute(
     rows=None,
     record: list | None = None,
     concretize: Callable | None = None,
+    input_term=None,
     xp=np,
 ) -> LinearBounds:
-    """Bound the row functions `Lam y + const` of the last step's output y by linear functions of the input.
+    """Bound the row functions `Lam y + const + D x` of the last step's output y by linear functions of the input x.
 
     Args:
         steps: per layer, ("affine", W, b), ("act", ls, lt, us, ut, ...) with arrays (B, n), or None (identity).
@@ -87,6 +88,9 @@ def backsubstitute(
         record: if given, receives the lower side's row coefficients on each relaxed step's output (last first).
         concretize: `concretize(A, lower) -> (G, K)` the min (lower) / max (upper) of `A x` over the input set,
             replacing the box's (e.g. an LP over a star's predicate; it must be sound itself).
+        input_term: None, or D (G, K, n0): a term `D x` of the network input added to each row exactly (its
+            coefficients join the back-substituted ones before concretisation, so the bound keeps the
+            dependency between the output and the input: e.g. the residual `net(x) - A x`).
         xp: the array module (numpy, or jax.numpy for a differentiable bound).
     Returns:
         LinearBounds: sound outer bounds (with `mags`), exact back-substitution of the given relaxations otherwise.
@@ -95,13 +99,13 @@ def backsubstitute(
     for side, wanted in ((True, lower), (False, upper)):
         if wanted:
             sides[side] = _side(
-                steps, Lam, const, lb, ub, mags, side, rows, record if side else None, concretize, xp
+                steps, Lam, const, lb, ub, mags, side, rows, record if side else None, concretize, xp, input_term
             )
     lo, hi = sides.get(True, (None, None, None)), sides.get(False, (None, None, None))
     return LinearBounds(lo[0], lo[1], lo[2], hi[0], hi[1], hi[2])
 
 
-def _side(steps, Lam, const, lb, ub, mags, lower, rows, record, concretize, xp):
+def _side(steps, Lam, const, lb, ub, mags, lower, rows, record, concretize, xp, input_term=None):
     """One side of `backsubstitute`: (coefficients, constant with slack, concretised bound or None)."""
     take = (lambda v: v) if rows is None else (lambda v: v[rows])
     G, K = const.shape
@@ -109,6 +113,8 @@ def _side(steps, Lam, const, lb, ub, mags, lower, rows, record, concretize, xp):
     flat = K == 1
     if flat:
         Lam, const = Lam[:, 0, :], const[:, 0]
+        if input_term is not None:
+            input_term = input_term[:, 0, :]
     dot = "gn,gn->g" if flat else "gkn,gn->gk"  # each row with its group's vector
     ex = (lambda v: v) if flat else (lambda v: v[:, None, :])  # a group's vector against its rows
     track = mags is not None
@@ -139,6 +145,8 @@ def _side(steps, Lam, const, lb, ub, mags, lower, rows, record, concretize, xp):
             Lam = Lam * ex(g_s) + pos * ex(g_ds)
             if track:
                 mag = mag + xp.einsum(dot, xp.abs(Lam), take(mags[i]))
+    if input_term is not None:  # the sum's rounding is covered by the slack below (|Lam| times |x|)
+        Lam = Lam + input_term
     val = None
     if lb is not None:
         blb, bub = take(lb), take(ub)
@@ -184,8 +192,9 @@ def bound_objectives(
     keep: list | None = None,
     alpha_steps: int = 0,
     influence: bool = False,
+    D: np.ndarray | None = None,
 ):
-    """Lower bounds of `C net(x) - e` over each box (B, R) and input coefficients of the bounding functions.
+    """Lower bounds of `C net(x) + D x - e` over each box (B, R) and input coefficients of the bounding functions.
 
     Intermediate neuron bounds: forward symbolic intervals (parallel relaxations), tightened with
     backsub_every by DeepPoly back-substitution for the neurons they leave ambiguous (all rows grouped per box
@@ -198,6 +207,8 @@ def bound_objectives(
     for (B, R, n0): its linear term `|G| * width` plus each relaxed neuron's gap between its bounding lines,
     weighted by the row's coefficient on it and shared among the inputs by their part of the neuron's range.
     A branching score only (it steers input splitting), never part of a bound.
+    `D`: None, or (R, n0) coefficients of a term of the input itself in each objective (e.g. `net(x) - A x`
+    for a residual), added exactly before concretisation, so the bound keeps the output's dependency on x.
     """
     act_index = 0
 
@@ -302,12 +313,22 @@ def bound_objectives(
     GAt = np.einsum("bkn,nr->bkr", LAt, Cp) + np.einsum("bkn,nr->bkr", UAt, Cn)
     ga = la @ Cp + ua @ Cn - e
     ga = ga - EPS * (1.0 + zmag @ np.abs(C).T + np.abs(e))
+    Dt = None
+    if D is not None:
+        D = np.asarray(D, dtype=float)
+        if D.shape != (R_, n0):
+            raise ValueError(f"bound_objectives: D must have shape ({R_}, {n0}), got {D.shape}")
+        GAt = GAt + D.T[None]
+        ga = ga - EPS * (1.0 + xabs @ np.abs(D).T + np.einsum("bkn,bk->bn", np.abs(GAt), xabs))
+        Dt = np.tile(D, (B, 1))[:, None, :]
     low_f = conc(GAt, ga, True)
     rows_box = np.repeat(np.arange(B), R_)
     Lam = np.tile(C, (B, 1))[:, None, :]
     const = np.tile(-e, B)[:, None]
     record: list | None = [] if influence else None
-    obj = backsubstitute(steps, Lam, const, lb, ub, mags=mags, upper=False, rows=rows_box, record=record)
+    obj = backsubstitute(
+        steps, Lam, const, lb, ub, mags=mags, upper=False, rows=rows_box, record=record, input_term=Dt
+    )
     G = obj.lower_A
     low = np.maximum(low_f, obj.lower.reshape(B, R_))
     infl = None
@@ -341,6 +362,7 @@ def bound_objectives(
             np.repeat(ub, R_, axis=0),
             mags=rows_mags,
             upper=False,
+            input_term=Dt,
         )
         low = np.maximum(low, opt.lower.reshape(B, R_))
         # G stays DeepPoly's: its coefficients steer the split choice better than the optimised ones

@@ -244,3 +244,59 @@ def test_bisect_boxes_halves_cover_the_box():
     assert L.shape == (4, 3)
     np.testing.assert_array_equal(U[0], [0.5, 1, 1])
     np.testing.assert_array_equal(L[3], [0, 0, 0.5])
+
+
+@pytest.mark.parametrize("kind", list(ACTS))
+@pytest.mark.parametrize("seed", [0, 1])
+def test_an_input_term_in_the_objective_is_bounded_soundly_and_keeps_the_dependency(kind, seed):
+    """Objectives `C net(x) + D x - e`: every sampled value lies above the lower bound (all modes), and with
+    D cancelling the network's slope at the centre the bound is far narrower than bounding the two terms apart."""
+    rng = np.random.default_rng(500 + seed)
+    net = random_net(seed, 3, [6, 5], 2, ACTS[kind])
+    lo, hi = random_box(rng, 3)
+    lo, hi = lo, lo + (hi - lo) * 0.1  # a small box: the network is nearly affine on it
+    C, e = rng.normal(size=(3, 2)), rng.normal(size=3)
+    mid, h = (lo + hi) / 2, 1e-6
+    J = np.column_stack([(net((mid + h * d)[None]) - net((mid - h * d)[None]))[0] / (2 * h) for d in np.eye(3)])
+    D = -C @ J + rng.normal(size=(3, 3)) * 0.01
+    x = box_samples(rng, lo, hi)
+    obj = net(x) @ C.T + x @ D.T - e
+    lb, ub = lo[None], hi[None]
+    for opts in ({}, {"backsub_every": False}, {"opts_dense": 2.0}, {"alpha_steps": 4}):
+        low = bound_objectives(net.layers, lb, ub, C, e, D=D, **opts)[0][0]
+        high = -bound_objectives(net.layers, lb, ub, -C, -e, D=-D, **opts)[0][0]
+        assert np.all(obj >= low) and np.all(obj <= high), opts
+    # apart: C net(x) - e bounded alone, plus the exact range of D x on the box
+    net_low = bound_objectives(net.layers, lb, ub, C, e)[0][0]
+    net_high = -bound_objectives(net.layers, lb, ub, -C, -e)[0][0]
+    dx_range = np.abs(D) @ (hi - lo)
+    together = high - low
+    apart = net_high - net_low + dx_range
+    assert np.all(together < 0.5 * apart), (together, apart)
+    assert np.all(together >= obj.max(axis=0) - obj.min(axis=0))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_rounding_slack_covers_an_input_term_at_a_point_input(seed):
+    rng = np.random.default_rng(600 + seed)
+    net = random_net(seed, 4, [8, 8], 3, [ReLU, lambda: LeakyReLU(0.3)])
+    x = rng.normal(size=4) * 10 ** rng.uniform(-2, 2)
+    C, D = rng.normal(size=(2, 3)), rng.normal(size=(2, 4)) * 10 ** rng.uniform(-3, 3)
+    e = rng.normal(size=2) * 100
+    y = exact_output(net, x)
+    exact = [
+        sum((Fraction(float(C[r, j])) * y[j] for j in range(3)), Fraction(0))
+        + sum((Fraction(float(D[r, k])) * Fraction(float(x[k])) for k in range(4)), Fraction(0))
+        - Fraction(float(e[r]))
+        for r in range(2)
+    ]
+    low = bound_objectives(net.layers, x[None], x[None], C, e, D=D)[0][0]
+    high = -bound_objectives(net.layers, x[None], x[None], -C, -e, D=-D)[0][0]
+    for r in range(2):
+        assert Fraction(float(low[r])) <= exact[r] <= Fraction(float(high[r]))
+
+
+def test_an_input_term_of_the_wrong_shape_is_refused():
+    net = random_net(0, 3, [4], 2, [ReLU])
+    with pytest.raises(ValueError, match="D must have shape"):
+        bound_objectives(net.layers, np.zeros((1, 3)), np.ones((1, 3)), np.eye(2), np.zeros(2), D=np.eye(3))

@@ -225,7 +225,12 @@ def bound_residual(
     else:
         bl = layers
     C = np.vstack([np.eye(n_out), -np.eye(n_out)])
-    e = np.zeros(2 * n_out)
+    if exact_pass:
+        e, D = np.zeros(2 * n_out), None
+    else:
+        # residual = net - A z - b: the affine part joins the objectives as a term of the input, so each
+        # bound keeps the output's dependency on z (the residual's lower bound, and minus its upper bound)
+        e, D = np.concatenate([b_eff, -b_eff]), np.vstack([-Af, Af])
 
     def bound(L, U):
         low = np.empty((L.shape[0], 2 * n_out))
@@ -233,18 +238,9 @@ def bound_residual(
         for k in range(0, L.shape[0], batch):
             if check_time is not None:
                 check_time()
-            lk, gk = bound_objectives(bl, L[k : k + batch], U[k : k + batch], C, e)
+            lk, gk = bound_objectives(bl, L[k : k + batch], U[k : k + batch], C, e, D=D)
             low[k : k + batch], G[k : k + batch] = lk, gk
-        r_lo, r_hi = low[:, :n_out], -low[:, n_out:]
-        if not exact_pass:
-            # residual = net - A z - b: subtract the exact range of the affine part on each box
-            pos, neg = np.maximum(Af, 0.0), np.minimum(Af, 0.0)
-            az_hi = U @ pos.T + L @ neg.T + b_eff
-            az_lo = L @ pos.T + U @ neg.T + b_eff
-            mag = np.abs(L) @ np.abs(Af).T + np.abs(U) @ np.abs(Af).T + np.abs(b_eff)
-            slack = 1e-12 * (1.0 + mag)
-            r_lo, r_hi = r_lo - az_hi - slack, r_hi - az_lo + slack
-        return r_lo, r_hi, G
+        return low[:, :n_out], -low[:, n_out:], G
 
     target = np.maximum(tol * (s_hi - s_lo), floor)
     L, U = flo[None, :].copy(), fhi[None, :].copy()
@@ -275,8 +271,6 @@ def bound_residual(
         # split where the bounding functions vary most over the box (only the rows still needed), along the
         # `split_dims` most varying coordinates at once (2**k children: fewer, larger vectorised rounds)
         rows = np.concatenate([r_lo[open_] < s_lo - target, r_hi[open_] > s_hi + target], axis=1)[:, :, None]
-        if not exact_pass:
-            G = G - np.concatenate([np.broadcast_to(Af, (n_out,) + Af.shape[1:]), -Af])[None]
         smear = (np.abs(G) * rows).sum(axis=1) * (U - L)
         k = int(min(split_dims, int(splittable.sum())))
         if used + 2**k * L.shape[0] > max_boxes:  # the next round bounds all 2**k children of each box
@@ -348,3 +342,4 @@ def fit_reach(net: Network, input_set, opts) -> list:
             np.concatenate([S.ub, r_hi + pad]),
         )
     ]
+

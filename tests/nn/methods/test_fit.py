@@ -166,6 +166,26 @@ def test_acc_controller_bounds_much_tighter_than_deepz(shared_benchmarks):
     assert (fhi - flo)[0] < 2.0 * np.ptp(u)  # within twice the sampled range (about [-0.03, 0.2])
 
 
+@pytest.mark.parametrize("act", ["tanh", "sigmoid"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_s_shaped_residual_keeps_the_dependency_on_the_input(act, seed):
+    """On a box where a tanh/sigmoid net is nearly affine, one back-substitution bounds the residual
+    `net - A z - b` itself: far narrower than the net's own output range, which a bound of the net minus the
+    range of `A z` could never beat; and sound on fresh samples."""
+    net = random_net(seed, 3, [16, 16], 2, act)
+    rng = np.random.default_rng(seed)
+    lo = rng.uniform(-1, 0.5, 3)
+    hi = lo + 0.02
+    A, b, _, _ = fit_affine(net, lo, hi, 500, seed)
+    fit = bound_residual(net, A, b, lo, hi, max_boxes=1)
+    assert fit.boxes == 1
+    z = np.vstack([Box(lo, hi).sample(2000, seed + 1), Box(lo, hi).vertices()])
+    y = net(z)
+    r = y - z @ A.T - b
+    assert np.all(r >= fit.r_lo - 1e-12) and np.all(r <= fit.r_hi + 1e-12)
+    assert np.all(fit.r_hi - fit.r_lo < 0.5 * np.ptp(y, axis=0))
+
+
 def test_errors_are_clear():
     net = random_net(0, 2, [3], 1, "relu")
     A, b = np.zeros((1, 2)), np.zeros(1)
