@@ -99,7 +99,18 @@ def backsubstitute(
     for side, wanted in ((True, lower), (False, upper)):
         if wanted:
             sides[side] = _side(
-                steps, Lam, const, lb, ub, mags, side, rows, record if side else None, concretize, xp, input_term
+                steps,
+                Lam,
+                const,
+                lb,
+                ub,
+                mags,
+                side,
+                rows,
+                record if side else None,
+                concretize,
+                xp,
+                input_term,
             )
     lo, hi = sides.get(True, (None, None, None)), sides.get(False, (None, None, None))
     return LinearBounds(lo[0], lo[1], lo[2], hi[0], hi[1], hi[2])

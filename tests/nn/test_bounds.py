@@ -257,7 +257,9 @@ def test_an_input_term_in_the_objective_is_bounded_soundly_and_keeps_the_depende
     lo, hi = lo, lo + (hi - lo) * 0.1  # a small box: the network is nearly affine on it
     C, e = rng.normal(size=(3, 2)), rng.normal(size=3)
     mid, h = (lo + hi) / 2, 1e-6
-    J = np.column_stack([(net((mid + h * d)[None]) - net((mid - h * d)[None]))[0] / (2 * h) for d in np.eye(3)])
+    J = np.column_stack(
+        [(net((mid + h * d)[None]) - net((mid - h * d)[None]))[0] / (2 * h) for d in np.eye(3)]
+    )
     D = -C @ J + rng.normal(size=(3, 3)) * 0.01
     x = box_samples(rng, lo, hi)
     obj = net(x) @ C.T + x @ D.T - e

@@ -342,4 +342,3 @@ def fit_reach(net: Network, input_set, opts) -> list:
             np.concatenate([S.ub, r_hi + pad]),
         )
     ]
-
