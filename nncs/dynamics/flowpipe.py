@@ -899,8 +899,16 @@ def _nl_step(
     fixed = expansion_at(plant, z_star) if not hess_zero and opts.remainder == "quadratic" else None
 
     def remainder(seg_c, seg_G, seg_r):
-        """Enclosure of the Lagrange remainder of f over the segment (and z*)."""
-        L = remainder_bound(plant, z_star, seg_c, seg_G, seg_r, opts.remainder, fixed)
+        """Enclosure of the Lagrange remainder of f over the segment (and z*); a segment so large that its
+        bound overflows (inf - inf: a NaN bound) is a failure to converge, not an error of the problem."""
+        if not (np.all(np.isfinite(seg_c)) and np.all(np.isfinite(seg_G)) and np.all(np.isfinite(seg_r))):
+            raise _NoConvergence("the segment overflowed")
+        try:
+            L = remainder_bound(plant, z_star, seg_c, seg_G, seg_r, opts.remainder, fixed)
+        except ValueError as exc:
+            if "NaN" not in str(exc):
+                raise
+            raise _NoConvergence("the remainder bound overflowed") from None
         return L.lo, L.hi
 
     if hess_zero:

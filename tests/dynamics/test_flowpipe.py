@@ -410,3 +410,14 @@ def test_a_discrete_step_whose_set_leaves_the_domain_fails_as_a_reach_failure():
     p = SymbolicPlant(["x"], ["u"], ["sqrt(x) + u"], time="discrete", name="root_map")
     with pytest.raises(RuntimeError, match="root_map"):
         flowpipe(p, Box([-1.0], [1.0]), Box([0.0], [0.0]), 1.0)
+
+
+@pytest.mark.parametrize("remainder", ["quadratic", "cubic", "box"])
+def test_a_set_so_large_that_its_remainder_overflows_fails_as_a_reach_failure(remainder):
+    # x' = x y on a set of width 1e160: the second-order terms overflow (inf - inf); before, a bare
+    # "Interval: NaN bound" escaped from deep inside the remainder bound, where a blown-up closed loop
+    # (CartPole) should end as "not proven"
+    p = SymbolicPlant(["x", "y"], [], ["x*y", "0"], name="product")
+    big = Zonotope([0.0, 0.0], [[1e160, 1e160], [1e160, -1e160]])
+    with pytest.raises(RuntimeError, match="product"):
+        flowpipe(p, big, None, 0.1, FlowpipeOptions(remainder=remainder))
