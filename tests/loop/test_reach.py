@@ -152,6 +152,7 @@ CASES = [
     ("nav_point", 4),
     ("nav_set", 4),
     ("docking", 2),
+    ("docking_reduced", 10, 1 / 4),  # a part of its grid, with its fit controller bound on zonotopes
     ("cartpole_small", 10),
 ]
 
