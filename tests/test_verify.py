@@ -84,6 +84,10 @@ KNOWN = [
     ("quad_small", "safe"),  # JuliaReach's 1 % initial set
     ("nav_set", "safe"),  # JuliaReach verifies it (CROWN-Reach: 25 parts); here 2 parts
     (
+        "nav_point",
+        "safe",
+    ),  # no verdict on record (CROWN-Reach partitions 640 parts); here an 8x8 grid, fit (~3 min)
+    (
         "double_pendulum_less_robust",
         "safe",
     ),  # JuliaReach verifies it; here 3x3x3x3 grid, cubic remainder (~4 min)
@@ -348,6 +352,25 @@ def test_docking_states_its_nonlinear_limit_with_the_plant_parameter(shared_benc
 
     cex = falsify(problem.system, problem.initial, 5, problem.specs)
     assert cex is None  # safe in every simulation (shared README)
+
+
+def test_a_cell_of_docking_reduceds_grid_is_proven_by_fit_on_zonotopes(shared_benchmarks):
+    # the whole case (4x4x2x2 grid, refined to 102 parts, ~30 min on 2 workers) is too long for the suite: one
+    # of the grid cells that its run proved without refinement, with the case file's other options
+    def edit(d):
+        lo, hi = np.array(d["initial"]["lower"]), np.array(d["initial"]["upper"])
+        width = (hi - lo) / [4, 4, 2, 2]
+        d["initial"]["lower"] = list(lo + width * [3, 3, 1, 1])
+        d["initial"]["upper"] = list(hi)
+        d["options"] |= {"workers": 1, "split_budget": 1, "timeout": 600}
+        del d["options"]["initial_split"]
+
+    problem = load_variant("docking_reduced", edit)
+    assert problem.options.nn_method == "fit" and problem.options.set_type == "zonotope"
+    verdict = nncs.verify(problem)
+    assert verdict.status == "safe", verdict.message
+    assert verdict.methods == ["zonotope, fit"]
+    check_verdict_against_simulation(problem, verdict)
 
 
 # ------------------------------------------------------------------------------------ initial_split
