@@ -82,6 +82,10 @@ KNOWN = [
     ("acc_arch_10_20", "safe"),  # proven by the escalation to nn_method "fit" (DeepZ alone: unknown)
     ("double_pendulum_more_robust", "unsafe"),  # JuliaReach and NNV falsify it too (shared README)
     ("quad_small", "safe"),  # JuliaReach's 1 % initial set
+    (
+        "quad",
+        "safe",
+    ),  # the full ARCH X0: no verdict on record (CROWN-Reach: 1024 parts); here 1 part, fit (~40 s)
     ("nav_set", "safe"),  # JuliaReach verifies it (CROWN-Reach: 25 parts); here 2 parts
     (
         "nav_point",

@@ -148,7 +148,7 @@ CASES = [
     ("double_pendulum_more_robust", 10, 0.25),  # the whole initial set is too wide for one nonlinear flowpipe
     ("double_pendulum_less_robust", 20, 1 / 3),  # the whole horizon of one part, with its cubic remainder
     ("quad_small", 6),
-    ("quad", 3, 1 / 8),  # a part of CROWN-Reach's 8x8x8x2 partition (the whole box blows up)
+    ("quad", 10),  # the full ARCH X0 in one piece, with its fit controller bound
     ("nav_point", 4),
     ("nav_set", 4),
     ("docking", 2),
