@@ -72,6 +72,7 @@ def backsubstitute(
     record: list | None = None,
     concretize: Callable | None = None,
     input_term=None,
+    shared: bool = False,
     xp=np,
 ) -> LinearBounds:
     """Bound the row functions `Lam y + const + D x` of the last step's output y by linear functions of the input x.
@@ -91,6 +92,9 @@ def backsubstitute(
         input_term: None, or D (G, K, n0): a term `D x` of the network input added to each row exactly (its
             coefficients join the back-substituted ones before concretisation, so the bound keeps the
             dependency between the output and the input: e.g. the residual `net(x) - A x`).
+        shared: Lam is one (K, n) array of rows shared by every group (G = B, rows None): the last
+            activation and the affine step before it are then back-substituted as matrix products with the
+            rows' positive and negative parts (the same bound and slack, without (G, K, n) temporaries).
         xp: the array module (numpy, or jax.numpy for a differentiable bound).
     Returns:
         LinearBounds: sound outer bounds (with `mags`), exact back-substitution of the given relaxations otherwise.
@@ -111,15 +115,71 @@ def backsubstitute(
                 concretize,
                 xp,
                 input_term,
+                shared,
             )
     lo, hi = sides.get(True, (None, None, None)), sides.get(False, (None, None, None))
     return LinearBounds(lo[0], lo[1], lo[2], hi[0], hi[1], hi[2])
 
 
-def _side(steps, Lam, const, lb, ub, mags, lower, rows, record, concretize, xp, input_term=None):
+def _shared_act_affine(P, N, act, affine, mag_act, mag_aff, lower):
+    """Rows `Lam = P + N` (P >= 0 >= N, shared by all B groups) back through an activation step and the affine
+    step before it: the (B, K, n0) coefficients, the (B, K) constant added and the (B, K) size of the terms
+    (for the rounding slack; it bounds the terms of these products as `_side` bounds its own)."""
+    ls, lt, us, ut = act[1:5]
+    _, W, b = affine
+    s_pos, t_pos, s_neg, t_neg = (ls, lt, us, ut) if lower else (us, ut, ls, lt)
+    absN = -N
+    # through the activation: positive coefficients take (s_pos, t_pos), negative ones (s_neg, t_neg)
+    const = t_pos @ P.T + t_neg @ N.T
+    mag = np.abs(t_pos) @ P.T + np.abs(t_neg) @ absN.T
+    a_pos, a_neg = np.abs(s_pos), np.abs(s_neg)
+    mag = mag + (a_pos * mag_act) @ P.T + (a_neg * mag_act) @ absN.T  # |Lam'| <= P |s_pos| + |N| |s_neg|
+    # through the affine step: Lam' = P s_pos + N s_neg (per group), so Lam' b and Lam' W are products
+    const = const + (s_pos * b) @ P.T + (s_neg * b) @ N.T
+    terms = mag_aff @ np.abs(W).T + np.abs(b)
+    mag = mag + (a_pos * terms) @ P.T + (a_neg * terms) @ absN.T
+    B, n = s_pos.shape
+    n0 = W.shape[1]
+
+    def rows_times(R, s):  # R (s_b[:, None] W) for every group b, as one product (K, n) @ (n, B n0)
+        S = (s.T[:, :, None] * W[:, None, :]).reshape(n, B * n0)
+        return (R @ S).reshape(R.shape[0], B, n0).transpose(1, 0, 2)
+
+    Lam = rows_times(P, s_pos) + rows_times(N, s_neg)
+    return Lam, const, mag
+
+
+def _side(
+    steps, Lam, const, lb, ub, mags, lower, rows, record, concretize, xp, input_term=None, shared=False
+):
     """One side of `backsubstitute`: (coefficients, constant with slack, concretised bound or None)."""
     take = (lambda v: v) if rows is None else (lambda v: v[rows])
     G, K = const.shape
+    first = len(steps) - 1
+    fast = (
+        shared
+        and rows is None
+        and record is None
+        and xp is np
+        and mags is not None
+        and K > 1
+        and len(steps) >= 2
+        and steps[-1] is not None
+        and steps[-1][0] == "act"
+        and steps[-2] is not None
+        and steps[-2][0] == "affine"
+    )
+    mag0 = terms_mag = None
+    if fast:
+        P, N = np.maximum(Lam, 0.0), np.minimum(Lam, 0.0)
+        Lam, add, terms_mag = _shared_act_affine(
+            P, N, steps[-1], steps[-2], mags[len(steps) - 1], mags[len(steps) - 2], lower
+        )
+        mag0 = np.abs(const)
+        const = const + add
+        first = len(steps) - 3
+    elif shared:
+        Lam = np.broadcast_to(Lam, (G,) + Lam.shape)
     # one row per group (gathered rows, alpha rows): 2-D arrays, which numpy multiplies faster than (G, 1, n)
     flat = K == 1
     if flat:
@@ -130,7 +190,9 @@ def _side(steps, Lam, const, lb, ub, mags, lower, rows, record, concretize, xp, 
     ex = (lambda v: v) if flat else (lambda v: v[:, None, :])  # a group's vector against its rows
     track = mags is not None
     mag = xp.abs(const) if track else None
-    for i in range(len(steps) - 1, -1, -1):
+    if fast:
+        mag = mag0 + terms_mag
+    for i in range(first, -1, -1):
         step = steps[i]
         if step is None:
             continue
@@ -277,9 +339,10 @@ def bound_objectives(
             bi, ni = np.nonzero(amb)
             if bi.size > opts_dense * amb.size and isinstance(layers[idx - 1], Linear):
                 prev = layers[idx - 1]  # most neurons ambiguous: all rows of all boxes, grouped per box
-                Lam = np.broadcast_to(prev.W, (B,) + prev.W.shape)
                 const = np.broadcast_to(prev.b, (B, prev.b.shape[0]))
-                lb2 = backsubstitute(steps[: idx - 1], Lam, const, lb, ub, mags=mags[: idx - 1])
+                lb2 = backsubstitute(
+                    steps[: idx - 1], prev.W, const, lb, ub, mags=mags[: idx - 1], shared=True
+                )
                 l, u = np.maximum(l, lb2.lower), np.minimum(u, lb2.upper)
             elif bi.size:
                 # the row of neuron ni of the previous Linear layer, back-substituted from there

@@ -302,3 +302,61 @@ def test_an_input_term_of_the_wrong_shape_is_refused():
     net = random_net(0, 3, [4], 2, [ReLU])
     with pytest.raises(ValueError, match="D must have shape"):
         bound_objectives(net.layers, np.zeros((1, 3)), np.ones((1, 3)), np.eye(2), np.zeros(2), D=np.eye(3))
+
+
+@pytest.mark.parametrize("kind", ["relu", "tanh", "sigmoid", "mixed"])
+@pytest.mark.parametrize("seed", range(3))
+def test_shared_rows_give_the_bounds_of_the_same_rows_per_box(kind, seed):
+    """backsubstitute(shared=True) (rows common to every box, the first activation and affine step by matrix
+    products) agrees with the same rows broadcast per box, and its bounds hold at sampled points."""
+    rng = np.random.default_rng(700 + seed)
+    net = random_net(seed, 3, [12, 10], 4, ACTS[kind])
+    B = 6
+    lb = rng.normal(size=(B, 3))
+    ub = lb + rng.uniform(0.1, 1.5, size=(B, 3))
+    keep: list = []
+    bound_objectives(net.layers, lb, ub, np.eye(4), np.zeros(4), keep=keep)
+    # the steps up to the second activation's input, with the first activation's DeepPoly lines on each box
+    W1, b1, W2, b2 = net.layers[0].W, net.layers[0].b, net.layers[2].W, net.layers[2].b
+    l, u = keep[0]
+    act = net.layers[1]
+    mask, s_aff, t_aff = affine_pieces(act, l.reshape(-1), u.reshape(-1))
+    ls, lt, us, ut = s_aff.copy(), t_aff.copy(), s_aff.copy(), t_aff.copy()
+    R = np.flatnonzero(~mask)
+    if R.size:
+        ls[R], lt[R], us[R], ut[R] = lines(act, l.reshape(-1)[R], u.reshape(-1)[R]).best(
+            l.reshape(-1)[R], u.reshape(-1)[R]
+        )
+    steps = [("affine", W1, b1), ("act",) + tuple(v.reshape(l.shape) for v in (ls, lt, us, ut))]
+    xabs = np.maximum(np.abs(lb), np.abs(ub))
+    pre = xabs @ np.abs(W1).T + np.abs(b1)
+    mags = [xabs, np.minimum(pre, np.maximum(np.abs(l), np.abs(u)))]
+    const = np.broadcast_to(b2, (B, b2.size))
+    fast = backsubstitute(steps, W2, const, lb, ub, mags=mags, shared=True)
+    slow = backsubstitute(steps, np.broadcast_to(W2, (B,) + W2.shape), const, lb, ub, mags=mags)
+    for a, b in [
+        (fast.lower, slow.lower),
+        (fast.upper, slow.upper),
+        (fast.lower_A, slow.lower_A),
+        (fast.upper_A, slow.upper_A),
+    ]:
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)
+    for k in range(B):
+        x = box_samples(rng, lb[k], ub[k], 500)
+        z = (np.maximum(x @ W1.T + b1, 0) if kind == "relu" else act.forward(x @ W1.T + b1)) @ W2.T + b2
+        assert np.all(z >= fast.lower[k]) and np.all(z <= fast.upper[k])
+        pointwise_low = np.einsum("kn,sn->sk", fast.lower_A[k], x) + fast.lower_b[k]
+        pointwise_high = np.einsum("kn,sn->sk", fast.upper_A[k], x) + fast.upper_b[k]
+        assert np.all(pointwise_low <= z + 1e-9) and np.all(z <= pointwise_high + 1e-9)
+
+
+@pytest.mark.parametrize("kind", ["tanh", "relu"])
+def test_the_dense_intermediate_bounds_agree_with_the_gathered_rows(kind):
+    rng = np.random.default_rng(9)
+    net = random_net(2, 3, [16, 16], 2, ACTS[kind])
+    lb = rng.normal(size=(5, 3))
+    ub = lb + 2.0
+    C, e = rng.normal(size=(3, 2)), rng.normal(size=3)
+    dense = bound_objectives(net.layers, lb, ub, C, e, opts_dense=0.0)[0]
+    gathered = bound_objectives(net.layers, lb, ub, C, e, opts_dense=2.0)[0]
+    np.testing.assert_allclose(dense, gathered, rtol=1e-8, atol=1e-8)
