@@ -179,7 +179,9 @@ def bound_residual(
 ) -> AffineFit:
     """Sound bounds of `net(z) - A z - b` over the box [lo, hi] by input-splitting branch and bound.
 
-    Sub-boxes are bounded with `nncs.nn.bounds.bound_objectives` (DeepPoly with back-substitution) and split
+    Sub-boxes are bounded with `nncs.nn.bounds.bound_objectives` (DeepPoly with back-substitution; the affine
+    part `-A z - b` joins each objective as a term of the input, so the bound is that of the residual itself, not
+    the network's bound minus the range of `A z` on the sub-box; ReLU-like networks carry z through instead) and split
     (never along zero-width coordinates) until each output's bound is within `tol` times its sampled residual
     range of that range, or `max_boxes` sub-boxes have been bounded.
 
