@@ -15,7 +15,7 @@ import sympy as sp
 
 from nncs.sets import HPolytope, Star
 from nncs.sets.base import Set, projection_dims
-from nncs.state_expression import StateExpression
+from nncs.state_expression import BOUND_BUDGET, StateExpression
 
 
 def projection_polygon(s: Set, dims=(0, 1), tol: float = 1e-3) -> np.ndarray:
@@ -114,9 +114,15 @@ def _expression(text: str, names) -> StateExpression:
     return StateExpression.parse(text, list(names), f"expression {text!r}")
 
 
-def _reach_band(result, expr: StateExpression, offset: float, stars: str):
+PLOT_BOUND_BOXES = 20_000
+"""The most branch-and-bound sub-boxes one panel's nonlinear band may examine over all parts and segments (each
+can cost an LP): a report of 102 parts x 400 segments took over an hour at the full per-segment budget."""
+
+
+def _reach_band(result, expr: StateExpression, offset: float, stars: str, budget: int = BOUND_BUDGET):
     """`expression_band` of `expr + offset`: exact support functions when affine, else the sound
-    branch-and-bound bounds of `StateExpression.bounds` on each segment."""
+    branch-and-bound bounds of `StateExpression.bounds` on each segment (at most `budget` sub-boxes each;
+    1: the enclosure on the segment's box hull, coarser and still an outer bound)."""
     affine = expr.affine
     if affine is not None:
         return _band(result, affine[0], affine[1] + offset, stars)
@@ -124,7 +130,7 @@ def _reach_band(result, expr: StateExpression, offset: float, stars: str):
     for t0, t1, s in result.segments():
         if stars == "outer" and isinstance(s, Star):
             s = s.to_zonotope()
-        lo, hi = expr.bounds(s)
+        lo, hi = expr.bounds(s, budget=budget)
         rows.append((t0, t1, lo + offset, hi + offset))
     return tuple(np.array(col) for col in zip(*rows)) if rows else tuple(np.zeros(0) for _ in range(4))
 
@@ -720,9 +726,12 @@ def plot_verdict(problem, verdict, traces: int = 12) -> list:
         )
     cex = _cex_view(verdict.counterexample)
 
+    n_segments = sum(1 for r in results for _ in r.segments())
+    budget = max(1, min(BOUND_BUDGET, PLOT_BOUND_BOXES // max(n_segments, 1)))
+
     def band(ax, expr, offset, t_from, t_to, **style):
         for r in results:
-            t0, t1, lo, hi = _reach_band(r, expr, offset, mode)
+            t0, t1, lo, hi = _reach_band(r, expr, offset, mode, budget)
             keep = (t1 >= t_from - 1e-12) & (t0 <= t_to + 1e-12)
             if not keep.any():
                 continue

@@ -369,9 +369,25 @@ def test_a_condition_on_a_plant_parameter_is_drawn_at_its_value_and_highlighted(
     plt.close(ax.figure)
 
 
-def test_a_nonlinear_condition_gets_its_own_panel_with_sound_bands():
+@pytest.mark.parametrize("boxes", [None, 1])
+def test_a_nonlinear_condition_gets_its_own_panel_with_sound_bands(boxes, monkeypatch):
     """sqrt(x1^2 + x2^2) <= 1 + 0.2*x3^2 (the Docking form): the quantity's reachable band contains the simulated
-    values, and the state-dependent bound is drawn as a band of its reachable values."""
+    values, and the state-dependent bound is drawn as a band of its reachable values. With a total sub-box
+    budget below the number of segments (a large report), each segment gets one sub-box (its hull's
+    enclosure) and the band stays sound."""
+    from nncs import plot as plot_module
+    from nncs.state_expression import StateExpression
+
+    budgets = []
+    original = StateExpression.bounds
+
+    def spy(self, s, budget=64):
+        budgets.append(budget)
+        return original(self, s, budget)
+
+    monkeypatch.setattr(StateExpression, "bounds", spy)
+    if boxes is not None:
+        monkeypatch.setattr(plot_module, "PLOT_BOUND_BOXES", boxes)
     names = ["x1", "x2", "x3", "x4"]
     plant = nncs.SymbolicPlant(names, ["u"], ["x2", "-x1 + 0.1*x3", "x4", "u"])
     system = nncs.ClosedLoop(plant, _net(4), 0.25)
@@ -398,4 +414,5 @@ def test_a_nonlinear_condition_gets_its_own_panel_with_sound_bands():
         # the simulation is the expression of the states (independent numpy): positive, below 0.2
         assert np.all(y >= 0) and np.all(y < 0.2)
     assert any(c.get_gid() == "constraint" for c in ax.collections)  # the bound's band
+    assert budgets and set(budgets) == ({1} if boxes == 1 else {plot_module.BOUND_BUDGET})
     plt.close(axes[0].figure)
