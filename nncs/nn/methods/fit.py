@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nncs.nn.bounds import bisect_boxes, bound_objectives
-from nncs.nn.methods.relax import MARGIN, pieces
+from nncs.nn.methods.relax import MARGIN
 from nncs.nn.network import IDENTITY, PIECEWISE_LINEAR, S_SHAPED, Activation, Linear, Network
 from nncs.sets import Box, Star, Zonotope
 
@@ -28,13 +28,6 @@ def fit_supports(layer) -> bool:
         and layer.monotone
         and layer.shape in (IDENTITY, PIECEWISE_LINEAR, S_SHAPED)
     )
-
-
-def _passes_through(layer) -> bool:
-    """True for a piecewise-linear activation that is the identity on [0, inf) (ReLU, LeakyReLU): a shifted
-    copy of the input passes through it exactly."""
-    pw = pieces(layer)
-    return pw is not None and (pw[0].size == 0 or pw[0][-1] <= 0.0) and pw[1][-1] == 1.0 and pw[2][-1] == 0.0
 
 
 @dataclass(frozen=True)
@@ -83,31 +76,6 @@ def _fold_constants(layers: list, lo: np.ndarray, hi: np.ndarray) -> tuple[list,
     if free.size == 0:  # a point: keep one dummy input of zero width (weights zero)
         W = np.zeros((first.W.shape[0], 1))
     return [Linear(W, b)] + layers[1:], free
-
-
-def _residual_network(layers: list, A: np.ndarray, b: np.ndarray, shift: np.ndarray) -> list:
-    """Layers computing `net(z) - A z - b` from z (free coordinates) for z >= shift (exact in real arithmetic).
-
-    The input, shifted to `z - shift >= 0`, is carried beside the hidden neurons through identity blocks; the
-    activations (ReLU or LeakyReLU) are the identity on it, so no relaxation touches it.
-    """
-    n = shift.shape[0]
-    out = []
-    for i, layer in enumerate(layers):
-        if isinstance(layer, Linear):
-            if i == 0:
-                W = np.vstack([layer.W, np.eye(n)])
-                bias = np.concatenate([layer.b, -shift])
-            else:
-                h_out, h_in = layer.W.shape
-                W = np.block([[layer.W, np.zeros((h_out, n))], [np.zeros((n, h_in)), np.eye(n)]])
-                bias = np.concatenate([layer.b, np.zeros(n)])
-            out.append(Linear(W, bias))
-        else:
-            out.append(layer)
-    n_out = A.shape[0]
-    out.append(Linear(np.hstack([np.eye(n_out), -A]), -(A @ shift) - b))
-    return out
 
 
 def fit_affine(
@@ -181,7 +149,7 @@ def bound_residual(
 
     Sub-boxes are bounded with `nncs.nn.bounds.bound_objectives` (DeepPoly with back-substitution; the affine
     part `-A z - b` joins each objective as a term of the input, so the bound is that of the residual itself, not
-    the network's bound minus the range of `A z` on the sub-box; ReLU-like networks carry z through instead) and split
+    the network's bound minus the range of `A z` on the sub-box) and split
     (never along zero-width coordinates) until each output's bound is within `tol` times its sampled residual
     range of that range, or `max_boxes` sub-boxes have been bounded.
 
@@ -219,20 +187,11 @@ def bound_residual(
     fhi = hi[free] if free.size else np.zeros(1)
     Af = A[:, free] if free.size else np.zeros((n_out, 1))
     b_eff = b + A[:, ~(hi > lo)] @ lo[~(hi > lo)]
-    exact_pass = all(isinstance(lay, Linear) or _passes_through(lay) for lay in layers)
-    width = fhi - flo
-    if exact_pass:
-        shift = flo - 0.5 * width - 1e-6 * (1.0 + np.abs(flo))  # z - shift > 0 strictly on the box
-        bl = _residual_network(layers, Af, b_eff, shift)
-    else:
-        bl = layers
+    # residual = net - A z - b: the affine part joins the objectives as a term of the input, so each bound keeps
+    # the output's dependency on z (rows: the residual's lower bound, and minus its upper bound)
     C = np.vstack([np.eye(n_out), -np.eye(n_out)])
-    if exact_pass:
-        e, D = np.zeros(2 * n_out), None
-    else:
-        # residual = net - A z - b: the affine part joins the objectives as a term of the input, so each
-        # bound keeps the output's dependency on z (the residual's lower bound, and minus its upper bound)
-        e, D = np.concatenate([b_eff, -b_eff]), np.vstack([-Af, Af])
+    e, D = np.concatenate([b_eff, -b_eff]), np.vstack([-Af, Af])
+    width = fhi - flo
 
     def bound(L, U):
         low = np.empty((L.shape[0], 2 * n_out))
@@ -240,7 +199,7 @@ def bound_residual(
         for k in range(0, L.shape[0], batch):
             if check_time is not None:
                 check_time()
-            lk, gk = bound_objectives(bl, L[k : k + batch], U[k : k + batch], C, e, D=D)
+            lk, gk = bound_objectives(layers, L[k : k + batch], U[k : k + batch], C, e, D=D)
             low[k : k + batch], G[k : k + batch] = lk, gk
         return low[:, :n_out], -low[:, n_out:], G
 
